@@ -1,0 +1,286 @@
+//! Conditions: triggers combined with `all`, `any` and `not`.
+//!
+//! A `when` map holds one or more keys; several keys must all hold, as if
+//! listed under `all`. Combinators nest.
+//!
+//! ```yaml
+//! when:
+//!   any:
+//!     - { sentiment: { below: -0.7 } }
+//!     - all: [ { script: 'attributes.tier == "gold"' }, { failures: { total: 2 } } ]
+//!     - { confidence: { below: 0.3 }, not: { menu: [help] } }
+//! ```
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::compile::Compiler;
+use crate::decision::Evidence;
+use crate::policy::PhraseList;
+use crate::trigger::confidence::{Confidence, ConfidenceSpec};
+use crate::trigger::failures::{Failures, FailuresSpec};
+use crate::trigger::keyword::Keyword;
+use crate::trigger::menu::Menu;
+use crate::trigger::script::Script;
+use crate::trigger::sentiment::{Sentiment, SentimentSpec};
+use crate::trigger::topic::TopicRef;
+use crate::trigger::{Ctx, Explanation, Leaf};
+
+/// What an author writes under `when` (and inside `all`, `any`, `not`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConditionSpec {
+    menu: Option<Spanned<Vec<Spanned<String>>>>,
+    keywords: Option<Spanned<PhraseList>>,
+    whole_message: Option<Spanned<PhraseList>>,
+    topic: Option<Spanned<String>>,
+    confidence: Option<Spanned<ConfidenceSpec>>,
+    sentiment: Option<Spanned<SentimentSpec>>,
+    failures: Option<Spanned<FailuresSpec>>,
+    script: Option<Spanned<String>>,
+    all: Option<Spanned<Vec<Spanned<ConditionSpec>>>>,
+    any: Option<Spanned<Vec<Spanned<ConditionSpec>>>>,
+    not: Option<Box<Spanned<ConditionSpec>>>,
+}
+
+/// A compiled condition.
+#[derive(Debug)]
+pub(crate) enum Condition {
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+    Leaf(Leaf),
+}
+
+impl Condition {
+    /// Compiles a `when` map; `None` when it had errors (already reported).
+    pub(crate) fn compile(spec: &Spanned<ConditionSpec>, cx: &mut Compiler) -> Option<Condition> {
+        let s = &spec.value;
+        let mut parts: Vec<Option<Condition>> = Vec::new();
+        let leaf = |l: Option<Leaf>| l.map(Condition::Leaf);
+        if let Some(menu) = &s.menu {
+            parts.push(leaf(Menu::compile(menu, cx).map(Leaf::Menu)));
+        }
+        if let Some(list) = &s.keywords {
+            parts.push(leaf(Keyword::compile(list, false, cx).map(Leaf::Keyword)));
+        }
+        if let Some(list) = &s.whole_message {
+            parts.push(leaf(Keyword::compile(list, true, cx).map(Leaf::Keyword)));
+        }
+        if let Some(name) = &s.topic {
+            parts.push(leaf(TopicRef::compile(name, cx).map(Leaf::Topic)));
+        }
+        if let Some(c) = &s.confidence {
+            parts.push(leaf(Confidence::compile(c, cx).map(Leaf::Confidence)));
+        }
+        if let Some(c) = &s.sentiment {
+            parts.push(leaf(Sentiment::compile(c, cx).map(Leaf::Sentiment)));
+        }
+        if let Some(c) = &s.failures {
+            parts.push(leaf(Failures::compile(c, cx).map(Leaf::Failures)));
+        }
+        if let Some(c) = &s.script {
+            parts.push(leaf(Script::compile(c, cx).map(Leaf::Script)));
+        }
+        if let Some(list) = &s.all {
+            parts.push(Self::compile_list(list, "all", cx).map(Condition::All));
+        }
+        if let Some(list) = &s.any {
+            parts.push(Self::compile_list(list, "any", cx).map(Condition::Any));
+        }
+        if let Some(inner) = &s.not {
+            parts.push(Self::compile(inner, cx).map(|c| Condition::Not(Box::new(c))));
+        }
+        if parts.is_empty() {
+            cx.error_at(spec, "empty-condition", "this condition is empty")
+                .set_help("give a trigger such as `keywords: [...]`, or combine conditions with `all`, `any` or `not`");
+            return None;
+        }
+        let mut parts: Vec<Condition> = parts.into_iter().collect::<Option<_>>()?;
+        Some(if parts.len() == 1 {
+            parts.remove(0)
+        } else {
+            Condition::All(parts)
+        })
+    }
+
+    fn compile_list(
+        list: &Spanned<Vec<Spanned<ConditionSpec>>>,
+        name: &str,
+        cx: &mut Compiler,
+    ) -> Option<Vec<Condition>> {
+        if list.value.is_empty() {
+            cx.error_at(list, "empty-list", format!("`{name}` lists no conditions"))
+                .set_help(format!(
+                    "write `{name}: [ {{ ... }}, {{ ... }} ]` with at least one condition"
+                ));
+            return None;
+        }
+        let compiled: Vec<Option<Condition>> =
+            list.value.iter().map(|c| Self::compile(c, cx)).collect();
+        compiled.into_iter().collect()
+    }
+
+    /// Whether the condition holds; allocates nothing unless a script fails.
+    pub(crate) fn check(&self, ctx: &Ctx, errors: &mut Vec<String>) -> bool {
+        match self {
+            Condition::All(parts) => parts.iter().all(|c| c.check(ctx, errors)),
+            Condition::Any(parts) => parts.iter().any(|c| c.check(ctx, errors)),
+            Condition::Not(inner) => !inner.check(ctx, errors),
+            Condition::Leaf(leaf) => leaf.check(ctx, errors),
+        }
+    }
+
+    /// The triggers that made a holding condition hold, in order: every part
+    /// of an `all`, the first holding part of an `any`, and for a `not` one
+    /// entry saying what did not happen.
+    pub(crate) fn explain(&self, ctx: &Ctx, out: &mut Vec<Explanation>) {
+        match self {
+            Condition::All(parts) => parts.iter().for_each(|c| c.explain(ctx, out)),
+            Condition::Any(parts) => {
+                if let Some(first) = parts.iter().find(|c| c.check(ctx, &mut Vec::new())) {
+                    first.explain(ctx, out);
+                }
+            }
+            Condition::Not(inner) => {
+                let summary = inner.summary();
+                out.push(Explanation {
+                    trigger: inner.first_leaf().trigger(),
+                    detail: format!("not ({summary})"),
+                    evidence: Evidence::Not { not: summary },
+                });
+            }
+            Condition::Leaf(leaf) => out.push(leaf.explain(ctx)),
+        }
+    }
+
+    fn summary(&self) -> String {
+        let join = |parts: &[Condition], sep: &str| {
+            parts
+                .iter()
+                .map(Condition::summary)
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        match self {
+            Condition::All(parts) => join(parts, " and "),
+            Condition::Any(parts) => join(parts, " or "),
+            Condition::Not(inner) => format!("not ({})", inner.summary()),
+            Condition::Leaf(leaf) => leaf.summary(),
+        }
+    }
+
+    fn first_leaf(&self) -> &Leaf {
+        match self {
+            Condition::All(parts) | Condition::Any(parts) => parts[0].first_leaf(),
+            Condition::Not(inner) => inner.first_leaf(),
+            Condition::Leaf(leaf) => leaf,
+        }
+    }
+
+    /// Whether any trigger in the condition is a script.
+    pub(crate) fn uses_scripts(&self) -> bool {
+        match self {
+            Condition::All(parts) | Condition::Any(parts) => {
+                parts.iter().any(Condition::uses_scripts)
+            }
+            Condition::Not(inner) => inner.uses_scripts(),
+            Condition::Leaf(leaf) => matches!(leaf, Leaf::Script(_)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::{decide, policy_errors, rule_policy, rule_yaml};
+    use crate::{Action, Outcome, Trigger, Turn};
+
+    #[test]
+    fn combinators_table() {
+        let human = Turn::user("a real person please");
+        let failing = Turn {
+            outcome: Outcome::NoMatch,
+            ..Turn::user("blah")
+        };
+        let failing_human = Turn {
+            outcome: Outcome::NoMatch,
+            ..Turn::user("real person")
+        };
+        let kw = r#"{ keywords: ["real person"] }"#;
+        let fail = "{ failures: { total: 1 } }";
+        let cases = [
+            (format!("{{ all: [{kw}, {fail}] }}"), &human, Action::None),
+            (
+                format!("{{ all: [{kw}, {fail}] }}"),
+                &failing_human,
+                Action::Escalate,
+            ),
+            (
+                format!("{{ any: [{kw}, {fail}] }}"),
+                &human,
+                Action::Escalate,
+            ),
+            (
+                format!("{{ any: [{kw}, {fail}] }}"),
+                &failing,
+                Action::Escalate,
+            ),
+            (format!("{{ not: {kw} }}"), &human, Action::None),
+            (format!("{{ not: {kw} }}"), &failing, Action::Escalate),
+            (
+                "{ keywords: [\"real person\"], failures: { total: 1 } }".to_string(),
+                &human,
+                Action::None,
+            ),
+            (
+                "{ keywords: [\"real person\"], failures: { total: 1 } }".to_string(),
+                &failing_human,
+                Action::Escalate,
+            ),
+            (
+                format!("{{ any: [ {{ all: [{kw}, {{ not: {fail} }}] }}, {{ menu: [x] }} ] }}"),
+                &human,
+                Action::Escalate,
+            ),
+            (
+                format!("{{ any: [ {{ all: [{kw}, {{ not: {fail} }}] }}, {{ menu: [x] }} ] }}"),
+                &failing_human,
+                Action::None,
+            ),
+        ];
+        for (when, turn, want) in cases {
+            let d = decide(&rule_policy(&when), std::slice::from_ref(turn));
+            assert_eq!(d.action, want, "{when} on {:?}", turn.text);
+        }
+    }
+
+    #[test]
+    fn each_contributing_trigger_is_a_reason() {
+        let turn = Turn {
+            outcome: Outcome::NoMatch,
+            ..Turn::user("real person")
+        };
+        let d = decide(
+            &rule_policy(
+                r#"{ all: [ { keywords: ["real person"] }, { failures: { total: 1 } }, { not: { menu: [x] } } ] }"#,
+            ),
+            &[turn],
+        );
+        let triggers: Vec<Trigger> = d.reasons.iter().map(|r| r.trigger).collect();
+        assert_eq!(
+            triggers,
+            [Trigger::Keyword, Trigger::Failures, Trigger::Menu]
+        );
+        assert!(d.reasons.iter().all(|r| &*r.rule == "r"));
+        assert_eq!(d.reasons[2].detail, "not (menu option in [x])");
+    }
+
+    #[test]
+    fn empty_conditions_are_refused() {
+        for when in ["{}", "{ all: [] }", "{ any: [ {} ] }", "{ not: {} }"] {
+            let errors = policy_errors(&rule_yaml(when));
+            assert!(!errors.is_empty(), "{when}");
+            assert!(errors[0].0.starts_with("empty-"), "{when}: {errors:?}");
+        }
+    }
+}

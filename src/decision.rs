@@ -1,0 +1,241 @@
+//! The decision: what the engine answers for one turn, and why.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+/// What the bot should do after this turn.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Carry on: no rule fired.
+    #[default]
+    None,
+    /// Ask the user whether they would like a person.
+    Offer,
+    /// Hand the conversation to a person now.
+    Escalate,
+}
+
+/// Why a rule escalates: a situation planned for, or the bot failing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An anticipated situation that always goes to a person (a menu item,
+    /// a sensitive topic, a service the bot cannot perform).
+    Planned,
+    /// The bot is failing (repeated no-match, low confidence, frustration,
+    /// an explicit request for a person after failing).
+    Fallback,
+}
+
+/// The kind of condition that produced a reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// A menu option the user picked.
+    Menu,
+    /// A phrase of a `keywords` or `whole_message` list.
+    Keyword,
+    /// Intent confidence (or the margin between the top two intents).
+    Confidence,
+    /// Sentiment of the turn, or its mean over a window.
+    Sentiment,
+    /// Counted failures of the bot.
+    Failures,
+    /// A named topic's phrase or pattern.
+    Topic,
+    /// A Rhai script.
+    Script,
+}
+
+macro_rules! display_as_serde_name {
+    ($($ty:ty),*) => {$(
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let name = serde_json::to_value(self).ok();
+                f.write_str(name.as_ref().and_then(|v| v.as_str()).unwrap_or("?"))
+            }
+        }
+    )*};
+}
+display_as_serde_name!(Action, Kind, Trigger, Priority);
+
+/// Where a handed-over conversation goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// The agents' queue.
+    pub queue: String,
+    /// The skill an agent needs, if any.
+    pub skill: Option<String>,
+    /// How urgently the queue should serve it.
+    pub priority: Priority,
+}
+
+/// The urgency of a route.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Whenever an agent is free.
+    Low,
+    /// The usual.
+    #[default]
+    Normal,
+    /// Ahead of normal.
+    High,
+    /// First.
+    Urgent,
+}
+
+/// The evidence behind one reason: what was observed against what threshold.
+///
+/// Serialized without a tag; each shape has its own set of fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Evidence {
+    /// A phrase found in the user's text; `start..end` are byte offsets into
+    /// the original text.
+    Phrase {
+        /// The topic the phrase belongs to, for topic triggers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        /// The phrase as the policy wrote it.
+        phrase: String,
+        /// Byte offset where the match starts in the original text.
+        start: usize,
+        /// Byte offset where the match ends in the original text.
+        end: usize,
+    },
+    /// A topic's regex pattern matched.
+    Pattern {
+        /// The topic.
+        topic: String,
+        /// The pattern as the policy wrote it.
+        pattern: String,
+        /// Byte offset where the match starts in the original text.
+        start: usize,
+        /// Byte offset where the match ends in the original text.
+        end: usize,
+    },
+    /// The menu option picked.
+    Menu {
+        /// The option as the turn gave it.
+        option: String,
+    },
+    /// A number compared with a threshold.
+    Threshold {
+        /// The observed value (a confidence, a margin, a sentiment or a mean).
+        observed: f64,
+        /// The policy's threshold.
+        threshold: f64,
+        /// How many turns the observation covers, when more than this one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turns: Option<u32>,
+    },
+    /// A count compared with a threshold.
+    Count {
+        /// `consecutive` or `total`.
+        counted: String,
+        /// The observed count.
+        count: u32,
+        /// The policy's threshold.
+        threshold: u32,
+    },
+    /// A script evaluated to true.
+    Script {
+        /// The script's source.
+        script: String,
+    },
+    /// The condition under a `not` did not hold.
+    Not {
+        /// A summary of the negated condition.
+        not: String,
+    },
+}
+
+/// One rule that fired, with the trigger that made it fire.
+///
+/// A rule whose condition combines several triggers gives one reason per
+/// trigger that contributed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    /// The rule's id.
+    pub rule: Arc<str>,
+    /// The kind of condition that fired.
+    pub trigger: Trigger,
+    /// The rule's kind.
+    pub kind: Kind,
+    /// The rule's action.
+    pub action: Action,
+    /// One line for people, such as `phrase "real person" matched at 22..33`.
+    pub detail: String,
+    /// The same, for machines.
+    pub evidence: Evidence,
+}
+
+/// A problem met while evaluating a rule, such as a script that failed at run
+/// time. The rule is then treated as not firing; the rest of the decision stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvalError {
+    /// The rule whose condition failed.
+    pub rule: Arc<str>,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The engine's answer for one turn: the action, the deciding rule, every
+/// rule that fired with its evidence, the route and the messages.
+///
+/// It serializes to the decision JSON of the README.
+///
+/// ```
+/// use escalate::{Action, ConversationState, Engine, Turn};
+///
+/// let engine = Engine::builtin();
+/// let mut state = ConversationState::new();
+/// let decision = engine.evaluate(&mut state, &Turn::user("I want to talk to a real person"));
+/// assert_eq!(decision.action, Action::Escalate);
+/// assert!(decision.message.is_some());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Decision {
+    /// The conversation, copied from the turn.
+    pub conversation_id: Option<Arc<str>>,
+    /// The number of this user turn in the conversation, from 1.
+    pub turn: u32,
+    /// What to do.
+    pub action: Action,
+    /// Planned or fallback; `None` when the action is `none`.
+    pub kind: Option<Kind>,
+    /// The deciding rule.
+    pub rule: Option<Arc<str>>,
+    /// Every rule that fired, in policy order, with evidence.
+    pub reasons: Vec<Reason>,
+    /// Where to send the conversation.
+    pub route: Option<Route>,
+    /// What to tell the user (the offline variant when agents are unavailable).
+    pub message: Option<String>,
+    /// A note for the agent who takes over.
+    pub agent_note: Option<String>,
+    /// Rules that could not be evaluated on this turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<EvalError>,
+}
+
+impl Decision {
+    /// Whether the bot should hand over now.
+    pub fn is_escalation(&self) -> bool {
+        self.action == Action::Escalate
+    }
+
+    /// Whether the bot should offer a person.
+    pub fn is_offer(&self) -> bool {
+        self.action == Action::Offer
+    }
+}

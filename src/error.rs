@@ -1,0 +1,249 @@
+//! Policy errors: every problem at once, each located in the policy file.
+//!
+//! Style, after cedar-policy's guide: messages are lowercase, have no
+//! trailing period, quote the user's input in backticks, point at a span
+//! whenever there is one, and put the fix in a `help` line.
+
+use std::fmt;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use serde::Serialize;
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The policy cannot be used.
+    Error,
+    /// The policy loads, but something in it is probably a mistake.
+    Warning,
+}
+
+/// One problem in a policy, located at a line and column of its file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    code: &'static str,
+    severity: Severity,
+    file: String,
+    line: usize,
+    column: usize,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<String>,
+    #[serde(skip)]
+    snippet: Option<SnippetLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct SnippetLine {
+    text: String,
+    /// Byte range of the annotated part within `text`.
+    range: std::ops::Range<usize>,
+}
+
+impl Diagnostic {
+    /// A stable kebab-case name for the kind of problem, such as `unknown-field`.
+    pub fn code(&self) -> &str {
+        self.code
+    }
+
+    /// Whether the policy is unusable.
+    pub fn severity(&self) -> Severity {
+        self.severity
+    }
+
+    /// The policy's file name, or `<policy>` for text without one.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The 1-based line, or 0 when the problem has no place in the file.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The 1-based column, in characters.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+
+    /// What is wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// How to fix it, when there is a likely fix.
+    pub fn help(&self) -> Option<&str> {
+        self.help.as_deref()
+    }
+
+    /// Renders the diagnostic as people read it: the message, `file:line:col`,
+    /// the offending line with a marker under the problem, and the help line.
+    pub fn render(&self) -> String {
+        let level = match self.severity {
+            Severity::Error => Level::ERROR,
+            Severity::Warning => Level::WARNING,
+        };
+        let mut group = Group::with_title(level.primary_title(&self.message).id(self.code));
+        if let Some(snippet) = &self.snippet {
+            group = group.element(
+                Snippet::source(&snippet.text)
+                    .line_start(self.line)
+                    .path(&self.file)
+                    .annotation(AnnotationKind::Primary.span(snippet.range.clone())),
+            );
+        } else {
+            group = group.element(Level::NOTE.message(format!("in {}", self.file)));
+        }
+        if let Some(help) = &self.help {
+            group = group.element(Level::HELP.message(help));
+        }
+        Renderer::plain().render(&[group]).to_string()
+    }
+
+    pub(crate) fn set_help(&mut self, help: impl Into<String>) -> &mut Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )?;
+        if let Some(help) = &self.help {
+            write!(f, " (help: {help})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A policy that could not be loaded, with every problem found.
+///
+/// The policy is refused as a whole: nothing of it is used.
+///
+/// ```
+/// use escalate::Engine;
+///
+/// let err = Engine::from_yaml("version: 1\nrules:\n  - id: a\n    priorty: 3\n").unwrap_err();
+/// let first = err.diagnostics().next().unwrap();
+/// assert_eq!((first.line(), first.column()), (4, 5));
+/// assert_eq!(first.help(), Some("did you mean `priority`?"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl PolicyError {
+    pub(crate) fn new(diagnostics: Vec<Diagnostic>) -> PolicyError {
+        debug_assert!(!diagnostics.is_empty());
+        PolicyError { diagnostics }
+    }
+
+    /// Every problem found, in file order.
+    pub fn diagnostics(&self) -> impl ExactSizeIterator<Item = &Diagnostic> {
+        self.diagnostics.iter()
+    }
+
+    /// Renders every diagnostic for people, separated by blank lines.
+    pub fn render(&self) -> String {
+        let rendered: Vec<String> = self.diagnostics.iter().map(Diagnostic::render).collect();
+        rendered.join("\n\n")
+    }
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let errors = self.diagnostics.len();
+        write!(
+            f,
+            "invalid policy ({errors} error{})",
+            if errors == 1 { "" } else { "s" }
+        )?;
+        for diagnostic in &self.diagnostics {
+            write!(f, "\n{diagnostic}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// The text of a policy being loaded, for locating diagnostics in it.
+pub(crate) struct Source<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) text: &'a str,
+}
+
+impl Source<'_> {
+    /// A diagnostic pointing at `len` bytes from byte `offset` of the source.
+    pub(crate) fn error_at(
+        &self,
+        offset: usize,
+        len: usize,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
+        let line_text = self.text[line_start..line_end].trim_end_matches('\r');
+        let line = self.text[..offset].matches('\n').count() + 1;
+        let column = self.text[line_start..offset].chars().count() + 1;
+        let from = offset - line_start;
+        let to = floor_char_boundary(line_text, (from + len.max(1)).min(line_text.len())).max(from);
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            file: self.file.to_string(),
+            line,
+            column,
+            message: message.into(),
+            help: None,
+            snippet: Some(SnippetLine {
+                text: line_text.to_string(),
+                range: from..to,
+            }),
+        }
+    }
+
+    /// A diagnostic about the policy as a whole, with no place in it.
+    pub(crate) fn error(&self, code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            file: self.file.to_string(),
+            line: 0,
+            column: 0,
+            message: message.into(),
+            help: None,
+            snippet: None,
+        }
+    }
+}
+
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// `did you mean `x`?` for the closest of `candidates` to `input`, if any is close.
+pub(crate) fn did_you_mean<'c>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(input, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}

@@ -1,0 +1,353 @@
+//! One automaton for every phrase of every rule and topic, and the negation cues.
+//!
+//! A *phrase set* is what one trigger looks for: the phrases of one
+//! `keywords` or `whole_message` condition, or of one topic. Phrases are
+//! normalized at load and deduplicated into the automaton's patterns; each
+//! pattern knows which sets use it. A turn is scanned once with overlapping
+//! search, so a phrase nested in a longer one is still found, and each set
+//! keeps its first match that is word-bounded and not negated.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::text::Normalized;
+
+/// Index of a phrase set.
+pub(crate) type SetId = usize;
+
+/// Index of an interned locale (a primary language such as `en`).
+pub(crate) type LocaleId = u8;
+
+/// Where a phrase set's match came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HitSource {
+    /// Index into [`PhraseIndex::phrase`].
+    Phrase(u32),
+    /// Index of the topic's pattern.
+    Pattern(u32),
+}
+
+/// A phrase set's match: where in the normalized text, and what matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Hit {
+    pub(crate) source: HitSource,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
+
+/// A word-bounded match of one of the automaton's patterns.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Found {
+    pattern: u32,
+    start: u32,
+    end: u32,
+}
+
+/// A negation cue found in the text.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Cue {
+    end: u32,
+    locale: LocaleId,
+}
+
+/// The turn's language as far as phrase matching is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TurnLocale {
+    /// The turn did not say: phrases of every locale apply.
+    Unknown,
+    /// A language some phrase list or cue list names.
+    Known(LocaleId),
+    /// A language no list names: only locale-free phrases apply.
+    Other,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Use {
+    Phrase {
+        set: SetId,
+        phrase: u32,
+        locale: Option<LocaleId>,
+    },
+    Cue(LocaleId),
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct SetOptions {
+    whole_message: bool,
+    negation: bool,
+}
+
+/// Collects phrase sets and cues while a policy compiles.
+#[derive(Debug, Default)]
+pub(crate) struct PhraseIndexBuilder {
+    patterns: Vec<String>,
+    pattern_of: HashMap<String, usize>,
+    uses: Vec<Vec<Use>>,
+    phrases: Vec<String>,
+    sets: Vec<SetOptions>,
+    locales: Vec<String>,
+}
+
+impl PhraseIndexBuilder {
+    /// Starts a new phrase set and returns its id.
+    pub(crate) fn new_set(&mut self, whole_message: bool, negation: bool) -> SetId {
+        self.sets.push(SetOptions {
+            whole_message,
+            negation,
+        });
+        self.sets.len() - 1
+    }
+
+    /// Adds a phrase (already normalized as `normalized`) to a set.
+    pub(crate) fn add_phrase(
+        &mut self,
+        set: SetId,
+        original: &str,
+        normalized: String,
+        locale: Option<&str>,
+    ) {
+        let locale = locale.map(|l| self.locale_id(l));
+        let phrase = self.phrases.len() as u32;
+        self.phrases.push(original.to_string());
+        let pattern = self.pattern(normalized);
+        self.uses[pattern].push(Use::Phrase {
+            set,
+            phrase,
+            locale,
+        });
+    }
+
+    /// Adds a negation cue (already normalized) for a locale.
+    pub(crate) fn add_cue(&mut self, normalized: String, locale: &str) {
+        let locale = self.locale_id(locale);
+        let pattern = self.pattern(normalized);
+        self.uses[pattern].push(Use::Cue(locale));
+    }
+
+    /// Interns a locale's primary language and returns its id.
+    pub(crate) fn locale_id(&mut self, locale: &str) -> LocaleId {
+        let language = crate::policy::primary_language(locale).to_ascii_lowercase();
+        match self.locales.iter().position(|l| *l == language) {
+            Some(id) => id as LocaleId,
+            None => {
+                self.locales.push(language);
+                (self.locales.len() - 1) as LocaleId
+            }
+        }
+    }
+
+    /// How many locales have been interned; at most 255 fit.
+    pub(crate) fn locale_count(&self) -> usize {
+        self.locales.len()
+    }
+
+    fn pattern(&mut self, normalized: String) -> usize {
+        if let Some(&id) = self.pattern_of.get(&normalized) {
+            return id;
+        }
+        let id = self.patterns.len();
+        self.pattern_of.insert(normalized.clone(), id);
+        self.patterns.push(normalized);
+        self.uses.push(Vec::new());
+        id
+    }
+
+    /// Builds the automaton.
+    pub(crate) fn build(
+        self,
+        word_boundaries: bool,
+        negation_window: u32,
+        default_locale: &str,
+    ) -> Result<PhraseIndex, String> {
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&self.patterns)
+            .map_err(|e| e.to_string())?;
+        let default_language = crate::policy::primary_language(default_locale).to_ascii_lowercase();
+        let default_locale = self
+            .locales
+            .iter()
+            .position(|l| *l == default_language)
+            .map(|i| i as LocaleId);
+        Ok(PhraseIndex {
+            automaton,
+            uses: self.uses,
+            phrases: self.phrases,
+            sets: self.sets,
+            locales: self.locales,
+            word_boundaries,
+            negation_window,
+            default_locale,
+            patterns: self.patterns.len(),
+        })
+    }
+}
+
+/// The compiled automaton and what each of its patterns means.
+#[derive(Debug)]
+pub(crate) struct PhraseIndex {
+    automaton: AhoCorasick,
+    uses: Vec<Vec<Use>>,
+    phrases: Vec<String>,
+    sets: Vec<SetOptions>,
+    locales: Vec<String>,
+    word_boundaries: bool,
+    negation_window: u32,
+    default_locale: Option<LocaleId>,
+    patterns: usize,
+}
+
+impl PhraseIndex {
+    /// How many phrase sets there are (the length of a hit table).
+    pub(crate) fn set_count(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// How many distinct normalized phrases and cues the automaton holds.
+    pub(crate) fn pattern_count(&self) -> usize {
+        self.patterns
+    }
+
+    /// The phrase as the policy wrote it.
+    pub(crate) fn phrase(&self, id: u32) -> &str {
+        &self.phrases[id as usize]
+    }
+
+    /// The heap memory the automaton uses, in bytes.
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.automaton.memory_usage()
+    }
+
+    /// Classifies a turn's locale tag.
+    pub(crate) fn turn_locale(&self, locale: Option<&str>) -> TurnLocale {
+        let Some(tag) = locale else {
+            return TurnLocale::Unknown;
+        };
+        let language = crate::policy::primary_language(tag);
+        match self
+            .locales
+            .iter()
+            .position(|l| l.eq_ignore_ascii_case(language))
+        {
+            Some(id) => TurnLocale::Known(id as LocaleId),
+            None => TurnLocale::Other,
+        }
+    }
+
+    /// Scans the normalized text once, filling `hits` (one slot per set,
+    /// first match kept) and `cues` (every negation cue found). `found` is a
+    /// buffer for the word-bounded matches.
+    pub(crate) fn scan(
+        &self,
+        text: &Normalized,
+        locale: TurnLocale,
+        hits: &mut [Option<Hit>],
+        cues: &mut Vec<Cue>,
+        found: &mut Vec<Found>,
+    ) {
+        cues.clear();
+        found.clear();
+        if text.text.is_empty() {
+            return;
+        }
+        for m in self.automaton.find_overlapping_iter(&text.text) {
+            let (start, end) = (m.start(), m.end());
+            if self.word_boundaries && !text.is_word_bounded(start, end) {
+                continue;
+            }
+            let pattern = m.pattern().as_usize();
+            for use_ in &self.uses[pattern] {
+                if let Use::Cue(locale) = *use_ {
+                    cues.push(Cue {
+                        end: end as u32,
+                        locale,
+                    });
+                }
+            }
+            found.push(Found {
+                pattern: pattern as u32,
+                start: start as u32,
+                end: end as u32,
+            });
+        }
+        let len = text.text.len();
+        for m in found.iter() {
+            let (start, end) = (m.start as usize, m.end as usize);
+            for use_ in &self.uses[m.pattern as usize] {
+                let Use::Phrase {
+                    set,
+                    phrase,
+                    locale: phrase_locale,
+                } = *use_
+                else {
+                    continue;
+                };
+                if hits[set].is_some() || !applies(phrase_locale, locale) {
+                    continue;
+                }
+                let options = self.sets[set];
+                if options.whole_message && (start != 0 || end != len) {
+                    continue;
+                }
+                // A phrase is negated when a cue stands shortly before it, or
+                // before a longer phrase found around it ("I do not want to
+                // talk to a human" negates `human` too).
+                let negated = options.negation
+                    && found.iter().any(|outer| {
+                        outer.start <= m.start
+                            && outer.end >= m.end
+                            && self.is_negated(
+                                text,
+                                cues,
+                                outer.start as usize,
+                                phrase_locale,
+                                locale,
+                            )
+                    });
+                if !negated {
+                    hits[set] = Some(Hit {
+                        source: HitSource::Phrase(phrase),
+                        start: m.start,
+                        end: m.end,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Whether a negation cue of the phrase's language stands at most
+    /// `window` words before `start`, in the same clause.
+    pub(crate) fn is_negated(
+        &self,
+        text: &Normalized,
+        cues: &[Cue],
+        start: usize,
+        phrase_locale: Option<LocaleId>,
+        turn_locale: TurnLocale,
+    ) -> bool {
+        let locale = match (phrase_locale, turn_locale) {
+            (Some(locale), _) | (None, TurnLocale::Known(locale)) => Some(locale),
+            (None, _) => self.default_locale,
+        };
+        let Some(locale) = locale else {
+            return false;
+        };
+        cues.iter().any(|cue| {
+            let cue_end = cue.end as usize;
+            cue.locale == locale
+                && cue_end <= start
+                && text.text[cue_end..start].split_ascii_whitespace().count()
+                    <= self.negation_window as usize
+                && !text.has_break_between(cue_end, start)
+        })
+    }
+}
+
+fn applies(phrase_locale: Option<LocaleId>, turn: TurnLocale) -> bool {
+    match (phrase_locale, turn) {
+        (None, _) | (_, TurnLocale::Unknown) => true,
+        (Some(phrase), TurnLocale::Known(turn)) => phrase == turn,
+        (Some(_), TurnLocale::Other) => false,
+    }
+}

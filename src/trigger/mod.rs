@@ -1,0 +1,131 @@
+//! The triggers: one file each, holding what an author writes (the spec),
+//! how it is checked at load (compile) and how it is evaluated on a turn.
+//!
+//! Evaluation has two steps. `check` answers yes or no and allocates
+//! nothing: it runs for every rule on every turn. `explain` builds the
+//! reason (detail line and evidence) and runs only for rules that fired.
+
+pub(crate) mod confidence;
+pub(crate) mod failures;
+pub(crate) mod keyword;
+pub(crate) mod menu;
+pub(crate) mod script;
+pub(crate) mod sentiment;
+pub(crate) mod topic;
+
+use std::cell::RefCell;
+
+use crate::decision::{Evidence, Trigger};
+use crate::phrases::{Hit, PhraseIndex};
+use crate::state::ConversationState;
+use crate::text::Normalized;
+use crate::turn::Turn;
+
+/// Everything a trigger may look at on one turn.
+pub(crate) struct Ctx<'a> {
+    pub(crate) turn: &'a Turn,
+    pub(crate) state: &'a ConversationState,
+    pub(crate) text: &'a Normalized,
+    pub(crate) hits: &'a [Option<Hit>],
+    pub(crate) phrases: &'a PhraseIndex,
+    pub(crate) topics: &'a [topic::Topic],
+    pub(crate) scripts: &'a script::Scripts,
+    /// The variables scripts see, built on first use in a turn.
+    pub(crate) script_scope: &'a RefCell<Option<rhai::Scope<'static>>>,
+}
+
+impl Ctx<'_> {
+    /// The original-text span of a hit.
+    pub(crate) fn original_span(&self, hit: &Hit) -> (usize, usize) {
+        self.text
+            .original_span(&self.turn.text, hit.start as usize, hit.end as usize)
+    }
+}
+
+/// Why a trigger fired, before the rule's id, kind and action are added.
+pub(crate) struct Explanation {
+    pub(crate) trigger: Trigger,
+    pub(crate) detail: String,
+    pub(crate) evidence: Evidence,
+}
+
+/// One compiled trigger.
+#[derive(Debug)]
+pub(crate) enum Leaf {
+    Menu(menu::Menu),
+    Keyword(keyword::Keyword),
+    Topic(topic::TopicRef),
+    Confidence(confidence::Confidence),
+    Sentiment(sentiment::Sentiment),
+    Failures(failures::Failures),
+    Script(script::Script),
+}
+
+impl Leaf {
+    /// Whether the trigger holds on this turn. A script that fails reports
+    /// its error and counts as not holding.
+    pub(crate) fn check(&self, ctx: &Ctx, errors: &mut Vec<String>) -> bool {
+        match self {
+            Leaf::Menu(t) => t.check(ctx),
+            Leaf::Keyword(t) => t.check(ctx),
+            Leaf::Topic(t) => t.check(ctx),
+            Leaf::Confidence(t) => t.check(ctx),
+            Leaf::Sentiment(t) => t.check(ctx),
+            Leaf::Failures(t) => t.check(ctx),
+            Leaf::Script(t) => t.check(ctx).unwrap_or_else(|e| {
+                errors.push(e);
+                false
+            }),
+        }
+    }
+
+    /// The reason this trigger holds; call only after `check` said yes.
+    pub(crate) fn explain(&self, ctx: &Ctx) -> Explanation {
+        match self {
+            Leaf::Menu(t) => t.explain(ctx),
+            Leaf::Keyword(t) => t.explain(ctx),
+            Leaf::Topic(t) => t.explain(ctx),
+            Leaf::Confidence(t) => t.explain(ctx),
+            Leaf::Sentiment(t) => t.explain(ctx),
+            Leaf::Failures(t) => t.explain(ctx),
+            Leaf::Script(t) => t.explain(ctx),
+        }
+    }
+
+    /// The kind of trigger.
+    pub(crate) fn trigger(&self) -> Trigger {
+        match self {
+            Leaf::Menu(_) => Trigger::Menu,
+            Leaf::Keyword(_) => Trigger::Keyword,
+            Leaf::Topic(_) => Trigger::Topic,
+            Leaf::Confidence(_) => Trigger::Confidence,
+            Leaf::Sentiment(_) => Trigger::Sentiment,
+            Leaf::Failures(_) => Trigger::Failures,
+            Leaf::Script(_) => Trigger::Script,
+        }
+    }
+
+    /// A short description of what the trigger looks for, for `not` reasons.
+    pub(crate) fn summary(&self) -> String {
+        match self {
+            Leaf::Menu(t) => t.summary(),
+            Leaf::Keyword(t) => t.summary(),
+            Leaf::Topic(t) => t.summary(),
+            Leaf::Confidence(t) => t.summary(),
+            Leaf::Sentiment(t) => t.summary(),
+            Leaf::Failures(t) => t.summary(),
+            Leaf::Script(t) => t.summary(),
+        }
+    }
+}
+
+/// Formats a number for detail lines: at most three decimals, no trailing zeros.
+pub(crate) fn num(value: f64) -> String {
+    let s = format!("{value:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_string()
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,306 @@
+//! `script`: a Rhai boolean expression, for what the other triggers cannot say.
+//!
+//! ```yaml
+//! when: { script: 'attributes.tier == "gold" && state.total_failures >= 1' }
+//! ```
+//!
+//! A script sees three maps:
+//! - `turn`: `text`, `menu`, `intent`, `confidence`, `sentiment`, `outcome`,
+//!   `locale`, `agents_available`, `timestamp` (`()` when absent);
+//! - `state`: `turns`, `consecutive_failures`, `total_failures`, `last_rule`;
+//! - `attributes`: the turn's attributes.
+//!
+//! Scripts are compiled when the policy loads, never per turn. They are
+//! expressions only: no statements, loops, functions, modules or printing,
+//! and unknown variables are refused at load. At run time they are cut off
+//! after [`MAX_OPERATIONS`] operations or when a string, array or map grows
+//! past its limit; a script that fails or does not return `true` or `false`
+//! becomes an error on the decision, and its rule does not fire.
+
+use rhai::{AST, Dynamic, Map, Position};
+use serde_saphyr::Spanned;
+
+use super::{Ctx, Explanation};
+use crate::compile::Compiler;
+use crate::decision::{Evidence, Trigger};
+use crate::state::ConversationState;
+use crate::turn::Turn;
+
+/// Operations one script may run per turn.
+pub const MAX_OPERATIONS: u64 = 10_000;
+/// Longest script source accepted, in bytes.
+const MAX_SCRIPT_LEN: usize = 4_096;
+
+/// The locked-down Rhai engine that runs every script of a policy.
+pub(crate) struct Scripts {
+    engine: rhai::Engine,
+}
+
+impl std::fmt::Debug for Scripts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scripts")
+    }
+}
+
+impl Scripts {
+    pub(crate) fn new() -> Scripts {
+        let mut engine = rhai::Engine::new();
+        engine
+            .set_max_operations(MAX_OPERATIONS)
+            .set_max_expr_depths(32)
+            .set_max_string_size(16_384)
+            .set_max_array_size(1_024)
+            .set_max_map_size(1_024)
+            .set_allow_looping(false)
+            .set_allow_shadowing(false)
+            .set_strict_variables(true)
+            .on_print(|_| {})
+            .on_debug(|_, _, _| {});
+        engine.disable_symbol("eval");
+        Scripts { engine }
+    }
+
+    /// The variables a script sees, for one turn.
+    fn scope(turn: &Turn, state: &ConversationState) -> rhai::Scope<'static> {
+        let mut t = Map::new();
+        let opt_str = |s: Option<&str>| s.map_or(Dynamic::UNIT, |s| Dynamic::from(s.to_string()));
+        let opt_num = |n: Option<f64>| n.map_or(Dynamic::UNIT, Dynamic::from_float);
+        t.insert("text".into(), Dynamic::from(turn.text.clone()));
+        t.insert("menu".into(), opt_str(turn.menu.as_deref()));
+        t.insert(
+            "intent".into(),
+            opt_str(turn.intent.as_ref().map(|i| i.name.as_str())),
+        );
+        t.insert("confidence".into(), opt_num(turn.top_confidence()));
+        t.insert("sentiment".into(), opt_num(turn.sentiment_score()));
+        t.insert("outcome".into(), Dynamic::from(turn.outcome.as_str()));
+        t.insert("locale".into(), opt_str(turn.locale.as_deref()));
+        t.insert(
+            "agents_available".into(),
+            Dynamic::from_bool(turn.agents_online()),
+        );
+        t.insert("timestamp".into(), opt_str(turn.timestamp.as_deref()));
+        let mut s = Map::new();
+        s.insert("turns".into(), Dynamic::from_int(state.turns().into()));
+        let failures = crate::turn::Outcome::FAILURES;
+        s.insert(
+            "consecutive_failures".into(),
+            Dynamic::from_int(state.consecutive(&failures).into()),
+        );
+        s.insert(
+            "total_failures".into(),
+            Dynamic::from_int(state.total(&failures).into()),
+        );
+        s.insert(
+            "last_rule".into(),
+            opt_str(state.last_decision().map(|d| &*d.rule)),
+        );
+        let attributes: Map = turn
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
+            .collect();
+        let mut scope = rhai::Scope::new();
+        scope.push("turn", t);
+        scope.push("state", s);
+        scope.push("attributes", attributes);
+        scope
+    }
+}
+
+fn json_to_dynamic(value: &serde_json::Value) -> Dynamic {
+    use serde_json::Value;
+    match value {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from_bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Dynamic::from_int(i),
+            None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => Dynamic::from(s.clone()),
+        Value::Array(items) => Dynamic::from_array(items.iter().map(json_to_dynamic).collect()),
+        Value::Object(map) => Dynamic::from_map(
+            map.iter()
+                .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// A compiled `script` trigger.
+#[derive(Debug)]
+pub(crate) struct Script {
+    ast: AST,
+    source: String,
+}
+
+impl Script {
+    pub(crate) fn compile(source: &Spanned<String>, cx: &mut Compiler) -> Option<Script> {
+        if source.value.len() > MAX_SCRIPT_LEN {
+            cx.error_at(
+                source,
+                "script-too-long",
+                format!("script is {} bytes long, more than the {MAX_SCRIPT_LEN} allowed", source.value.len()),
+            )
+            .set_help("scripts are for short conditions; move long logic into the bot and pass its result in `attributes`");
+            return None;
+        }
+        let scope = Scripts::scope(&Turn::default(), &ConversationState::new());
+        match cx
+            .scripts
+            .engine
+            .compile_expression_with_scope(&scope, &source.value)
+        {
+            Ok(ast) => Some(Script {
+                ast,
+                source: source.value.clone(),
+            }),
+            Err(e) => {
+                let position = e.position();
+                let message = e.err_type().to_string();
+                let help = if message.contains("Unknown variable")
+                    || message.contains("Variable not found")
+                {
+                    "scripts see only `turn`, `state` and `attributes`"
+                } else {
+                    "a script is one Rhai expression that gives true or false, such as `attributes.tier == \"gold\"`"
+                };
+                cx.error_in(
+                    source,
+                    script_offset(position),
+                    "invalid-script",
+                    format!("invalid script: {}", lowercase_first(&message)),
+                )
+                .set_help(help);
+                None
+            }
+        }
+    }
+
+    pub(crate) fn check(&self, ctx: &Ctx) -> Result<bool, String> {
+        let mut scope = ctx.script_scope.borrow_mut();
+        let scope = scope.get_or_insert_with(|| Scripts::scope(ctx.turn, ctx.state));
+        match ctx
+            .scripts
+            .engine
+            .eval_ast_with_scope::<Dynamic>(scope, &self.ast)
+        {
+            Ok(value) => value.as_bool().map_err(|type_name| {
+                format!(
+                    "script `{}` gave {type_name}, not true or false",
+                    self.source
+                )
+            }),
+            Err(e) => Err(format!(
+                "script `{}` failed: {}",
+                self.source,
+                lowercase_first(&e.to_string())
+            )),
+        }
+    }
+
+    pub(crate) fn explain(&self, _ctx: &Ctx) -> Explanation {
+        Explanation {
+            trigger: Trigger::Script,
+            detail: format!("script `{}` is true", self.source),
+            evidence: Evidence::Script {
+                script: self.source.clone(),
+            },
+        }
+    }
+
+    pub(crate) fn summary(&self) -> String {
+        format!("script `{}`", self.source)
+    }
+}
+
+/// The (line, column) of a script position, both 1-based.
+fn script_offset(position: Position) -> (usize, usize) {
+    (
+        position.line().unwrap_or(1),
+        position.position().unwrap_or(1),
+    )
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::{decide, policy_errors, rule_policy, rule_yaml};
+    use crate::{Action, Turn};
+
+    fn gold(tier: &str) -> Turn {
+        let mut turn = Turn::user("hello");
+        turn.attributes.insert("tier".into(), tier.into());
+        turn
+    }
+
+    #[test]
+    fn scripts_see_turn_state_and_attributes() {
+        let cases = [
+            (
+                r#"attributes.tier == "gold""#,
+                gold("gold"),
+                Action::Escalate,
+            ),
+            (r#"attributes.tier == "gold""#, gold("silver"), Action::None),
+            (r#"attributes.missing == "x""#, gold("gold"), Action::None),
+            (
+                r#"turn.text.contains("hell")"#,
+                gold("gold"),
+                Action::Escalate,
+            ),
+            (
+                "state.turns == 1 && turn.agents_available",
+                gold("gold"),
+                Action::Escalate,
+            ),
+            ("turn.sentiment == ()", gold("gold"), Action::Escalate),
+        ];
+        for (script, turn, want) in cases {
+            let policy = rule_policy(&format!("{{ script: '{script}' }}"));
+            let d = decide(&policy, &[turn]);
+            assert_eq!(d.action, want, "{script}");
+            assert!(d.errors.is_empty(), "{script}: {:?}", d.errors);
+        }
+    }
+
+    #[test]
+    fn runtime_failures_become_decision_errors() {
+        let cases = [
+            r#"attributes.tier"#,
+            r#"turn.text.pad(100000, "x") == """#,
+            r#"(1 / 0) > 0"#,
+        ];
+        for script in cases {
+            let policy = rule_policy(&format!("{{ script: '{script}' }}"));
+            let d = decide(&policy, &[gold("gold")]);
+            assert_eq!(d.action, Action::None, "{script}");
+            assert_eq!(d.errors.len(), 1, "{script}");
+            assert_eq!(&*d.errors[0].rule, "r");
+        }
+    }
+
+    #[test]
+    fn compile_errors_are_located_in_the_yaml() {
+        let cases = [
+            ("attributes.tier == ", "invalid-script"),
+            ("foo == 1", "invalid-script"),
+            ("while true {}", "invalid-script"),
+            ("let x = 1; x", "invalid-script"),
+            ("eval(\"1\")", "invalid-script"),
+        ];
+        for (script, code) in cases {
+            let errors = policy_errors(&rule_yaml(&format!("{{ script: '{script}' }}")));
+            assert_eq!(errors.len(), 1, "{script}: {errors:?}");
+            assert_eq!(errors[0].0, code, "{script}");
+            assert_eq!(errors[0].1, 3, "{script}: line");
+        }
+    }
+}

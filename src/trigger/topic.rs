@@ -1,0 +1,298 @@
+//! `topic`: one of the policy's named topics came up.
+//!
+//! ```yaml
+//! topics:
+//!   bereavement:
+//!     phrases: ["passed away", "death certificate", "funeral"]
+//!     patterns: ['\b(died|deceased)\b']
+//! rules:
+//!   - id: bereavement
+//!     when: { topic: bereavement }
+//! ```
+//!
+//! Phrases match like `keywords`. Patterns are regexes run on the
+//! normalized text (lowercase, accents removed, punctuation turned to single
+//! spaces), compiled with size limits; they run only when no phrase of the
+//! topic matched. `negation: false` makes a topic fire even after a
+//! negation cue (for crisis topics, where a miss costs more than a false alarm).
+
+use regex::{Regex, RegexBuilder};
+use serde_saphyr::Spanned;
+
+use super::{Ctx, Explanation};
+use crate::compile::Compiler;
+use crate::decision::{Evidence, Trigger};
+use crate::phrases::{Cue, Hit, HitSource, PhraseIndex, SetId, TurnLocale};
+use crate::policy::TopicSpec;
+use crate::text::Normalized;
+
+/// Longest regex source accepted, in bytes.
+const MAX_PATTERN_LEN: usize = 1_000;
+/// Compiled size limit of one regex, in bytes.
+const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
+/// A compiled topic.
+#[derive(Debug)]
+pub(crate) struct Topic {
+    name: String,
+    set: SetId,
+    patterns: Vec<(Regex, String)>,
+    negation: bool,
+}
+
+/// A compiled `topic` trigger: a reference to a topic.
+#[derive(Debug)]
+pub(crate) struct TopicRef {
+    topic: usize,
+    name: String,
+}
+
+impl Topic {
+    pub(crate) fn compile(name: &str, spec: &Spanned<TopicSpec>, cx: &mut Compiler) -> Topic {
+        let spec_value = &spec.value;
+        if spec_value.phrases.len() == 0 && spec_value.patterns.is_empty() {
+            cx.error_at(
+                spec,
+                "empty-topic",
+                format!("topic `{name}` has no phrases and no patterns"),
+            )
+            .set_help("give the topic `phrases: [...]` or `patterns: [...]`, or remove it");
+        }
+        let set = cx.phrases.new_set(false, spec_value.negation);
+        cx.add_phrases(set, &spec_value.phrases);
+        let mut patterns = Vec::new();
+        for pattern in &spec_value.patterns {
+            if let Some(regex) = compile_pattern(pattern, cx) {
+                patterns.push((regex, pattern.value.clone()));
+            }
+        }
+        Topic {
+            name: name.to_string(),
+            set,
+            patterns,
+            negation: spec_value.negation,
+        }
+    }
+
+    /// Runs the topic's patterns when none of its phrases matched.
+    pub(crate) fn scan_patterns(
+        &self,
+        text: &Normalized,
+        locale: TurnLocale,
+        index: &PhraseIndex,
+        cues: &[Cue],
+        hits: &mut [Option<Hit>],
+    ) {
+        if hits[self.set].is_some() || text.text.is_empty() {
+            return;
+        }
+        for (i, (regex, _)) in self.patterns.iter().enumerate() {
+            let found = regex
+                .find_iter(&text.text)
+                .filter(|m| !m.is_empty())
+                .find(|m| !self.negation || !index.is_negated(text, cues, m.start(), None, locale));
+            if let Some(m) = found {
+                hits[self.set] = Some(Hit {
+                    source: HitSource::Pattern(i as u32),
+                    start: m.start() as u32,
+                    end: m.end() as u32,
+                });
+                return;
+            }
+        }
+    }
+}
+
+fn compile_pattern(pattern: &Spanned<String>, cx: &mut Compiler) -> Option<Regex> {
+    if pattern.value.len() > MAX_PATTERN_LEN {
+        cx.error_at(
+            pattern,
+            "pattern-too-long",
+            format!(
+                "pattern is {} bytes long, more than the {MAX_PATTERN_LEN} allowed",
+                pattern.value.len()
+            ),
+        )
+        .set_help("split it into several shorter patterns, or list the words as phrases");
+        return None;
+    }
+    let built = RegexBuilder::new(&pattern.value)
+        .size_limit(PATTERN_SIZE_LIMIT)
+        .dfa_size_limit(PATTERN_SIZE_LIMIT)
+        .nest_limit(64)
+        .build();
+    match built {
+        Ok(regex) => Some(regex),
+        Err(regex::Error::CompiledTooBig(limit)) => {
+            cx.error_at(
+                pattern,
+                "pattern-too-big",
+                format!("pattern compiles to more than {limit} bytes"),
+            )
+            .set_help(
+                "use fewer or smaller repetitions such as `{1000}`, or list the words as phrases",
+            );
+            None
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let last = message
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid regex");
+            let last = last.trim().trim_start_matches("error: ");
+            cx.error_at(pattern, "invalid-pattern", format!("invalid regex `{}`: {last}", pattern.value))
+                .set_help("patterns use Rust regex syntax (https://docs.rs/regex); they match lowercase text without accents or punctuation");
+            None
+        }
+    }
+}
+
+impl TopicRef {
+    pub(crate) fn compile(name: &Spanned<String>, cx: &mut Compiler) -> Option<TopicRef> {
+        match cx.topic_index(&name.value) {
+            Some(topic) => Some(TopicRef {
+                topic,
+                name: name.value.clone(),
+            }),
+            None => {
+                let help = cx.topic_suggestion(&name.value);
+                cx.error_at(
+                    name,
+                    "unknown-topic",
+                    format!("unknown topic `{}`", name.value),
+                )
+                .set_help(help);
+                None
+            }
+        }
+    }
+
+    fn topic<'c>(&self, ctx: &Ctx<'c>) -> &'c Topic {
+        &ctx.topics[self.topic]
+    }
+
+    pub(crate) fn check(&self, ctx: &Ctx) -> bool {
+        ctx.hits[self.topic(ctx).set].is_some()
+    }
+
+    pub(crate) fn explain(&self, ctx: &Ctx) -> Explanation {
+        let topic = self.topic(ctx);
+        let hit = ctx.hits[topic.set].expect("explain is called only after check");
+        let (start, end) = ctx.original_span(&hit);
+        let (detail, evidence) = match hit.source {
+            HitSource::Phrase(phrase) => {
+                let phrase = ctx.phrases.phrase(phrase).to_string();
+                (
+                    format!(
+                        "topic {}: phrase \"{phrase}\" matched at {start}..{end}",
+                        topic.name
+                    ),
+                    Evidence::Phrase {
+                        topic: Some(topic.name.clone()),
+                        phrase,
+                        start,
+                        end,
+                    },
+                )
+            }
+            HitSource::Pattern(i) => {
+                let pattern = topic.patterns[i as usize].1.clone();
+                (
+                    format!(
+                        "topic {}: pattern `{pattern}` matched \"{}\" at {start}..{end}",
+                        topic.name,
+                        &ctx.turn.text[start..end]
+                    ),
+                    Evidence::Pattern {
+                        topic: topic.name.clone(),
+                        pattern,
+                        start,
+                        end,
+                    },
+                )
+            }
+        };
+        Explanation {
+            trigger: Trigger::Topic,
+            detail,
+            evidence,
+        }
+    }
+
+    pub(crate) fn summary(&self) -> String {
+        format!("topic {}", self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::{decide, engine, policy_errors};
+    use crate::{Evidence, Turn};
+
+    const POLICY: &str = r#"
+version: 1
+topics:
+  bereavement:
+    phrases: ["passed away", "death certificate"]
+    patterns: ['\b(died|deceased)\b']
+  crisis:
+    phrases: ["want to die", "kill myself"]
+    negation: false
+rules:
+  - { id: grief, when: { topic: bereavement }, kind: planned, action: escalate }
+  - { id: crisis, when: { topic: crisis }, kind: planned, action: escalate }
+"#;
+
+    fn evidence(text: &str) -> Option<Evidence> {
+        let d = decide(&engine(POLICY), &[Turn::user(text)]);
+        d.reasons.first().map(|r| r.evidence.clone())
+    }
+
+    #[test]
+    fn phrases_then_patterns() {
+        let text = "My father Passed Away last week";
+        match evidence(text) {
+            Some(Evidence::Phrase {
+                topic, start, end, ..
+            }) => {
+                assert_eq!(topic.as_deref(), Some("bereavement"));
+                assert_eq!(&text[start..end], "Passed Away");
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = "Mi madre DIED, ¿qué hago?";
+        match evidence(text) {
+            Some(Evidence::Pattern { start, end, .. }) => assert_eq!(&text[start..end], "DIED"),
+            other => panic!("{other:?}"),
+        }
+        assert!(evidence("nobody has passed the exam").is_none());
+        assert!(evidence("my mother has not died").is_none());
+    }
+
+    #[test]
+    fn topics_can_ignore_negation() {
+        assert!(evidence("I don't want to die alone").is_some());
+    }
+
+    #[test]
+    fn bad_references_and_patterns_are_located() {
+        let errors = policy_errors(
+            r#"
+version: 1
+topics:
+  grief: { patterns: ['(unclosed', 'a{100000}{100000}'] }
+rules:
+  - { id: a, when: { topic: greif }, kind: planned, action: escalate }
+"#,
+        );
+        let codes: Vec<_> = errors.iter().map(|(code, ..)| code.as_str()).collect();
+        assert_eq!(
+            codes,
+            ["invalid-pattern", "pattern-too-big", "unknown-topic"]
+        );
+        assert_eq!(errors[2].1, 6);
+        assert_eq!(errors[2].3.as_deref(), Some("did you mean `grief`?"));
+    }
+}
