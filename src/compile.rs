@@ -11,6 +11,8 @@ use crate::trigger::script::Scripts;
 
 /// Longest phrase accepted, in bytes.
 const MAX_PHRASE_LEN: usize = 500;
+/// Most phrases one phrase with alternatives may expand to.
+const MAX_EXPANSIONS: usize = 1_000;
 
 /// What compiling needs: the source for locating errors, the errors so far,
 /// and the parts of the engine being built.
@@ -87,24 +89,43 @@ impl<'a> Compiler<'a> {
         self.diagnostics.last_mut().expect("just pushed")
     }
 
-    /// Normalizes a list's phrases into a phrase set; returns how many it added.
+    /// Expands and normalizes a list's phrases into a phrase set; returns
+    /// how many phrases it added.
     pub(crate) fn add_phrases(&mut self, set: SetId, list: &PhraseList) -> usize {
         let mut added = 0;
         for (locale, phrases) in &list.groups {
             for phrase in phrases {
-                if let Some(normalized) = self.normalize_phrase(phrase) {
-                    self.phrases
-                        .add_phrase(set, &phrase.value, normalized, locale.as_deref());
-                    added += 1;
+                for expanded in self.expand(phrase) {
+                    if let Some(normalized) = self.normalize_phrase(phrase, &expanded) {
+                        self.phrases
+                            .add_phrase(set, &expanded, normalized, locale.as_deref());
+                        added += 1;
+                    }
                 }
             }
         }
         added
     }
 
+    /// Expands the alternatives of a phrase, reporting malformed braces.
+    pub(crate) fn expand(&mut self, phrase: &Spanned<String>) -> Vec<String> {
+        match expand_alternatives(&phrase.value, MAX_EXPANSIONS) {
+            Ok(expanded) => expanded,
+            Err(problem) => {
+                self.error_at(phrase, "invalid-phrase", format!("phrase `{}` {problem}", phrase.value))
+                    .set_help("write alternatives as `{talk|speak} to {a human|an agent}`; `{me |}` makes a word optional");
+                Vec::new()
+            }
+        }
+    }
+
     /// Normalizes one phrase or cue, reporting phrases that are too long,
     /// too many, or that normalize to nothing.
-    pub(crate) fn normalize_phrase(&mut self, phrase: &Spanned<String>) -> Option<String> {
+    pub(crate) fn normalize_phrase(
+        &mut self,
+        phrase: &Spanned<String>,
+        text: &str,
+    ) -> Option<String> {
         self.phrase_count += 1;
         if self.phrase_count == self.max_phrases + 1 {
             self.error_at(
@@ -117,24 +138,24 @@ impl<'a> Compiler<'a> {
         if self.phrase_count > self.max_phrases {
             return None;
         }
-        if phrase.value.len() > MAX_PHRASE_LEN {
+        if text.len() > MAX_PHRASE_LEN {
             self.error_at(
                 phrase,
                 "phrase-too-long",
                 format!(
                     "phrase is {} bytes long, more than the {MAX_PHRASE_LEN} allowed",
-                    phrase.value.len()
+                    text.len()
                 ),
             )
             .set_help("phrases are a few words; use a topic pattern for anything longer");
             return None;
         }
-        let normalized = normalize(&phrase.value, self.folding);
+        let normalized = normalize(text, self.folding);
         if normalized.is_empty() {
             self.error_at(
                 phrase,
                 "empty-phrase",
-                format!("phrase `{}` has no letters or digits", phrase.value),
+                format!("phrase `{text}` has no letters or digits"),
             )
             .set_help(
                 "matching ignores punctuation, spaces and emoji, so this phrase could never match",
@@ -219,5 +240,81 @@ impl<'a> Compiler<'a> {
                 )
             }
         })
+    }
+}
+
+/// Expands `{a|b}` alternatives into every combination, in order:
+/// `{talk|speak} to {me|}` gives `talk to me`, `talk to `, `speak to me`,
+/// `speak to `. Braces do not nest.
+fn expand_alternatives(phrase: &str, limit: usize) -> Result<Vec<String>, String> {
+    let mut expanded = vec![String::new()];
+    let mut rest = phrase;
+    loop {
+        let (literal, group) = match rest.find('{') {
+            Some(open) => (&rest[..open], Some(open)),
+            None => (rest, None),
+        };
+        if literal.contains('}') {
+            return Err("has a `}` without a `{`".to_string());
+        }
+        let Some(open) = group else {
+            expanded.iter_mut().for_each(|e| e.push_str(literal));
+            return Ok(expanded);
+        };
+        let close = rest[open..].find('}').ok_or("has a `{` without a `}`")? + open;
+        let inner = &rest[open + 1..close];
+        if inner.contains('{') {
+            return Err("nests braces, which alternatives do not allow".to_string());
+        }
+        let alternatives: Vec<&str> = inner.split('|').collect();
+        if expanded.len() * alternatives.len() > limit {
+            return Err(format!("expands to more than {limit} phrases"));
+        }
+        expanded = expanded
+            .iter()
+            .flat_map(|prefix| {
+                alternatives
+                    .iter()
+                    .map(move |alt| format!("{prefix}{literal}{alt}"))
+            })
+            .collect();
+        rest = &rest[close + 1..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand_alternatives;
+
+    #[test]
+    fn alternatives_expand_in_order() {
+        let cases: &[(&str, Result<&[&str], &str>)] = &[
+            ("real person", Ok(&["real person"])),
+            (
+                "{talk|speak} to {me |}you",
+                Ok(&[
+                    "talk to me you",
+                    "talk to you",
+                    "speak to me you",
+                    "speak to you",
+                ]),
+            ),
+            ("{a|b}{c|d}", Ok(&["ac", "ad", "bc", "bd"])),
+            ("{solo}", Ok(&["solo"])),
+            ("open {brace", Err("has a `{` without a `}`")),
+            ("close} brace", Err("has a `}` without a `{`")),
+            (
+                "{a|{b}}",
+                Err("nests braces, which alternatives do not allow"),
+            ),
+        ];
+        for (phrase, want) in cases {
+            let got = expand_alternatives(phrase, 100);
+            match want {
+                Ok(want) => assert_eq!(got.unwrap(), *want, "{phrase}"),
+                Err(want) => assert_eq!(got.unwrap_err(), *want, "{phrase}"),
+            }
+        }
+        assert!(expand_alternatives("{a|b|c|d}{a|b|c|d}{a|b|c|d}", 50).is_err());
     }
 }

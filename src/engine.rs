@@ -666,8 +666,10 @@ fn add_negation_cues(spec: &PolicySpec, cx: &mut Compiler) {
                     continue;
                 }
                 for cue in list {
-                    if let Some(normalized) = cx.normalize_phrase(cue) {
-                        cx.phrases.add_cue(normalized, locale);
+                    for expanded in cx.expand(cue) {
+                        if let Some(normalized) = cx.normalize_phrase(cue, &expanded) {
+                            cx.phrases.add_cue(normalized, locale);
+                        }
                     }
                 }
             }

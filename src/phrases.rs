@@ -256,6 +256,10 @@ impl PhraseIndex {
             if self.word_boundaries && !text.is_word_bounded(start, end) {
                 continue;
             }
+            // "Are you human? Please help" is not "human please".
+            if text.spans_sentences(start, end) {
+                continue;
+            }
             let pattern = m.pattern().as_usize();
             for use_ in &self.uses[pattern] {
                 if let Use::Cue(locale) = *use_ {
@@ -339,7 +343,7 @@ impl PhraseIndex {
                 && cue_end <= start
                 && text.text[cue_end..start].split_ascii_whitespace().count()
                     <= self.negation_window as usize
-                && !text.has_break_between(cue_end, start)
+                && !text.has_clause_break_between(cue_end, start)
         })
     }
 }

@@ -39,6 +39,9 @@ pub(crate) struct Normalized {
     /// Offsets in `text` where the original had clause punctuation
     /// (`,` `.` `;` `!` `?` ...); negation never reaches across them.
     pub(crate) clause_breaks: Vec<u32>,
+    /// Offsets in `text` where the original ended a sentence (`.` `!` `?`
+    /// `;` a newline ...); no phrase matches across them.
+    pub(crate) sentence_breaks: Vec<u32>,
 }
 
 impl Normalized {
@@ -47,6 +50,7 @@ impl Normalized {
         self.text.clear();
         self.origin.clear();
         self.clause_breaks.clear();
+        self.sentence_breaks.clear();
         let mut pending_space = false;
         for (at, c) in original.char_indices() {
             let at = at as u32;
@@ -88,11 +92,12 @@ impl Normalized {
     }
 
     fn note_break(&mut self, c: char) {
-        if is_clause_break(c) {
-            let at = self.text.len() as u32;
-            if self.clause_breaks.last() != Some(&at) {
-                self.clause_breaks.push(at);
-            }
+        let at = self.text.len() as u32;
+        if is_clause_break(c) && self.clause_breaks.last() != Some(&at) {
+            self.clause_breaks.push(at);
+        }
+        if is_sentence_break(c) && self.sentence_breaks.last() != Some(&at) {
+            self.sentence_breaks.push(at);
         }
     }
 
@@ -151,11 +156,18 @@ impl Normalized {
     }
 
     /// Whether a clause break lies between the normalized offsets `from` and `to`.
-    pub(crate) fn has_break_between(&self, from: usize, to: usize) -> bool {
-        self.clause_breaks
-            .iter()
-            .any(|&b| (from..=to).contains(&(b as usize)))
+    pub(crate) fn has_clause_break_between(&self, from: usize, to: usize) -> bool {
+        any_between(&self.clause_breaks, from, to)
     }
+
+    /// Whether a sentence ends strictly inside the normalized range `start..end`.
+    pub(crate) fn spans_sentences(&self, start: usize, end: usize) -> bool {
+        end > start + 1 && any_between(&self.sentence_breaks, start + 1, end - 1)
+    }
+}
+
+fn any_between(breaks: &[u32], from: usize, to: usize) -> bool {
+    breaks.iter().any(|&b| (from..=to).contains(&(b as usize)))
 }
 
 /// Normalizes a policy phrase the way user text is normalized.
@@ -180,6 +192,10 @@ fn special_fold(c: char) -> Option<&'static str> {
         'ı' => "i",
         _ => return None,
     })
+}
+
+fn is_sentence_break(c: char) -> bool {
+    matches!(c, '.' | ';' | '!' | '?' | '\n' | '¿' | '¡' | '…' | '。')
 }
 
 fn is_clause_break(c: char) -> bool {
@@ -291,7 +307,10 @@ mod tests {
         assert!(!n.is_word_bounded(agent, agent + 5));
         assert!(n.is_word_bounded(0, 2));
         assert_eq!(n.clause_breaks, vec![2, 10, 20]);
-        assert!(n.has_break_between(2, 3));
-        assert!(!n.has_break_between(3, 9));
+        assert!(n.has_clause_break_between(2, 3));
+        assert!(!n.has_clause_break_between(3, 9));
+        assert_eq!(n.sentence_breaks, vec![10, 20]);
+        assert!(n.spans_sentences(7, 12));
+        assert!(!n.spans_sentences(0, 6));
     }
 }

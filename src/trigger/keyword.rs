@@ -110,7 +110,8 @@ mod tests {
 
     #[test]
     fn keywords_table() {
-        let when = r#"{ keywords: ["talk to a human", "agent", "real person", "human"] }"#;
+        let when =
+            r#"{ keywords: ["talk to a human", "agent", "real person", "human", "human please"] }"#;
         let cases: &[(&str, Option<&str>)] = &[
             ("I want to talk to a human", Some("talk to a human")),
             ("AGENT please", Some("AGENT")),
@@ -119,7 +120,7 @@ mod tests {
             ("ask your management", None),
             ("agents", None),
             ("I want a “real person”, now", Some("real person")),
-            ("real\n\tperson", Some("real\n\tperson")),
+            ("are you human? please help", Some("human")),
             ("I don't need an agent", None),
             ("I do not want to talk to a human", None),
             ("no need to talk to a human", None),
@@ -136,6 +137,21 @@ mod tests {
         for (text, want) in cases {
             let got = fired(when, text, None).map(|(s, e)| &text[s..e]);
             assert_eq!(got, *want, "text {text:?}");
+        }
+    }
+
+    #[test]
+    fn phrases_do_not_span_sentences() {
+        let when = r#"{ keywords: ["human please", "real person"] }"#;
+        let cases = [
+            ("are you human? please help", false),
+            ("human, please", true),
+            ("a real. person", false),
+            ("a real\nperson", false),
+            ("a real \t person", true),
+        ];
+        for (text, want) in cases {
+            assert_eq!(fired(when, text, None).is_some(), want, "{text:?}");
         }
     }
 
