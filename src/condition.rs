@@ -24,7 +24,7 @@ use crate::trigger::menu::Menu;
 use crate::trigger::script::Script;
 use crate::trigger::sentiment::{Sentiment, SentimentSpec};
 use crate::trigger::topic::TopicRef;
-use crate::trigger::{Ctx, Explanation, Leaf};
+use crate::trigger::{Ctx, EvidenceUsed, Explanation, Leaf};
 
 /// What an author writes under `when` (and inside `all`, `any`, `not`).
 #[derive(Debug, Deserialize)]
@@ -132,23 +132,38 @@ impl Condition {
     }
 
     /// The triggers that made a holding condition hold, in order: every part
-    /// of an `all`, the first holding part of an `any`, and for a `not` one
-    /// entry saying what did not happen.
+    /// of an `all` and the first holding part of an `any`. A `not` is
+    /// reported (as what did not happen) only when nothing else is.
     pub(crate) fn explain(&self, ctx: &Ctx, out: &mut Vec<Explanation>) {
+        let mut negations = Vec::new();
+        self.explain_parts(ctx, out, &mut negations);
+        if out.is_empty() {
+            out.append(&mut negations);
+        }
+    }
+
+    fn explain_parts(
+        &self,
+        ctx: &Ctx,
+        out: &mut Vec<Explanation>,
+        negations: &mut Vec<Explanation>,
+    ) {
         match self {
-            Condition::All(parts) => parts.iter().for_each(|c| c.explain(ctx, out)),
+            Condition::All(parts) => parts
+                .iter()
+                .for_each(|c| c.explain_parts(ctx, out, negations)),
             Condition::Any(parts) => {
                 if let Some(first) = parts.iter().find(|c| c.check(ctx, &mut Vec::new())) {
-                    first.explain(ctx, out);
+                    first.explain_parts(ctx, out, negations);
                 }
             }
             Condition::Not(inner) => {
                 let summary = inner.summary();
-                out.push(Explanation {
-                    trigger: inner.first_leaf().trigger(),
-                    detail: format!("not ({summary})"),
-                    evidence: Evidence::Not { not: summary },
-                });
+                negations.push(Explanation::new(
+                    inner.first_leaf().trigger(),
+                    format!("not ({summary})"),
+                    Evidence::Not { not: summary },
+                ));
             }
             Condition::Leaf(leaf) => out.push(leaf.explain(ctx)),
         }
@@ -175,6 +190,19 @@ impl Condition {
             Condition::All(parts) | Condition::Any(parts) => parts[0].first_leaf(),
             Condition::Not(inner) => inner.first_leaf(),
             Condition::Leaf(leaf) => leaf,
+        }
+    }
+
+    /// The counted evidence any trigger of the condition relies on.
+    pub(crate) fn evidence_used(&self) -> EvidenceUsed {
+        match self {
+            Condition::All(parts) | Condition::Any(parts) => {
+                parts.iter().fold(EvidenceUsed::default(), |acc, c| {
+                    acc.union(c.evidence_used())
+                })
+            }
+            Condition::Not(inner) => inner.evidence_used(),
+            Condition::Leaf(leaf) => leaf.evidence_used(),
         }
     }
 
@@ -267,12 +295,25 @@ mod tests {
             &[turn],
         );
         let triggers: Vec<Trigger> = d.reasons.iter().map(|r| r.trigger).collect();
-        assert_eq!(
-            triggers,
-            [Trigger::Keyword, Trigger::Failures, Trigger::Menu]
-        );
+        assert_eq!(triggers, [Trigger::Keyword, Trigger::Failures]);
         assert!(d.reasons.iter().all(|r| &*r.rule == "r"));
-        assert_eq!(d.reasons[2].detail, "not (menu option in [x])");
+    }
+
+    #[test]
+    fn a_not_is_a_reason_only_when_nothing_else_is() {
+        let turn = Turn::user("real person");
+        let d = decide(
+            &rule_policy(r#"{ keywords: ["real person"], not: { menu: [x] } }"#),
+            &[turn],
+        );
+        let triggers: Vec<Trigger> = d.reasons.iter().map(|r| r.trigger).collect();
+        assert_eq!(triggers, [Trigger::Keyword]);
+        let d = decide(
+            &rule_policy(r#"{ not: { menu: [x] } }"#),
+            &[Turn::user("hi")],
+        );
+        assert_eq!(d.reasons.len(), 1);
+        assert_eq!(d.reasons[0].detail, "not (menu option in [x])");
     }
 
     #[test]

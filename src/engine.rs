@@ -17,7 +17,7 @@ use crate::state::ConversationState;
 use crate::text::{Folding, Normalized};
 use crate::trigger::script::Scripts;
 use crate::trigger::topic::Topic;
-use crate::trigger::{Ctx, Explanation};
+use crate::trigger::{Ctx, EvidenceUsed, Explanation};
 use crate::turn::{Role, Turn};
 
 /// The built-in default policy (`policies/default.yaml`), compiled into the library.
@@ -72,6 +72,7 @@ struct Rule {
     offer: String,
     agent_note: Option<String>,
     locales: Vec<String>,
+    evidence_used: EvidenceUsed,
 }
 
 /// Counts that describe a compiled policy, as `escalate-check check` prints them.
@@ -468,7 +469,13 @@ impl Engine {
         decision.route = Some(rule.route.clone());
         decision.message = Some(message.clone());
         decision.agent_note = rule.agent_note.clone();
-        state.decided(rule.id.clone(), rule.action);
+        let used = scratch
+            .fired
+            .iter()
+            .fold(EvidenceUsed::default(), |acc, &i| {
+                acc.union(self.rules[i].evidence_used)
+            });
+        state.decided(rule.id.clone(), rule.action, used);
         decision
     }
 }
@@ -777,6 +784,7 @@ fn compile_rule(
         .set_help("name the queue, or leave `queue` out to use the policy's");
     }
     let condition = Condition::compile(&spec.when, cx)?;
+    let evidence_used = condition.evidence_used();
     Some(Rule {
         id: Arc::from(id.as_str()),
         condition,
@@ -808,6 +816,7 @@ fn compile_rule(
             .clone()
             .unwrap_or_else(|| defaults.offer.clone()),
         agent_note: spec.agent_note.clone(),
+        evidence_used,
         locales: spec
             .locales
             .iter()

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::decision::Action;
+use crate::trigger::EvidenceUsed;
 use crate::turn::{Outcome, Turn};
 
 /// How many recent turns the state keeps for streaks and windows; `for`,
@@ -19,11 +20,12 @@ pub const HISTORY: usize = 32;
 /// never holds on to it.
 ///
 /// **Resets.** A turn whose outcome is `ok` ends the run of consecutive
-/// failures. A decision that offers or escalates clears the evidence that
-/// fallback rules count (failures, the low-confidence streak, the sentiment
-/// window), so the same stale counter never fires again on the next turn: a
-/// fallback rule needs fresh evidence. The turn count and the last decision
-/// are kept.
+/// failures. A decision that offers or escalates clears the counted evidence
+/// that the rules which fired on that turn relied on (the failure counts, the
+/// low-confidence streak, the sentiment window), so no rule fires again on
+/// the same stale counter: it needs fresh evidence. Counters that no fired
+/// rule used keep running (an offer made for low confidence does not forget
+/// the failures so far). The turn count and the last decision are kept.
 ///
 /// ```
 /// use escalate::ConversationState;
@@ -156,12 +158,18 @@ impl ConversationState {
     }
 
     /// Remembers a decision that offered or escalated and clears the
-    /// evidence of fallback rules.
-    pub(crate) fn decided(&mut self, rule: Arc<str>, action: Action) {
-        self.outcomes.clear();
-        self.failures = FailureTotals::default();
-        self.confidence.clear();
-        self.sentiment.clear();
+    /// counted evidence that the fired rules relied on.
+    pub(crate) fn decided(&mut self, rule: Arc<str>, action: Action, used: EvidenceUsed) {
+        if used.failures {
+            self.outcomes.clear();
+            self.failures = FailureTotals::default();
+        }
+        if used.confidence {
+            self.confidence.clear();
+        }
+        if used.sentiment {
+            self.sentiment.clear();
+        }
         self.last_decision = Some(LastDecision {
             turn: self.turns,
             rule,
@@ -222,15 +230,19 @@ mod tests {
     }
 
     #[test]
-    fn a_decision_clears_fallback_evidence_but_not_the_turn_count() {
+    fn a_decision_clears_the_evidence_used_and_keeps_the_rest() {
         let mut state = ConversationState::new();
         state.record(&Turn {
             sentiment: Some(-0.9),
             ..turn(Outcome::NoMatch)
         });
-        state.decided("r".into(), Action::Offer);
+        let failures_only = EvidenceUsed {
+            failures: true,
+            ..EvidenceUsed::default()
+        };
+        state.decided("r".into(), Action::Offer, failures_only);
         assert_eq!(state.total(&Outcome::FAILURES), 0);
-        assert!(state.recent_sentiment().is_empty());
+        assert_eq!(state.recent_sentiment(), &[-0.9]);
         assert_eq!(state.turns(), 1);
         assert_eq!(state.last_decision().unwrap().turn, 1);
     }

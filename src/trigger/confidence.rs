@@ -93,50 +93,48 @@ impl Confidence {
     }
 
     pub(crate) fn explain(&self, ctx: &Ctx) -> Explanation {
-        let (detail, evidence) = match (self.below, self.margin) {
-            (Some(below), _) => {
+        let margin = self.margin.map(|margin| {
+            let observed = self.observed_margin(ctx).unwrap_or_default();
+            let (first, second) = ctx.turn.top_two_intents();
+            let name = |i: Option<&crate::Intent>| i.map_or(String::new(), |i| i.name.clone());
+            let detail = format!(
+                "top intents \"{}\" and \"{}\" only {} apart (margin {})",
+                name(first),
+                name(second),
+                num(observed),
+                num(margin)
+            );
+            (detail, observed, margin)
+        });
+        let (detail, evidence) = match (self.below, margin) {
+            (Some(below), margin) => {
                 let observed = ctx.turn.top_confidence().unwrap_or_default();
                 let turns = self.turns;
-                let over = if turns > 1 {
-                    format!(" on each of the last {turns} scored turns")
-                } else {
-                    String::new()
+                let mut detail = format!("confidence {} below {}", num(observed), num(below));
+                if turns > 1 {
+                    detail.push_str(&format!(" on each of the last {turns} scored turns"));
+                }
+                if let Some((margin_detail, ..)) = margin {
+                    detail.push_str(&format!(", and {margin_detail}"));
+                }
+                let evidence = Evidence::Threshold {
+                    observed,
+                    threshold: below,
+                    turns: (turns > 1).then_some(turns),
                 };
-                (
-                    format!("confidence {} below {}{over}", num(observed), num(below)),
-                    Evidence::Threshold {
-                        observed,
-                        threshold: below,
-                        turns: (turns > 1).then_some(turns),
-                    },
-                )
+                (detail, evidence)
             }
-            (None, Some(margin)) => {
-                let observed = self.observed_margin(ctx).unwrap_or_default();
-                let (first, second) = ctx.turn.top_two_intents();
-                let name = |i: Option<&crate::Intent>| i.map_or(String::new(), |i| i.name.clone());
-                (
-                    format!(
-                        "top intents \"{}\" and \"{}\" only {} apart (margin {})",
-                        name(first),
-                        name(second),
-                        num(observed),
-                        num(margin)
-                    ),
-                    Evidence::Threshold {
-                        observed,
-                        threshold: margin,
-                        turns: None,
-                    },
-                )
-            }
+            (None, Some((detail, observed, threshold))) => (
+                detail,
+                Evidence::Threshold {
+                    observed,
+                    threshold,
+                    turns: None,
+                },
+            ),
             (None, None) => unreachable!("compile requires below or margin"),
         };
-        Explanation {
-            trigger: Trigger::Confidence,
-            detail,
-            evidence,
-        }
+        Explanation::new(Trigger::Confidence, detail, evidence)
     }
 
     pub(crate) fn summary(&self) -> String {

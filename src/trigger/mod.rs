@@ -49,6 +49,36 @@ pub(crate) struct Explanation {
     pub(crate) evidence: Evidence,
 }
 
+impl Explanation {
+    pub(crate) fn new(trigger: Trigger, detail: String, evidence: Evidence) -> Explanation {
+        Explanation {
+            trigger,
+            detail,
+            evidence,
+        }
+    }
+}
+
+/// What a fired rule has seen, so that a decision can clear it: a rule
+/// never fires twice on the same stale counter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct EvidenceUsed {
+    pub(crate) failures: bool,
+    pub(crate) confidence: bool,
+    pub(crate) sentiment: bool,
+}
+
+impl EvidenceUsed {
+    /// What either of the two relies on.
+    pub(crate) fn union(self, other: EvidenceUsed) -> EvidenceUsed {
+        EvidenceUsed {
+            failures: self.failures || other.failures,
+            confidence: self.confidence || other.confidence,
+            sentiment: self.sentiment || other.sentiment,
+        }
+    }
+}
+
 /// One compiled trigger.
 #[derive(Debug)]
 pub(crate) enum Leaf {
@@ -89,6 +119,15 @@ impl Leaf {
             Leaf::Sentiment(t) => t.explain(ctx),
             Leaf::Failures(t) => t.explain(ctx),
             Leaf::Script(t) => t.explain(ctx),
+        }
+    }
+
+    /// The counted evidence this trigger relies on.
+    pub(crate) fn evidence_used(&self) -> EvidenceUsed {
+        EvidenceUsed {
+            failures: matches!(self, Leaf::Failures(_)),
+            confidence: matches!(self, Leaf::Confidence(_)),
+            sentiment: matches!(self, Leaf::Sentiment(_)),
         }
     }
 

@@ -1,1 +1,87 @@
-fn main() {}
+//! `escalate-check`: dry-run, validate and summarize escalation policies.
+//!
+//! A thin layer over the `escalate` library: argument parsing, files and
+//! output formats live here; every decision is the library's.
+
+mod check;
+mod run;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Examples:
+  escalate-check run examples/transcripts/*.jsonl
+  escalate-check run --policy my-policy.yaml --format json chats.jsonl > decisions.jsonl
+  cat chats.jsonl | escalate-check run -
+  escalate-check check policies/default.yaml my-policy.yaml
+
+Exit codes:
+  0  success
+  2  invalid policy, invalid input or bad arguments";
+
+/// Dry-run, validate and summarize escalation policies for chatbots.
+#[derive(Parser)]
+#[command(name = "escalate-check", version, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a policy over JSONL transcripts and print one decision per user turn
+    #[command(after_help = run::AFTER_HELP)]
+    Run(run::RunArgs),
+    /// Validate policies: a summary line each, or every error with its place
+    #[command(after_help = check::AFTER_HELP)]
+    Check(check::CheckArgs),
+}
+
+/// Output for people (`text`) or for machines (`json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// A readable listing
+    Text,
+    /// JSON: stable field names, for scripts and other tools
+    Json,
+}
+
+/// What a command ended with.
+enum Outcome {
+    Success,
+    Invalid,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = match cli.command {
+        Command::Run(args) => run::run(&args, &mut out),
+        Command::Check(args) => check::check(&args, &mut out),
+    };
+    let result = result.and_then(|outcome| out.flush().map(|()| outcome));
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Invalid) => ExitCode::from(2),
+        // The reader went away (`| head`): nothing left to say.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("escalate-check: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A file argument: `-` is standard input.
+fn display_path(path: &PathBuf) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}

@@ -1,0 +1,202 @@
+//! `escalate-check run`: dry-run a policy over JSONL transcripts.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use escalate::{Action, ConversationState, Decision, Engine, Role, Turn};
+
+use crate::{Format, Outcome, display_path};
+
+pub(crate) const AFTER_HELP: &str = "\
+Input: JSON Lines, one turn per line, such as
+  {\"conversation_id\": \"c-17\", \"text\": \"I want a real person\", \"outcome\": \"no_match\"}
+Every field is optional. A file may interleave conversations: turns are
+grouped by conversation_id in file order, and each conversation starts from
+a fresh state. Bot turns (\"role\": \"bot\") are read but not evaluated.
+
+Output: `text` lists each user turn with its decision and reasons, then a
+summary; `json` prints one decision per user turn as JSON Lines.
+
+Exit codes: 0 success, 2 invalid policy or a turn that could not be read
+(reported on stderr as file:line:column; the other turns still run).";
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Policy file (default: the built-in policy)
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// JSONL transcripts; `-` reads standard input
+    #[arg(value_name = "FILE", default_value = "-")]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Default)]
+struct Tally {
+    conversations: usize,
+    turns: usize,
+    offers: usize,
+    escalations: usize,
+    bad_lines: usize,
+}
+
+pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
+    let engine = match &args.policy {
+        Some(path) => match Engine::from_path(path) {
+            Ok(engine) => engine,
+            Err(error) => {
+                eprintln!("{}\n", error.render());
+                eprintln!("escalate-check: the policy {} is invalid", path.display());
+                return Ok(Outcome::Invalid);
+            }
+        },
+        None => Engine::builtin(),
+    };
+    let mut tally = Tally::default();
+    for path in &args.files {
+        let name = display_path(path);
+        let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+            Box::new(io::stdin().lock())
+        } else {
+            match File::open(path) {
+                Ok(file) => Box::new(BufReader::new(file)),
+                Err(e) => {
+                    eprintln!("escalate-check: cannot read {name}: {e}");
+                    tally.bad_lines += 1;
+                    continue;
+                }
+            }
+        };
+        run_file(&engine, &name, reader, args.format, out, &mut tally)?;
+    }
+    if args.format == Format::Text {
+        writeln!(
+            out,
+            "{} conversation{}, {} user turn{}: {} escalated, {} offered",
+            tally.conversations,
+            if tally.conversations == 1 { "" } else { "s" },
+            tally.turns,
+            if tally.turns == 1 { "" } else { "s" },
+            tally.escalations,
+            tally.offers
+        )?;
+    }
+    Ok(if tally.bad_lines == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Invalid
+    })
+}
+
+fn run_file(
+    engine: &Engine,
+    name: &str,
+    reader: Box<dyn BufRead + '_>,
+    format: Format,
+    out: &mut impl Write,
+    tally: &mut Tally,
+) -> io::Result<()> {
+    let mut states: HashMap<Option<Arc<str>>, ConversationState> = HashMap::new();
+    for (index, line) in reader.lines().enumerate() {
+        let number = index + 1;
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => {
+                eprintln!("{name}:{number}: cannot read the line: {e}");
+                tally.bad_lines += 1;
+                break;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let turn: Turn = match serde_json::from_str(&line) {
+            Ok(turn) => turn,
+            Err(e) => {
+                eprintln!(
+                    "{name}:{number}:{}: invalid turn: {}",
+                    e.column(),
+                    json_message(&e)
+                );
+                tally.bad_lines += 1;
+                continue;
+            }
+        };
+        let state = states
+            .entry(turn.conversation_id.clone())
+            .or_insert_with(|| {
+                tally.conversations += 1;
+                ConversationState::new()
+            });
+        if turn.role == Role::Bot {
+            continue;
+        }
+        let decision = engine.evaluate(state, &turn);
+        tally.turns += 1;
+        match decision.action {
+            Action::Escalate => tally.escalations += 1,
+            Action::Offer => tally.offers += 1,
+            Action::None => {}
+        }
+        match format {
+            Format::Json => {
+                serde_json::to_writer(&mut *out, &decision)?;
+                writeln!(out)?;
+            }
+            Format::Text => write_text(out, &turn, &decision)?,
+        }
+    }
+    Ok(())
+}
+
+/// serde_json's message without its " at line 1 column 5" tail.
+fn json_message(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message,
+    }
+}
+
+fn write_text(out: &mut impl Write, turn: &Turn, d: &Decision) -> io::Result<()> {
+    let id = d.conversation_id.as_deref().unwrap_or("-");
+    write!(out, "{id} #{} {}", d.turn, d.action)?;
+    if let (Some(kind), Some(rule)) = (d.kind, &d.rule) {
+        write!(out, " ({kind}) by {rule}")?;
+    }
+    if let Some(route) = &d.route {
+        write!(out, " -> {}", route.queue)?;
+        if let Some(skill) = &route.skill {
+            write!(out, "/{skill}")?;
+        }
+        write!(out, " [{}]", route.priority)?;
+    }
+    writeln!(out)?;
+    match &turn.menu {
+        Some(menu) => writeln!(out, "    user: [menu {menu}] {}", turn.text)?,
+        None => writeln!(out, "    user: {}", turn.text)?,
+    }
+    for reason in &d.reasons {
+        writeln!(
+            out,
+            "    - {} [{}] {}",
+            reason.rule, reason.trigger, reason.detail
+        )?;
+    }
+    if let Some(message) = &d.message {
+        writeln!(out, "    message: {message}")?;
+    }
+    if let Some(note) = &d.agent_note {
+        writeln!(out, "    agent note: {note}")?;
+    }
+    for error in &d.errors {
+        writeln!(out, "    error in {}: {}", error.rule, error.message)?;
+    }
+    Ok(())
+}
