@@ -7,7 +7,7 @@ mod check;
 mod run;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -78,7 +78,7 @@ fn main() -> ExitCode {
 }
 
 /// A file argument: `-` is standard input.
-fn display_path(path: &PathBuf) -> String {
+fn display_path(path: &Path) -> String {
     if path.as_os_str() == "-" {
         "<stdin>".to_string()
     } else {
