@@ -60,7 +60,11 @@ pub(crate) fn check(args: &CheckArgs, out: &mut impl Write) -> io::Result<Outcom
         .collect();
     match args.format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &serde_json::json!({ "policies": reports }))?;
+            #[derive(Serialize)]
+            struct Output<'r, 'a> {
+                policies: &'r [Report<'a>],
+            }
+            serde_json::to_writer_pretty(&mut *out, &Output { policies: &reports })?;
             writeln!(out)?;
         }
         Format::Text => {

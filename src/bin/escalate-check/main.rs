@@ -77,6 +77,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// An I/O error as the style guide wants it: lowercase, no "(os error N)".
+fn io_message(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
+}
+
 /// A file argument: `-` is standard input.
 fn display_path(path: &Path) -> String {
     if path.as_os_str() == "-" {

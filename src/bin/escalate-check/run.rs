@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Args;
 use escalate::{Action, ConversationState, Decision, Engine, Role, Turn};
 
-use crate::{Format, Outcome, display_path};
+use crate::{Format, Outcome, display_path, io_message};
 
 pub(crate) const AFTER_HELP: &str = "\
 Input: JSON Lines, one turn per line, such as
@@ -67,7 +67,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
             match File::open(path) {
                 Ok(file) => Box::new(BufReader::new(file)),
                 Err(e) => {
-                    eprintln!("escalate-check: cannot read {name}: {e}");
+                    eprintln!("escalate-check: cannot read `{name}`: {}", io_message(&e));
                     tally.bad_lines += 1;
                     continue;
                 }
@@ -108,7 +108,7 @@ fn run_file(
         let line = match line {
             Ok(line) => line,
             Err(e) => {
-                eprintln!("{name}:{number}: cannot read the line: {e}");
+                eprintln!("{name}:{number}: cannot read the line: {}", io_message(&e));
                 tally.bad_lines += 1;
                 break;
             }
