@@ -83,10 +83,12 @@ impl Condition {
             parts.push(leaf(Script::compile(c, cx).map(Leaf::Script)));
         }
         if let Some(list) = &s.all {
-            parts.push(Self::compile_list(list, "all", cx).map(Condition::All));
+            parts
+                .push(Self::compile_list(list, "all", cx).map(|p| Condition::All(scripts_last(p))));
         }
         if let Some(list) = &s.any {
-            parts.push(Self::compile_list(list, "any", cx).map(Condition::Any));
+            parts
+                .push(Self::compile_list(list, "any", cx).map(|p| Condition::Any(scripts_last(p))));
         }
         if let Some(inner) = &s.not {
             parts.push(Self::compile(inner, cx).map(|c| Condition::Not(Box::new(c))));
@@ -100,7 +102,7 @@ impl Condition {
         Some(if parts.len() == 1 {
             parts.remove(0)
         } else {
-            Condition::All(parts)
+            Condition::All(scripts_last(parts))
         })
     }
 
@@ -216,6 +218,14 @@ impl Condition {
             Condition::Leaf(leaf) => matches!(leaf, Leaf::Script(_)),
         }
     }
+}
+
+/// Orders the branches of an `all` or `any` so that branches with scripts
+/// come last: the answer is the same, and cheap comparisons short-circuit
+/// before a script runs.
+fn scripts_last(mut parts: Vec<Condition>) -> Vec<Condition> {
+    parts.sort_by_key(Condition::uses_scripts);
+    parts
 }
 
 #[cfg(test)]

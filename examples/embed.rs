@@ -1,0 +1,43 @@
+//! A bot loop: load a policy once, keep each conversation's state, feed turns.
+//!
+//! Run with `cargo run --example embed [policy.yaml]`, then type messages;
+//! prefix one with `?` to mark it as a turn the bot did not understand.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+
+use escalate::{Action, ConversationState, Engine, Outcome, Turn};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Compile once at start-up; share the engine across threads if you like.
+    let engine = match std::env::args().nth(1) {
+        Some(path) => Engine::from_path(path).map_err(|e| e.render())?,
+        None => Engine::builtin(),
+    };
+    // The bot owns the state: here a map, in production your session store.
+    let mut states: HashMap<String, ConversationState> = HashMap::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        let (text, outcome) = match line.strip_prefix('?') {
+            Some(text) => (text, Outcome::NoMatch),
+            None => (line.as_str(), Outcome::Ok),
+        };
+        let turn = Turn {
+            conversation_id: Some("demo".into()),
+            outcome,
+            ..Turn::user(text)
+        };
+        let state = states.entry("demo".to_string()).or_default();
+        let decision = engine.evaluate(state, &turn);
+        match decision.action {
+            Action::None => println!("bot: (carries on)"),
+            Action::Offer | Action::Escalate => {
+                println!("bot: {}", decision.message.as_deref().unwrap_or_default());
+                for reason in &decision.reasons {
+                    println!("     because {}: {}", reason.rule, reason.detail);
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! Rule semantics, end to end through the public API.
+
+use escalate::{Action, ConversationState, Decision, Engine, Kind, Outcome, Priority, Role, Turn};
+
+fn engine(yaml: &str) -> Engine {
+    Engine::from_yaml(yaml).unwrap_or_else(|e| panic!("{}", e.render()))
+}
+
+fn run(engine: &Engine, turns: &[Turn]) -> Vec<Decision> {
+    let mut state = ConversationState::new();
+    turns
+        .iter()
+        .map(|t| engine.evaluate(&mut state, t))
+        .collect()
+}
+
+const PRIORITIES: &str = r#"
+version: 1
+messages: { online: "policy online", offline: "policy offline", offer: "policy offer" }
+route: { queue: general, skill: triage, priority: low }
+rules:
+  - { id: offer-high, when: { keywords: ["a"] }, kind: fallback, action: offer, priority: 5 }
+  - { id: escalate-high, when: { keywords: ["b"] }, kind: planned, action: escalate, priority: 5,
+      route: { queue: vip }, messages: { online: "rule online" }, agent_note: "note b" }
+  - { id: escalate-low, when: { keywords: ["a", "b", "c"] }, kind: fallback, action: escalate }
+  - { id: first-of-equals, when: { keywords: ["d"] }, kind: fallback, action: offer }
+  - { id: second-of-equals, when: { keywords: ["d"] }, kind: planned, action: offer }
+  - { id: off, when: { keywords: ["a", "b", "c", "d"] }, kind: planned, action: escalate, priority: 99, enabled: false }
+"#;
+
+#[test]
+fn the_deciding_rule_is_priority_then_escalate_then_file_order() {
+    let e = engine(PRIORITIES);
+    let cases = [
+        ("a", "offer-high", Action::Offer),
+        ("b", "escalate-high", Action::Escalate),
+        ("a b", "escalate-high", Action::Escalate),
+        ("c", "escalate-low", Action::Escalate),
+        ("d", "first-of-equals", Action::Offer),
+    ];
+    for (text, rule, action) in cases {
+        let d = &run(&e, &[Turn::user(text)])[0];
+        assert_eq!(d.rule.as_deref(), Some(rule), "{text}");
+        assert_eq!(d.action, action, "{text}");
+    }
+    let d = &run(&e, &[Turn::user("a b")])[0];
+    let fired: Vec<&str> = d.reasons.iter().map(|r| &*r.rule).collect();
+    assert_eq!(
+        fired,
+        ["offer-high", "escalate-high", "escalate-low"],
+        "every fired rule, in policy order"
+    );
+}
+
+#[test]
+fn messages_routes_and_notes() {
+    let e = engine(PRIORITIES);
+    let offline = |text: &str| Turn {
+        agents_available: Some(false),
+        ..Turn::user(text)
+    };
+    let cases = [
+        (Turn::user("a"), "policy offer"),
+        (offline("a"), "policy offline"),
+        (Turn::user("b"), "rule online"),
+        (offline("b"), "policy offline"),
+        (Turn::user("c"), "policy online"),
+    ];
+    for (turn, message) in cases {
+        let d = &run(&e, std::slice::from_ref(&turn))[0];
+        assert_eq!(d.message.as_deref(), Some(message), "{turn:?}");
+    }
+    let d = &run(&e, &[Turn::user("b")])[0];
+    let route = d.route.as_ref().unwrap();
+    assert_eq!(
+        (route.queue.as_str(), route.skill.as_deref(), route.priority),
+        ("vip", Some("triage"), Priority::Low)
+    );
+    assert_eq!(d.agent_note.as_deref(), Some("note b"));
+    assert_eq!(d.kind, Some(Kind::Planned));
+    let none = &run(&e, &[Turn::user("nothing here")])[0];
+    assert_eq!(
+        (
+            none.action,
+            none.rule.as_ref(),
+            none.route.as_ref(),
+            none.message.as_ref()
+        ),
+        (Action::None, None, None, None)
+    );
+}
+
+#[test]
+fn an_escalation_does_not_refire_on_a_stale_counter() {
+    let e = engine(
+        r#"
+version: 1
+rules:
+  - { id: fails, when: { failures: { consecutive: 2 } }, kind: fallback, action: escalate }
+  - { id: sad, when: { sentiment: { mean_below: -0.5, window: 2 } }, kind: fallback, action: offer }
+"#,
+    );
+    let miss = |sentiment: f64| Turn {
+        outcome: Outcome::NoMatch,
+        sentiment: Some(sentiment),
+        ..Turn::user("?")
+    };
+    let actions: Vec<Action> = run(
+        &e,
+        &[
+            miss(0.0),
+            miss(0.0),
+            miss(0.0),
+            miss(0.0),
+            miss(-0.9),
+            miss(-0.9),
+        ],
+    )
+    .iter()
+    .map(|d| d.action)
+    .collect();
+    assert_eq!(
+        actions,
+        [
+            Action::None,
+            Action::Escalate,
+            Action::None,
+            Action::Escalate,
+            Action::None,
+            Action::Escalate
+        ]
+    );
+}
+
+#[test]
+fn bot_turns_are_not_evaluated_and_change_nothing() {
+    let e = engine(
+        "version: 1\nrules:\n  - { id: r, when: { failures: { total: 1 } }, kind: fallback, action: escalate }\n",
+    );
+    let mut state = ConversationState::new();
+    let bot = Turn {
+        role: Role::Bot,
+        outcome: Outcome::NoMatch,
+        ..Turn::user("real person")
+    };
+    let d = e.evaluate(&mut state, &bot);
+    assert_eq!(d.action, Action::None);
+    assert_eq!(state, ConversationState::new());
+}
+
+#[test]
+fn rule_locales() {
+    let e = engine(
+        "version: 1\nrules:\n  - { id: r, when: { keywords: [ayuda] }, kind: fallback, action: escalate, locales: [es] }\n",
+    );
+    let in_locale = |locale: Option<&str>| Turn {
+        locale: locale.map(String::from),
+        ..Turn::user("ayuda")
+    };
+    assert_eq!(
+        run(&e, &[in_locale(Some("es-AR"))])[0].action,
+        Action::Escalate
+    );
+    assert_eq!(run(&e, &[in_locale(None)])[0].action, Action::Escalate);
+    assert_eq!(run(&e, &[in_locale(Some("en"))])[0].action, Action::None);
+}
+
+#[test]
+fn state_survives_a_round_trip_between_turns() {
+    let e = Engine::builtin();
+    let miss = Turn {
+        outcome: Outcome::NoMatch,
+        ..Turn::user("blah")
+    };
+    let mut direct = ConversationState::new();
+    let mut stored = serde_json::to_string(&ConversationState::new()).unwrap();
+    for _ in 0..3 {
+        let a = e.evaluate(&mut direct, &miss);
+        let mut state: ConversationState = serde_json::from_str(&stored).unwrap();
+        let b = e.evaluate(&mut state, &miss);
+        stored = serde_json::to_string(&state).unwrap();
+        assert_eq!(a, b);
+    }
+    assert_eq!(
+        serde_json::from_str::<ConversationState>(&stored).unwrap(),
+        direct
+    );
+}
+
+#[test]
+fn decision_json_has_the_documented_shape() {
+    let turn: Turn = serde_json::from_str(
+        r#"{"conversation_id": "c-17", "role": "user", "text": "I want to talk to a real person",
+            "menu": null, "intent": {"name": "billing.dispute", "confidence": 0.91},
+            "sentiment": 0.1, "outcome": "ok", "locale": "en", "agents_available": true,
+            "timestamp": "2026-11-20T14:03:00Z", "attributes": {"tier": "silver", "channel": "web"}}"#,
+    )
+    .unwrap();
+    let d = Engine::builtin().evaluate(&mut ConversationState::new(), &turn);
+    let json = serde_json::to_value(&d).unwrap();
+    let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+    let mut want = [
+        "conversation_id",
+        "turn",
+        "action",
+        "kind",
+        "rule",
+        "reasons",
+        "route",
+        "message",
+        "agent_note",
+    ];
+    want.sort();
+    assert_eq!(keys, want);
+    assert_eq!(json["conversation_id"], "c-17");
+    assert_eq!(json["turn"], 1);
+    assert_eq!(json["action"], "escalate");
+    assert_eq!(json["rule"], "asks-for-human");
+    let reason = &json["reasons"][0];
+    assert_eq!(reason["trigger"], "keyword");
+    let (start, end) = (
+        reason["evidence"]["start"].as_u64().unwrap() as usize,
+        reason["evidence"]["end"].as_u64().unwrap() as usize,
+    );
+    assert_eq!(&turn.text[start..end], "talk to a real person");
+    assert_eq!(
+        json["route"],
+        serde_json::json!({"queue": "general", "skill": null, "priority": "normal"})
+    );
+    let back: Decision = serde_json::from_value(json).unwrap();
+    assert_eq!(back, d);
+}
+
+#[test]
+fn the_policy_file_and_the_builtin_agree() {
+    let from_file = Engine::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/policies/default.yaml"
+    ))
+    .unwrap();
+    assert_eq!(from_file.summary(), Engine::builtin().summary());
+}
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Engine>();
+    assert_send_sync::<ConversationState>();
+    assert_send_sync::<Turn>();
+    assert_send_sync::<Decision>();
+    assert_send_sync::<escalate::PolicyError>();
+}
+
+#[test]
+fn one_engine_serves_many_threads() {
+    let e = Engine::builtin();
+    let texts = ["real person please", "hello", "I will sue you", "agent"];
+    let expected: Vec<Decision> = texts
+        .iter()
+        .map(|t| run(&e, &[Turn::user(*t)]).remove(0))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..50 {
+                    for (text, want) in texts.iter().zip(&expected) {
+                        assert_eq!(&run(&e, &[Turn::user(*text)])[0], want);
+                    }
+                }
+            });
+        }
+    });
+}
