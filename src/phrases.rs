@@ -179,6 +179,7 @@ impl PhraseIndexBuilder {
             word_boundaries,
             negation_window,
             default_locale,
+            longest_pattern: self.patterns.iter().map(String::len).max().unwrap_or(0),
             patterns: self.patterns.len(),
         })
     }
@@ -196,6 +197,7 @@ pub(crate) struct PhraseIndex {
     negation_window: u32,
     default_locale: Option<LocaleId>,
     patterns: usize,
+    longest_pattern: usize,
 }
 
 impl PhraseIndex {
@@ -298,16 +300,8 @@ impl PhraseIndex {
                 // before a longer phrase found around it ("I do not want to
                 // talk to a human" negates `human` too).
                 let negated = options.negation
-                    && found.iter().any(|outer| {
-                        outer.start <= m.start
-                            && outer.end >= m.end
-                            && self.is_negated(
-                                text,
-                                cues,
-                                outer.start as usize,
-                                phrase_locale,
-                                locale,
-                            )
+                    && self.enclosing(found, m).any(|outer| {
+                        self.is_negated(text, cues, outer.start as usize, phrase_locale, locale)
                     });
                 if !negated {
                     hits[set] = Some(Hit {
@@ -337,14 +331,41 @@ impl PhraseIndex {
         let Some(locale) = locale else {
             return false;
         };
-        cues.iter().any(|cue| {
+        // Cues come in order of their end: walk back from the phrase and stop
+        // at the first cue too far away, so a long text costs no more.
+        let before = cues.partition_point(|cue| cue.end as usize <= start);
+        for cue in cues[..before].iter().rev() {
             let cue_end = cue.end as usize;
-            cue.locale == locale
-                && cue_end <= start
-                && text.text[cue_end..start].split_ascii_whitespace().count()
-                    <= self.negation_window as usize
-                && !text.has_clause_break_between(cue_end, start)
-        })
+            let words_between = text.text[cue_end..start].split_ascii_whitespace();
+            if words_between
+                .take(self.negation_window as usize + 1)
+                .count()
+                > self.negation_window as usize
+            {
+                return false;
+            }
+            if cue.locale == locale && !text.has_clause_break_between(cue_end, start) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The matches that contain `inner` (itself included). Matches come in
+    /// order of their end and none is longer than the longest pattern, so
+    /// only a short stretch of `found` is looked at.
+    fn enclosing<'f>(
+        &'f self,
+        found: &'f [Found],
+        inner: &Found,
+    ) -> impl Iterator<Item = &'f Found> {
+        let inner = *inner;
+        let from = found.partition_point(|f| f.end < inner.end);
+        let reach = inner.start as usize + self.longest_pattern;
+        found[from..]
+            .iter()
+            .take_while(move |f| f.end as usize <= reach)
+            .filter(move |f| f.start <= inner.start)
     }
 }
 
