@@ -161,11 +161,11 @@ impl Condition {
             }
             Condition::Not(inner) => {
                 let summary = inner.summary();
-                negations.push(Explanation::new(
-                    inner.first_leaf().trigger(),
-                    format!("not ({summary})"),
-                    Evidence::Not { not: summary },
-                ));
+                negations.push(Explanation {
+                    trigger: inner.first_leaf().trigger(),
+                    detail: format!("not ({summary})"),
+                    evidence: Evidence::Not { not: summary },
+                });
             }
             Condition::Leaf(leaf) => out.push(leaf.explain(ctx)),
         }

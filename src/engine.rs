@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use serde_saphyr::Spanned;
 use crate::compile::Compiler;
 use crate::condition::Condition;
 use crate::decision::{Action, Decision, EvalError, Kind, Priority, Reason, Route};
-use crate::error::{Diagnostic, PolicyError, Source, did_you_mean};
+use crate::error::{Diagnostic, PolicyError, Source, did_you_mean, lowercase_first};
 use crate::phrases::{Cue, Found, Hit, PhraseIndex, TurnLocale};
 use crate::policy::{DEFAULT_NEGATION_CUES, PolicySpec, RuleSpec, is_locale_tag, primary_language};
 use crate::state::ConversationState;
@@ -204,11 +205,7 @@ impl EngineBuilder {
 
 fn lowercase_io(e: &std::io::Error) -> String {
     let s = e.to_string();
-    let s = s.split(" (os error").next().unwrap_or(&s);
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
+    lowercase_first(s.split(" (os error").next().unwrap_or(&s))
 }
 
 /// Turns a YAML or shape error into a located diagnostic with a hint.
@@ -414,8 +411,9 @@ impl Engine {
 
         scratch.fired.clear();
         let mut errors = Vec::new();
+        let language = turn.locale.as_deref().map_or("", primary_language);
         for (index, rule) in self.rules.iter().enumerate() {
-            if !rule.applies_to(turn.locale.as_deref(), locale) {
+            if !rule.applies_to(language, locale) {
                 continue;
             }
             if rule.condition.check(&ctx, &mut scratch.script_errors) {
@@ -482,11 +480,11 @@ impl Engine {
 }
 
 impl Rule {
-    fn applies_to(&self, tag: Option<&str>, locale: TurnLocale) -> bool {
+    /// Whether the rule runs on a turn in `language` (its primary subtag).
+    fn applies_to(&self, language: &str, locale: TurnLocale) -> bool {
         if self.locales.is_empty() || locale == TurnLocale::Unknown {
             return true;
         }
-        let language = tag.map_or("", primary_language);
         self.locales
             .iter()
             .any(|l| l.eq_ignore_ascii_case(language))
@@ -575,8 +573,8 @@ fn compile(spec: PolicySpec, source: Source, max_phrases: usize) -> Result<Engin
     for rule in &spec.rules {
         let line = rule.value.id.referenced.line() as usize;
         let id = rule.value.id.value.as_str();
-        if let Some(first) = first_line.insert(id, line) {
-            first_line.insert(id, first);
+        if let Entry::Occupied(first) = first_line.entry(id) {
+            let first = *first.get();
             cx.error_at(
                 &rule.value.id,
                 "duplicate-rule-id",
@@ -585,6 +583,8 @@ fn compile(spec: PolicySpec, source: Source, max_phrases: usize) -> Result<Engin
             .set_help(format!(
                 "the first rule with this id is on line {first}; rule ids must be unique"
             ));
+        } else {
+            first_line.insert(id, line);
         }
         if let Some(compiled) = compile_rule(rule, &defaults, &mut cx) {
             if rule.value.enabled {

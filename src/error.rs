@@ -247,3 +247,12 @@ pub(crate) fn did_you_mean<'c>(
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| format!("did you mean `{c}`?"))
 }
+
+/// `s` with its first letter lowercased, for messages from other crates
+/// ("Unknown variable" -> "unknown variable").
+pub(crate) fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
+}

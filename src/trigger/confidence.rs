@@ -134,7 +134,11 @@ impl Confidence {
             ),
             (None, None) => unreachable!("compile requires below or margin"),
         };
-        Explanation::new(Trigger::Confidence, detail, evidence)
+        Explanation {
+            trigger: Trigger::Confidence,
+            detail,
+            evidence,
+        }
     }
 
     pub(crate) fn summary(&self) -> String {

@@ -49,16 +49,6 @@ pub(crate) struct Explanation {
     pub(crate) evidence: Evidence,
 }
 
-impl Explanation {
-    pub(crate) fn new(trigger: Trigger, detail: String, evidence: Evidence) -> Explanation {
-        Explanation {
-            trigger,
-            detail,
-            evidence,
-        }
-    }
-}
-
 /// What a fired rule has seen, so that a decision can clear it: a rule
 /// never fires twice on the same stale counter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

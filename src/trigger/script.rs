@@ -23,6 +23,7 @@ use serde_saphyr::Spanned;
 use super::{Ctx, Explanation};
 use crate::compile::Compiler;
 use crate::decision::{Evidence, Trigger};
+use crate::error::lowercase_first;
 use crate::state::ConversationState;
 use crate::turn::Turn;
 
@@ -220,14 +221,6 @@ fn script_offset(position: Position) -> (usize, usize) {
         position.line().unwrap_or(1),
         position.position().unwrap_or(1),
     )
-}
-
-fn lowercase_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
