@@ -1,44 +1,111 @@
-//! Per-turn cost of the built-in policy, and its compile time.
+//! Per-turn cost of `Engine::evaluate`, side by side with the floor (one bare
+//! Aho-Corasick scan), what hand-written bots do (lowercase, then `contains`
+//! per phrase) and a `RegexSet` of word-bounded phrases, on the same phrase
+//! sets and messages. Run with `cargo bench --bench turn`; README has the table.
 //!
-//! `cargo bench --bench turn`. The messages are a fixed pool of English chat
-//! messages, most of which decide `none` (as most real turns do).
+//! Policies are generated: keyword rules and topics holding 50, 1,000 and
+//! 10,000 two- and three-word phrases, plus threshold rules. Messages are a
+//! pool of English chat messages of about 20, 100 and 1,000 bytes, some of
+//! which contain a phrase of every set.
 
 use std::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use aho_corasick::{AhoCorasick, MatchKind};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use escalate::{ConversationState, DEFAULT_POLICY, Engine, Turn};
+use regex::RegexSet;
 
-const MESSAGES: &[&str] = &[
-    "hi",
-    "where is my parcel",
-    "What are your opening hours on Sunday?",
-    "I was charged twice for the same order last week, can you check that for me please",
-    "I want to talk to a real person",
-    "My card was declined at the shop this morning even though I have money in my account, what is going on with that? I really need this fixed today because I am travelling tomorrow and need to pay for the hotel.",
-];
+#[path = "../tests/support/synthetic.rs"]
+mod synthetic;
+
+use synthetic::{messages, phrases, policy_yaml};
+
+const PHRASE_COUNTS: [usize; 3] = [50, 1_000, 10_000];
+const MESSAGE_SIZES: [usize; 3] = [20, 100, 1_000];
 
 fn turn(c: &mut Criterion) {
-    let engine = Engine::builtin();
     let mut group = c.benchmark_group("turn");
-    for message in MESSAGES {
-        let turn = Turn::user(*message);
-        group.throughput(Throughput::Bytes(message.len() as u64));
-        group.bench_with_input(
-            BenchmarkId::new("builtin", message.len()),
-            &turn,
-            |b, turn| {
+    for &count in &PHRASE_COUNTS {
+        let phrases = phrases(count);
+        let engine =
+            Engine::from_yaml(&policy_yaml(&phrases, false)).expect("generated policy compiles");
+        let floor = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&phrases)
+            .unwrap();
+        let regexset =
+            RegexSet::new(phrases.iter().map(|p| format!(r"\b{}\b", regex::escape(p)))).unwrap();
+        for &size in &MESSAGE_SIZES {
+            let pool = messages(&phrases, size);
+            let turns: Vec<Turn> = pool.iter().map(|m| Turn::user(m.as_str())).collect();
+            let lowered: Vec<String> = pool.iter().map(|m| m.to_lowercase()).collect();
+            let id = format!("{count}/{size}");
+            let mut next = 0;
+            group.bench_function(BenchmarkId::new("engine", &id), |b| {
                 b.iter(|| {
+                    next = (next + 1) % turns.len();
                     let mut state = ConversationState::new();
-                    black_box(engine.evaluate(&mut state, black_box(turn)))
+                    black_box(engine.evaluate(&mut state, &turns[next]))
                 })
-            },
-        );
+            });
+            group.bench_function(BenchmarkId::new("floor", &id), |b| {
+                b.iter(|| {
+                    next = (next + 1) % lowered.len();
+                    black_box(floor.find_overlapping_iter(&lowered[next]).count())
+                })
+            });
+            if count <= 1_000 || size <= 100 {
+                group.bench_function(BenchmarkId::new("naive", &id), |b| {
+                    b.iter(|| {
+                        next = (next + 1) % pool.len();
+                        let text = pool[next].to_lowercase();
+                        black_box(phrases.iter().filter(|p| text.contains(p.as_str())).count())
+                    })
+                });
+            }
+            group.bench_function(BenchmarkId::new("regexset", &id), |b| {
+                b.iter(|| {
+                    next = (next + 1) % pool.len();
+                    black_box(regexset.matches(&pool[next]).matched_any())
+                })
+            });
+        }
     }
-    group.finish();
-    c.bench_function("compile/builtin", |b| {
+
+    let phrases_1k = phrases(1_000);
+    let scripted = Engine::from_yaml(&policy_yaml(&phrases_1k, true)).unwrap();
+    let pool: Vec<Turn> = messages(&phrases_1k, 100)
+        .into_iter()
+        .map(|m| {
+            let mut turn = Turn::user(m);
+            turn.attributes.insert("tier".into(), "silver".into());
+            turn
+        })
+        .collect();
+    let mut next = 0;
+    group.bench_function(BenchmarkId::new("engine_script", "1000/100"), |b| {
+        b.iter(|| {
+            next = (next + 1) % pool.len();
+            let mut state = ConversationState::new();
+            black_box(scripted.evaluate(&mut state, &pool[next]))
+        })
+    });
+
+    for &count in &PHRASE_COUNTS {
+        let yaml = policy_yaml(&phrases(count), false);
+        group.bench_function(BenchmarkId::new("compile", count), |b| {
+            b.iter(|| Engine::from_yaml(black_box(&yaml)).unwrap())
+        });
+    }
+    group.bench_function(BenchmarkId::new("compile", "builtin"), |b| {
         b.iter(|| Engine::from_yaml(black_box(DEFAULT_POLICY)).unwrap())
     });
+    group.finish();
 }
 
-criterion_group!(benches, turn);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(50).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
+    targets = turn
+}
 criterion_main!(benches);

@@ -419,10 +419,12 @@ impl Engine {
             if rule.condition.check(&ctx, &mut scratch.script_errors) {
                 scratch.fired.push(index);
             }
-            errors.extend(scratch.script_errors.drain(..).map(|message| EvalError {
-                rule: rule.id.clone(),
-                message,
-            }));
+            if !scratch.script_errors.is_empty() {
+                errors.extend(scratch.script_errors.drain(..).map(|message| EvalError {
+                    rule: rule.id.clone(),
+                    message,
+                }));
+            }
         }
 
         let deciding = scratch.fired.iter().copied().max_by(|&a, &b| {

@@ -250,10 +250,10 @@ impl PhraseIndex {
     ) {
         cues.clear();
         found.clear();
-        if text.text.is_empty() {
+        if text.bytes.is_empty() {
             return;
         }
-        for m in self.automaton.find_overlapping_iter(&text.text) {
+        for m in self.automaton.find_overlapping_iter(&text.bytes) {
             let (start, end) = (m.start(), m.end());
             if self.word_boundaries && !text.is_word_bounded(start, end) {
                 continue;
@@ -277,7 +277,7 @@ impl PhraseIndex {
                 end: end as u32,
             });
         }
-        let len = text.text.len();
+        let len = text.bytes.len();
         for m in found.iter() {
             let (start, end) = (m.start as usize, m.end as usize);
             for use_ in &self.uses[m.pattern as usize] {
@@ -336,12 +336,8 @@ impl PhraseIndex {
         let before = cues.partition_point(|cue| cue.end as usize <= start);
         for cue in cues[..before].iter().rev() {
             let cue_end = cue.end as usize;
-            let words_between = text.text[cue_end..start].split_ascii_whitespace();
-            if words_between
-                .take(self.negation_window as usize + 1)
-                .count()
-                > self.negation_window as usize
-            {
+            let window = self.negation_window as usize;
+            if text.words_between(cue_end, start, window) > window {
                 return false;
             }
             if cue.locale == locale && !text.has_clause_break_between(cue_end, start) {

@@ -42,13 +42,13 @@ pub struct ConversationState {
     version: u32,
     turns: u32,
     #[serde(default)]
-    outcomes: Vec<Outcome>,
+    outcomes: History<Outcome>,
     #[serde(default)]
     failures: FailureTotals,
     #[serde(default)]
-    confidence: Vec<f64>,
+    confidence: History<f64>,
     #[serde(default)]
-    sentiment: Vec<f64>,
+    sentiment: History<f64>,
     #[serde(default)]
     last_decision: Option<LastDecision>,
 }
@@ -85,10 +85,10 @@ impl ConversationState {
         ConversationState {
             version: 1,
             turns: 0,
-            outcomes: Vec::with_capacity(HISTORY),
+            outcomes: History::default(),
             failures: FailureTotals::default(),
-            confidence: Vec::with_capacity(HISTORY),
-            sentiment: Vec::with_capacity(HISTORY),
+            confidence: History::default(),
+            sentiment: History::default(),
             last_decision: None,
         }
     }
@@ -102,6 +102,7 @@ impl ConversationState {
     /// given outcomes (at most [`HISTORY`]).
     pub fn consecutive(&self, counted: &[Outcome]) -> u32 {
         self.outcomes
+            .as_slice()
             .iter()
             .rev()
             .take_while(|o| counted.contains(o))
@@ -123,12 +124,12 @@ impl ConversationState {
 
     /// The top-intent confidences of recent turns that had one, oldest first.
     pub fn recent_confidence(&self) -> &[f64] {
-        &self.confidence
+        self.confidence.as_slice()
     }
 
     /// The sentiments of recent turns that had one, oldest first.
     pub fn recent_sentiment(&self) -> &[f64] {
-        &self.sentiment
+        self.sentiment.as_slice()
     }
 
     /// The last decision that offered or escalated.
@@ -139,7 +140,7 @@ impl ConversationState {
     /// Counts a user turn in; called by the engine before the rules run.
     pub(crate) fn record(&mut self, turn: &Turn) {
         self.turns = self.turns.saturating_add(1);
-        push_bounded(&mut self.outcomes, turn.outcome);
+        self.outcomes.push(turn.outcome);
         let total = match turn.outcome {
             Outcome::Ok => None,
             Outcome::NoMatch => Some(&mut self.failures.no_match),
@@ -150,10 +151,10 @@ impl ConversationState {
             *total = total.saturating_add(1);
         }
         if let Some(confidence) = turn.top_confidence() {
-            push_bounded(&mut self.confidence, confidence);
+            self.confidence.push(confidence);
         }
         if let Some(sentiment) = turn.sentiment_score() {
-            push_bounded(&mut self.sentiment, sentiment);
+            self.sentiment.push(sentiment);
         }
     }
 
@@ -178,11 +179,64 @@ impl ConversationState {
     }
 }
 
-fn push_bounded<T>(history: &mut Vec<T>, value: T) {
-    if history.len() >= HISTORY {
-        history.remove(0);
+/// The last [`HISTORY`] values, oldest first, kept inline so that a state
+/// never allocates. Serialized as a plain list.
+#[derive(Clone, Copy, Debug)]
+struct History<T> {
+    items: [T; HISTORY],
+    len: usize,
+}
+
+impl<T: Copy + Default> Default for History<T> {
+    fn default() -> Self {
+        History {
+            items: [T::default(); HISTORY],
+            len: 0,
+        }
     }
-    history.push(value);
+}
+
+impl<T: Copy + Default> History<T> {
+    fn push(&mut self, value: T) {
+        if self.len == HISTORY {
+            self.items.copy_within(1.., 0);
+            self.len -= 1;
+        }
+        self.items[self.len] = value;
+        self.len += 1;
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn as_slice(&self) -> &[T] {
+        &self.items[..self.len]
+    }
+}
+
+/// Equal when the kept values are; slots past `len` are leftovers.
+impl<T: PartialEq> PartialEq for History<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.items[..self.len] == other.items[..other.len]
+    }
+}
+
+impl<T: Serialize + Copy + Default> Serialize for History<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Copy + Default> Deserialize<'de> for History<T> {
+    /// Keeps the newest [`HISTORY`] values of a longer list.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut history = History::default();
+        Vec::<T>::deserialize(deserializer)?
+            .into_iter()
+            .for_each(|v| history.push(v));
+        Ok(history)
+    }
 }
 
 #[cfg(test)]
@@ -213,6 +267,21 @@ mod tests {
         assert_eq!(state.total(&Outcome::FAILURES), 4);
         assert_eq!(state.total(&[Outcome::NoMatch]), 3);
         assert_eq!(state.turns(), 5);
+    }
+
+    #[test]
+    fn a_saved_state_reads_back_as_lists() {
+        let mut state = ConversationState::new();
+        state.record(&Turn {
+            sentiment: Some(-0.5),
+            ..turn(Outcome::NoMatch)
+        });
+        let json = serde_json::to_value(&state).unwrap();
+        assert_eq!(json["outcomes"], serde_json::json!(["no_match"]));
+        assert_eq!(json["sentiment"], serde_json::json!([-0.5]));
+        let long = serde_json::json!({"v": 1, "turns": 40, "outcomes": vec!["no_match"; 40]});
+        let back: ConversationState = serde_json::from_value(long).unwrap();
+        assert_eq!(back.consecutive(&Outcome::FAILURES), HISTORY as u32);
     }
 
     #[test]

@@ -83,12 +83,12 @@ impl Topic {
         cues: &[Cue],
         hits: &mut [Option<Hit>],
     ) {
-        if hits[self.set].is_some() || text.text.is_empty() {
+        if hits[self.set].is_some() || text.bytes.is_empty() {
             return;
         }
         for (i, (regex, _)) in self.patterns.iter().enumerate() {
             let found = regex
-                .find_iter(&text.text)
+                .find_iter(text.as_str())
                 .filter(|m| !m.is_empty())
                 .find(|m| !self.negation || !index.is_negated(text, cues, m.start(), None, locale));
             if let Some(m) = found {
