@@ -96,6 +96,8 @@ pub struct PolicySummary {
     pub scripts: usize,
     /// Heap bytes used by the phrase automaton.
     pub automaton_bytes: usize,
+    /// `dfa` for small policies (faster), `nfa` past a 4 MiB DFA budget.
+    pub automaton: &'static str,
 }
 
 /// Loads policies with non-default options.
@@ -634,6 +636,7 @@ fn compile(spec: PolicySpec, source: Source, max_phrases: usize) -> Result<Engin
         topics: topics.len(),
         scripts: rules.iter().filter(|r| r.condition.uses_scripts()).count(),
         automaton_bytes: phrases.memory_usage(),
+        automaton: phrases.automaton_kind(),
     };
     Ok(Engine {
         name: defaults.name,

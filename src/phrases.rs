@@ -9,7 +9,13 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+/// The most memory the phrase automaton may take as a DFA.
+const DFA_BUDGET: usize = 4 << 20;
+/// How much larger a DFA is than the contiguous NFA of the same phrases
+/// (measured at 1,000, 4,500 and 10,000 phrases: 9.5 to 9.6 times).
+const NFA_TO_DFA_GROWTH: usize = 10;
 
 use crate::text::Normalized;
 
@@ -160,10 +166,19 @@ impl PhraseIndexBuilder {
         negation_window: u32,
         default_locale: &str,
     ) -> Result<PhraseIndex, String> {
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .build(&self.patterns)
-            .map_err(|e| e.to_string())?;
+        let build = |kind| {
+            AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(kind))
+                .build(&self.patterns)
+                .map_err(|e| e.to_string())
+        };
+        // A DFA scans about a quarter faster than the contiguous NFA but
+        // takes about ten times its memory: use it while that stays small.
+        let mut automaton = build(AhoCorasickKind::ContiguousNFA)?;
+        if automaton.memory_usage() * NFA_TO_DFA_GROWTH <= DFA_BUDGET {
+            automaton = build(AhoCorasickKind::DFA)?;
+        }
         let default_language = crate::policy::primary_language(default_locale).to_ascii_lowercase();
         let default_locale = self
             .locales
@@ -219,6 +234,14 @@ impl PhraseIndex {
     /// The heap memory the automaton uses, in bytes.
     pub(crate) fn memory_usage(&self) -> usize {
         self.automaton.memory_usage()
+    }
+
+    /// `dfa` or `nfa`: which automaton the phrases compiled to.
+    pub(crate) fn automaton_kind(&self) -> &'static str {
+        match self.automaton.kind() {
+            AhoCorasickKind::DFA => "dfa",
+            _ => "nfa",
+        }
     }
 
     /// Classifies a turn's locale tag.

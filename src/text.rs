@@ -49,32 +49,37 @@ pub(crate) struct Normalized {
 
 /// Receives what the walker produces, in order.
 trait Sink {
-    /// A normalized character, from the original character at byte `from`.
-    fn push(&mut self, c: char, from: usize);
-    /// An ASCII letter, digit or space from the original byte at `from`.
-    fn push_byte(&mut self, b: u8, from: usize);
-    /// How many bytes of normalized text there are so far.
-    fn len(&self) -> usize;
-    /// Punctuation or other separating character `c` was skipped.
-    fn separator(&mut self, _c: char) {}
+    /// A normalized letter or digit from the original character at `from`.
+    fn letter(&mut self, c: char, from: usize);
+    /// An ASCII letter or digit (already folded) from the byte at `from`.
+    fn letter_byte(&mut self, b: u8, from: usize);
+    /// A separating character `c` at `from`: runs of them become one space.
+    fn separator(&mut self, c: char, from: usize);
+    /// Whether the output so far ends with a letter or digit.
+    fn ends_with_letter(&self) -> bool;
+    /// The end of the text: no space is left at the end.
+    fn finish(&mut self);
+    /// A run of ASCII bytes from `from`, mapped through `map` (a space
+    /// for a separator).
+    fn ascii_run(&mut self, run: &[u8], from: usize, map: &[u8; 256]) {
+        for (i, &b) in run.iter().enumerate() {
+            match map[b as usize] {
+                b' ' => self.separator(b as char, from + i),
+                out => self.letter_byte(out, from + i),
+            }
+        }
+    }
 }
 
-impl Sink for Normalized {
-    fn push(&mut self, c: char, _from: usize) {
-        self.bytes
-            .extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-    }
-
-    fn push_byte(&mut self, b: u8, _from: usize) {
-        self.bytes.push(b);
-    }
-
-    fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    fn separator(&mut self, c: char) {
-        let at = self.bytes.len() as u32;
+impl Normalized {
+    fn note_break(&mut self, c: char) {
+        // A break belongs where its run's single space is (or will be).
+        let len = self.bytes.len();
+        let at = if self.bytes.last() == Some(&b' ') {
+            len - 1
+        } else {
+            len
+        } as u32;
         if is_clause_break(c) && self.clause_breaks.last() != Some(&at) {
             self.clause_breaks.push(at);
         }
@@ -84,99 +89,226 @@ impl Sink for Normalized {
     }
 }
 
-/// For each normalized byte, the original byte offset it came from.
-struct Origins(Vec<u32>);
+impl Sink for Normalized {
+    fn letter(&mut self, c: char, _from: usize) {
+        self.bytes
+            .extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+    }
 
-impl Sink for Origins {
-    fn push(&mut self, c: char, from: usize) {
-        for _ in 0..c.len_utf8() {
-            self.0.push(from as u32);
+    fn letter_byte(&mut self, b: u8, _from: usize) {
+        self.bytes.push(b);
+    }
+
+    fn separator(&mut self, c: char, _from: usize) {
+        if is_clause_break(c) || is_sentence_break(c) {
+            self.note_break(c);
+        }
+        if self.ends_with_letter() {
+            self.bytes.push(b' ');
         }
     }
 
-    fn push_byte(&mut self, _b: u8, from: usize) {
-        self.0.push(from as u32);
+    fn ends_with_letter(&self) -> bool {
+        self.bytes.last().is_some_and(|&b| b != b' ')
     }
 
-    fn len(&self) -> usize {
-        self.0.len()
+    fn finish(&mut self) {
+        if self.bytes.last() == Some(&b' ') {
+            self.bytes.pop();
+        }
+    }
+
+    /// Branch-free in the common case (word boundaries in chat text defeat
+    /// branch prediction): every byte is written, a separator as a space,
+    /// and the length advances unless it is a second space in a row.
+    /// Clause punctuation, which is rare, takes a branch to note its break.
+    fn ascii_run(&mut self, run: &[u8], _from: usize, map: &[u8; 256]) {
+        let Normalized {
+            bytes,
+            clause_breaks,
+            sentence_breaks,
+            ..
+        } = self;
+        let start = bytes.len();
+        let mut last_space = bytes.last().is_none_or(|&b| b == b' ');
+        bytes.resize(start + run.len(), 0);
+        let out = &mut bytes[start..];
+        let mut len = 0;
+        for &b in run {
+            let class = ASCII_CLASS[b as usize];
+            if class != 0 {
+                // Where this run of separators has (or will have) its space.
+                let at = (start + len - usize::from(last_space && start + len > 0)) as u32;
+                if class & CLAUSE != 0 && clause_breaks.last() != Some(&at) {
+                    clause_breaks.push(at);
+                }
+                if class & SENTENCE != 0 && sentence_breaks.last() != Some(&at) {
+                    sentence_breaks.push(at);
+                }
+            }
+            let mapped = map[b as usize];
+            let space = mapped == b' ';
+            out[len] = mapped;
+            len += usize::from(!space | !last_space);
+            last_space = space;
+        }
+        bytes.truncate(start + len);
     }
 }
 
-/// What an ASCII byte is: a letter or digit, a separator, and which breaks.
-const ALNUM: u8 = 1;
+/// Finds the original offsets of two normalized positions: where the
+/// normalized byte `start` came from, and where byte `end - 1` did.
+struct SpanFinder {
+    start: usize,
+    last: usize,
+    len: usize,
+    last_space: bool,
+    from: usize,
+    to: usize,
+}
+
+impl SpanFinder {
+    fn record(&mut self, bytes: usize, from: usize) {
+        if (self.len..self.len + bytes).contains(&self.start) {
+            self.from = from;
+        }
+        if (self.len..self.len + bytes).contains(&self.last) {
+            self.to = from;
+        }
+        self.len += bytes;
+    }
+}
+
+impl Sink for SpanFinder {
+    fn letter(&mut self, c: char, from: usize) {
+        self.record(c.len_utf8(), from);
+        self.last_space = false;
+    }
+
+    fn letter_byte(&mut self, _b: u8, from: usize) {
+        self.record(1, from);
+        self.last_space = false;
+    }
+
+    fn separator(&mut self, _c: char, from: usize) {
+        if self.ends_with_letter() {
+            self.record(1, from);
+            self.last_space = true;
+        }
+    }
+
+    fn ends_with_letter(&self) -> bool {
+        self.len > 0 && !self.last_space
+    }
+
+    fn finish(&mut self) {}
+}
+
+/// For each normalized byte, the original byte offset it came from.
+#[cfg(test)]
+#[derive(Default)]
+struct Origins {
+    origin: Vec<u32>,
+    last_space: bool,
+}
+
+#[cfg(test)]
+impl Sink for Origins {
+    fn letter(&mut self, c: char, from: usize) {
+        for _ in 0..c.len_utf8() {
+            self.origin.push(from as u32);
+        }
+        self.last_space = false;
+    }
+
+    fn letter_byte(&mut self, _b: u8, from: usize) {
+        self.origin.push(from as u32);
+        self.last_space = false;
+    }
+
+    fn separator(&mut self, _c: char, from: usize) {
+        if self.ends_with_letter() {
+            self.origin.push(from as u32);
+            self.last_space = true;
+        }
+    }
+
+    fn ends_with_letter(&self) -> bool {
+        !self.origin.is_empty() && !self.last_space
+    }
+
+    fn finish(&mut self) {
+        if self.last_space {
+            self.origin.pop();
+        }
+    }
+}
+
+/// What an ASCII byte is for breaks: a clause break, also a sentence break.
 const CLAUSE: u8 = 2;
 const SENTENCE: u8 = 4;
 
-const ASCII_CLASS: [u8; 128] = {
-    let mut table = [0u8; 128];
+const ASCII_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
     let mut b = 0;
     while b < 128 {
-        let c = b as u8;
-        table[b] = if c.is_ascii_alphanumeric() {
-            ALNUM
-        } else {
-            match c {
-                b'.' | b';' | b'!' | b'?' | b'\n' => CLAUSE | SENTENCE,
-                b',' | b':' | b'(' | b')' => CLAUSE,
-                _ => 0,
-            }
+        table[b] = match b as u8 {
+            b'.' | b';' | b'!' | b'?' | b'\n' => CLAUSE | SENTENCE,
+            b',' | b':' | b'(' | b')' => CLAUSE,
+            _ => 0,
         };
         b += 1;
     }
     table
 };
 
+/// For each ASCII byte, what it becomes in normalized text: the byte, or
+/// its lowercase (`FOLDED`), for letters and digits; a space for anything
+/// else. 256 entries so that indexing by a byte needs no bounds check.
+const KEPT: [u8; 256] = ascii_map(false);
+const FOLDED: [u8; 256] = ascii_map(true);
+
+const fn ascii_map(fold_case: bool) -> [u8; 256] {
+    let mut table = [b' '; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            table[b] = if fold_case { c.to_ascii_lowercase() } else { c };
+        }
+        b += 1;
+    }
+    table
+}
+
 /// Normalizes `original` into `sink`.
 fn walk(original: &str, folding: Folding, sink: &mut impl Sink) {
     let bytes = original.as_bytes();
-    let mut pending_space = false;
+    let map = if folding.case { &FOLDED } else { &KEPT };
     let mut at = 0;
     while at < bytes.len() {
-        let b = bytes[at];
-        if b.is_ascii() {
-            let class = ASCII_CLASS[b as usize];
-            if class & ALNUM != 0 {
-                if pending_space && sink.len() > 0 {
-                    sink.push_byte(b' ', at);
-                }
-                pending_space = false;
-                sink.push_byte(
-                    if folding.case {
-                        b.to_ascii_lowercase()
-                    } else {
-                        b
-                    },
-                    at,
-                );
-            } else {
-                pending_space = true;
-                if class != 0 {
-                    sink.separator(b as char);
-                }
-            }
-            at += 1;
-            continue;
-        }
-        let c = original[at..].chars().next().unwrap_or(' ');
+        // The common case: a run of ASCII.
+        let run = &bytes[at..];
+        let ascii = run.iter().position(|b| !b.is_ascii()).unwrap_or(run.len());
+        sink.ascii_run(&run[..ascii], at, map);
+        at += ascii;
+        let Some(c) = original[at..].chars().next() else {
+            break;
+        };
         if c.is_alphanumeric() {
-            if pending_space && sink.len() > 0 {
-                sink.push_byte(b' ', at);
-            }
-            pending_space = false;
             push_folded(sink, c, at, folding);
         } else if is_combining_mark(c) {
             // A mark belongs to the letter before it: dropped when folding
             // accents, kept otherwise.
-            if !folding.accents && sink.len() > 0 && !pending_space {
-                sink.push(c, at);
+            if !folding.accents && sink.ends_with_letter() {
+                sink.letter(c, at);
             }
         } else {
-            pending_space = true;
-            sink.separator(c);
+            sink.separator(c, at);
         }
         at += c.len_utf8();
     }
+    sink.finish();
 }
 
 fn push_folded(sink: &mut impl Sink, c: char, at: usize, folding: Folding) {
@@ -193,12 +325,12 @@ fn push_folded(sink: &mut impl Sink, c: char, at: usize, folding: Folding) {
 
 fn push_cased(sink: &mut impl Sink, c: char, at: usize, folding: Folding) {
     if !folding.case {
-        return sink.push(c, at);
+        return sink.letter(c, at);
     }
     for lower in c.to_lowercase() {
         match (folding.accents, special_fold(lower)) {
-            (true, Some(folded)) => folded.chars().for_each(|f| sink.push(f, at)),
-            _ => sink.push(lower, at),
+            (true, Some(folded)) => folded.chars().for_each(|f| sink.letter(f, at)),
+            _ => sink.letter(lower, at),
         }
     }
 }
@@ -207,6 +339,7 @@ impl Normalized {
     /// Normalizes `original` into these buffers, replacing what they held.
     pub(crate) fn fill(&mut self, original: &str, folding: Folding) {
         self.bytes.clear();
+        self.bytes.reserve(original.len());
         self.clause_breaks.clear();
         self.sentence_breaks.clear();
         self.folding = folding;
@@ -218,11 +351,16 @@ impl Normalized {
     /// covers whole characters, and any combining marks after the last one.
     /// Walks the text again: call it for evidence, not on every turn.
     pub(crate) fn original_span(&self, original: &str, start: usize, end: usize) -> (usize, usize) {
-        let mut origins = Origins(Vec::with_capacity(self.bytes.len()));
-        walk(original, self.folding, &mut origins);
-        let origin = origins.0;
-        let from = origin[start] as usize;
-        let last = origin[end - 1] as usize;
+        let mut finder = SpanFinder {
+            start,
+            last: end - 1,
+            len: 0,
+            last_space: false,
+            from: 0,
+            to: 0,
+        };
+        walk(original, self.folding, &mut finder);
+        let (from, last) = (finder.from, finder.to);
         let mut to = last + original[last..].chars().next().map_or(0, char::len_utf8);
         for c in original[to..].chars() {
             if !is_combining_mark(c) {
@@ -379,6 +517,62 @@ mod tests {
             let start = n.as_str().find(needle).expect(needle);
             let (from, to) = n.original_span(input, start, start + needle.len());
             assert_eq!(&input[from..to], want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn the_matching_and_mapping_walks_agree() {
+        let samples = [
+            "",
+            " ",
+            "!!",
+            "a",
+            " a ",
+            "Hello, World!",
+            "a  b\t\nc",
+            "é",
+            " é ",
+            "ÉCOLE, d'été…",
+            "cafe\u{301}!",
+            "\u{301}a",
+            "🙂 x 🙂",
+            "x🙂y",
+            "STRASSE Straße",
+            "¿Qué? ¡No!",
+            "a,,b..c",
+            "İstanbul",
+            "ǅ",
+            "ﬁne",
+            "abc\u{301}\u{302} d",
+            "1,000.50 €",
+        ];
+        for folding in [
+            Folding::default(),
+            Folding {
+                case: false,
+                accents: true,
+            },
+            Folding {
+                case: true,
+                accents: false,
+            },
+        ] {
+            for sample in samples {
+                let mut n = Normalized::default();
+                n.fill(sample, folding);
+                let mut origins = Origins::default();
+                walk(sample, folding, &mut origins);
+                assert_eq!(
+                    n.bytes.len(),
+                    origins.origin.len(),
+                    "{sample:?} {folding:?}"
+                );
+                assert!(
+                    !n.as_str().starts_with(' ') && !n.as_str().ends_with(' '),
+                    "{sample:?}"
+                );
+                assert!(!n.as_str().contains("  "), "{sample:?}");
+            }
         }
     }
 

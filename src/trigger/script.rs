@@ -35,6 +35,50 @@ const MAX_SCRIPT_LEN: usize = 4_096;
 /// The locked-down Rhai engine that runs every script of a policy.
 pub(crate) struct Scripts {
     engine: rhai::Engine,
+    /// The variables that some script of the policy mentions; only these
+    /// are built on a turn.
+    needs: Variables,
+}
+
+/// Which of the script variables to build.
+#[derive(Clone, Copy, Debug, Default)]
+struct Variables {
+    turn: bool,
+    state: bool,
+    attributes: bool,
+}
+
+impl Variables {
+    const ALL: Variables = Variables {
+        turn: true,
+        state: true,
+        attributes: true,
+    };
+
+    /// The variables a script's source mentions as a word. Conservative: a
+    /// mention inside a string literal counts too, which only builds a map
+    /// that is not needed.
+    fn mentioned_in(source: &str) -> Variables {
+        let mentions = |name: &str| {
+            source.match_indices(name).any(|(at, _)| {
+                let ident = |c: char| c.is_alphanumeric() || c == '_';
+                !source[..at].ends_with(ident) && !source[at + name.len()..].starts_with(ident)
+            })
+        };
+        Variables {
+            turn: mentions("turn"),
+            state: mentions("state"),
+            attributes: mentions("attributes"),
+        }
+    }
+
+    fn union(self, other: Variables) -> Variables {
+        Variables {
+            turn: self.turn || other.turn,
+            state: self.state || other.state,
+            attributes: self.attributes || other.attributes,
+        }
+    }
 }
 
 impl std::fmt::Debug for Scripts {
@@ -58,53 +102,62 @@ impl Scripts {
             .on_print(|_| {})
             .on_debug(|_, _, _| {});
         engine.disable_symbol("eval");
-        Scripts { engine }
+        Scripts {
+            engine,
+            needs: Variables::default(),
+        }
     }
 
-    /// The variables a script sees, for one turn.
-    fn scope(turn: &Turn, state: &ConversationState) -> rhai::Scope<'static> {
-        let mut t = Map::new();
+    /// The variables a script sees, for one turn: those in `needs`.
+    fn scope(turn: &Turn, state: &ConversationState, needs: Variables) -> rhai::Scope<'static> {
         let opt_str = |s: Option<&str>| s.map_or(Dynamic::UNIT, |s| Dynamic::from(s.to_string()));
         let opt_num = |n: Option<f64>| n.map_or(Dynamic::UNIT, Dynamic::from_float);
-        t.insert("text".into(), Dynamic::from(turn.text.clone()));
-        t.insert("menu".into(), opt_str(turn.menu.as_deref()));
-        t.insert(
-            "intent".into(),
-            opt_str(turn.intent.as_ref().map(|i| i.name.as_str())),
-        );
-        t.insert("confidence".into(), opt_num(turn.top_confidence()));
-        t.insert("sentiment".into(), opt_num(turn.sentiment_score()));
-        t.insert("outcome".into(), Dynamic::from(turn.outcome.as_str()));
-        t.insert("locale".into(), opt_str(turn.locale.as_deref()));
-        t.insert(
-            "agents_available".into(),
-            Dynamic::from_bool(turn.agents_online()),
-        );
-        t.insert("timestamp".into(), opt_str(turn.timestamp.as_deref()));
-        let mut s = Map::new();
-        s.insert("turns".into(), Dynamic::from_int(state.turns().into()));
-        let failures = crate::turn::Outcome::FAILURES;
-        s.insert(
-            "consecutive_failures".into(),
-            Dynamic::from_int(state.consecutive(&failures).into()),
-        );
-        s.insert(
-            "total_failures".into(),
-            Dynamic::from_int(state.total(&failures).into()),
-        );
-        s.insert(
-            "last_rule".into(),
-            opt_str(state.last_decision().map(|d| &*d.rule)),
-        );
-        let attributes: Map = turn
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
-            .collect();
         let mut scope = rhai::Scope::new();
-        scope.push("turn", t);
-        scope.push("state", s);
-        scope.push("attributes", attributes);
+        if needs.turn {
+            let mut t = Map::new();
+            t.insert("text".into(), Dynamic::from(turn.text.clone()));
+            t.insert("menu".into(), opt_str(turn.menu.as_deref()));
+            t.insert(
+                "intent".into(),
+                opt_str(turn.intent.as_ref().map(|i| i.name.as_str())),
+            );
+            t.insert("confidence".into(), opt_num(turn.top_confidence()));
+            t.insert("sentiment".into(), opt_num(turn.sentiment_score()));
+            t.insert("outcome".into(), Dynamic::from(turn.outcome.as_str()));
+            t.insert("locale".into(), opt_str(turn.locale.as_deref()));
+            t.insert(
+                "agents_available".into(),
+                Dynamic::from_bool(turn.agents_online()),
+            );
+            t.insert("timestamp".into(), opt_str(turn.timestamp.as_deref()));
+            scope.push("turn", t);
+        }
+        if needs.state {
+            let failures = crate::turn::Outcome::FAILURES;
+            let mut s = Map::new();
+            s.insert("turns".into(), Dynamic::from_int(state.turns().into()));
+            s.insert(
+                "consecutive_failures".into(),
+                Dynamic::from_int(state.consecutive(&failures).into()),
+            );
+            s.insert(
+                "total_failures".into(),
+                Dynamic::from_int(state.total(&failures).into()),
+            );
+            s.insert(
+                "last_rule".into(),
+                opt_str(state.last_decision().map(|d| &*d.rule)),
+            );
+            scope.push("state", s);
+        }
+        if needs.attributes {
+            let attributes: Map = turn
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
+                .collect();
+            scope.push("attributes", attributes);
+        }
         scope
     }
 }
@@ -146,16 +199,20 @@ impl Script {
             .set_help("scripts are for short conditions; move long logic into the bot and pass its result in `attributes`");
             return None;
         }
-        let scope = Scripts::scope(&Turn::default(), &ConversationState::new());
+        let scope = Scripts::scope(&Turn::default(), &ConversationState::new(), Variables::ALL);
         match cx
             .scripts
             .engine
             .compile_expression_with_scope(&scope, &source.value)
         {
-            Ok(ast) => Some(Script {
-                ast,
-                source: source.value.clone(),
-            }),
+            Ok(ast) => {
+                let scripts = &mut cx.scripts;
+                scripts.needs = scripts.needs.union(Variables::mentioned_in(&source.value));
+                Some(Script {
+                    ast,
+                    source: source.value.clone(),
+                })
+            }
             Err(e) => {
                 let position = e.position();
                 let message = e.err_type().to_string();
@@ -180,7 +237,8 @@ impl Script {
 
     pub(crate) fn check(&self, ctx: &Ctx) -> Result<bool, String> {
         let mut scope = ctx.script_scope.borrow_mut();
-        let scope = scope.get_or_insert_with(|| Scripts::scope(ctx.turn, ctx.state));
+        let scope =
+            scope.get_or_insert_with(|| Scripts::scope(ctx.turn, ctx.state, ctx.scripts.needs));
         match ctx
             .scripts
             .engine
@@ -261,6 +319,28 @@ mod tests {
             let d = decide(&policy, &[turn]);
             assert_eq!(d.action, want, "{script}");
             assert!(d.errors.is_empty(), "{script}: {:?}", d.errors);
+        }
+    }
+
+    #[test]
+    fn only_mentioned_variables_are_built() {
+        use super::Variables;
+        let cases = [
+            (r#"attributes.tier == "gold""#, (false, false, true)),
+            ("state.turns > 2 && turn.text != \"\"", (true, true, false)),
+            ("attributes.returning_customer", (false, false, true)),
+            (
+                "attributes.statement == turn.sentiment",
+                (true, false, true),
+            ),
+        ];
+        for (source, (turn, state, attributes)) in cases {
+            let v = Variables::mentioned_in(source);
+            assert_eq!(
+                (v.turn, v.state, v.attributes),
+                (turn, state, attributes),
+                "{source}"
+            );
         }
     }
 

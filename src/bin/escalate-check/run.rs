@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -21,6 +21,10 @@ a fresh state. Bot turns (\"role\": \"bot\") are read but not evaluated.
 Output: `text` lists each user turn with its decision and reasons, then a
 summary; `json` prints one decision per user turn as JSON Lines.
 
+Long runs show progress and throughput on stderr when stderr is a terminal
+and stdout is redirected. Memory is bounded by the conversations seen in the
+last --forget-after lines, not by the size of the input.
+
 Exit codes: 0 success, 2 invalid policy or a turn that could not be read
 (reported on stderr as file:line:column; the other turns still run).";
 
@@ -35,6 +39,10 @@ pub(crate) struct RunArgs {
     /// JSONL transcripts; `-` reads standard input
     #[arg(value_name = "FILE", default_value = "-")]
     files: Vec<PathBuf>,
+    /// Forget a conversation after this many lines without a turn of it,
+    /// which bounds memory on long logs; a later turn starts it afresh
+    #[arg(long, value_name = "LINES", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    forget_after: u64,
 }
 
 #[derive(Default)]
@@ -59,6 +67,17 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
         None => Engine::builtin(),
     };
     let mut tally = Tally::default();
+    let total_bytes = args
+        .files
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        })
+        .sum::<Option<u64>>();
+    let progress = Progress::new(total_bytes);
     for path in &args.files {
         let name = display_path(path);
         let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
@@ -73,8 +92,9 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
                 }
             }
         };
-        run_file(&engine, &name, reader, args.format, out, &mut tally)?;
+        run_file(&engine, &name, reader, args, &progress, out, &mut tally)?;
     }
+    progress.finish(tally.turns);
     if args.format == Format::Text {
         writeln!(
             out,
@@ -94,29 +114,46 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
     })
 }
 
+/// Conversations open at once, keyed by id: the state and the line that
+/// last touched it.
+type Conversations = HashMap<Option<Arc<str>>, (ConversationState, u64)>;
+
 fn run_file(
     engine: &Engine,
     name: &str,
-    reader: Box<dyn BufRead + '_>,
-    format: Format,
+    mut reader: Box<dyn BufRead + '_>,
+    args: &RunArgs,
+    progress: &Progress,
     out: &mut impl Write,
     tally: &mut Tally,
 ) -> io::Result<()> {
-    let mut states: HashMap<Option<Arc<str>>, ConversationState> = HashMap::new();
-    for (index, line) in reader.lines().enumerate() {
-        let number = index + 1;
-        let line = match line {
-            Ok(line) => line,
+    let mut conversations = Conversations::new();
+    let mut line = Vec::new();
+    let mut number: u64 = 0;
+    loop {
+        line.clear();
+        let read = match reader.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(read) => read,
             Err(e) => {
-                eprintln!("{name}:{number}: cannot read the line: {}", io_message(&e));
+                eprintln!(
+                    "{name}:{}: cannot read the line: {}",
+                    number + 1,
+                    io_message(&e)
+                );
                 tally.bad_lines += 1;
                 break;
             }
         };
-        if line.trim().is_empty() {
+        number += 1;
+        progress.advance(read as u64);
+        if number.is_multiple_of(args.forget_after) {
+            conversations.retain(|_, (_, last)| number - *last <= args.forget_after);
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let turn: Turn = match serde_json::from_str(&line) {
+        let turn: Turn = match serde_json::from_slice(&line) {
             Ok(turn) => turn,
             Err(e) => {
                 eprintln!(
@@ -128,12 +165,13 @@ fn run_file(
                 continue;
             }
         };
-        let state = states
+        let (state, last) = conversations
             .entry(turn.conversation_id.clone())
             .or_insert_with(|| {
                 tally.conversations += 1;
-                ConversationState::new()
+                (ConversationState::new(), number)
             });
+        *last = number;
         if turn.role == Role::Bot {
             continue;
         }
@@ -144,7 +182,7 @@ fn run_file(
             Action::Offer => tally.offers += 1,
             Action::None => {}
         }
-        match format {
+        match args.format {
             Format::Json => {
                 serde_json::to_writer(&mut *out, &decision)?;
                 writeln!(out)?;
@@ -153,6 +191,55 @@ fn run_file(
         }
     }
     Ok(())
+}
+
+/// A progress bar on stderr, shown only when stderr is a terminal and
+/// stdout is not (decisions go to a file or a pipe): progress never mixes
+/// with the data, nor with text a person is reading on the same screen.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    fn new(total_bytes: Option<u64>) -> Progress {
+        let shown = io::stderr().is_terminal() && !io::stdout().is_terminal();
+        let bar = shown.then(|| {
+            let bar = match total_bytes {
+                Some(total) => indicatif::ProgressBar::new(total).with_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{spinner} {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                ),
+                None => indicatif::ProgressBar::new_spinner(),
+            };
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+            bar
+        });
+        Progress {
+            bar,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+        }
+    }
+
+    /// Clears the bar and reports the throughput, when the bar was shown.
+    fn finish(&self, turns: usize) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+            let seconds = self.started.elapsed().as_secs_f64();
+            eprintln!(
+                "escalate-check: {turns} user turns in {seconds:.2} s ({:.0} turns/s)",
+                turns as f64 / seconds.max(1e-9)
+            );
+        }
+    }
 }
 
 /// serde_json's message without its " at line 1 column 5" tail.
