@@ -1,6 +1,6 @@
 //! Per-turn cost of `Engine::evaluate`, side by side with the floor (one bare
-//! Aho-Corasick scan of the lowercased message, built with the engine's
-//! automaton settings), what hand-written bots do (lowercase, then `contains`
+//! Aho-Corasick scan of the lowercased message, with the same kind of
+//! automaton the engine chose), what hand-written bots do (lowercase, then `contains`
 //! per phrase) and a `RegexSet` of case-insensitive word-bounded phrases
 //! (`(?i)\bphrase\b`), on the same phrase sets and messages. Run with `cargo bench --bench turn`; README has the table.
 //!
@@ -11,7 +11,7 @@
 
 use std::hint::black_box;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use escalate::{ConversationState, DEFAULT_POLICY, Engine, Turn};
 use regex::RegexSetBuilder;
@@ -30,8 +30,14 @@ fn turn(c: &mut Criterion) {
         let phrases = phrases(count);
         let engine =
             Engine::from_yaml(&policy_yaml(&phrases, false)).expect("generated policy compiles");
+        // The floor uses the same kind of automaton as the engine chose.
+        let kind = match engine.summary().automaton {
+            "dfa" => AhoCorasickKind::DFA,
+            _ => AhoCorasickKind::ContiguousNFA,
+        };
         let floor = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
+            .kind(Some(kind))
             .build(&phrases)
             .unwrap();
         // A bot author would raise the default 10 MB limit to fit 10,000 phrases.

@@ -16,6 +16,7 @@ use serde_saphyr::Spanned;
 
 use crate::compile::Compiler;
 use crate::decision::Evidence;
+use crate::phrases::SetId;
 use crate::policy::PhraseList;
 use crate::trigger::confidence::{Confidence, ConfidenceSpec};
 use crate::trigger::failures::{Failures, FailuresSpec};
@@ -23,7 +24,7 @@ use crate::trigger::keyword::Keyword;
 use crate::trigger::menu::Menu;
 use crate::trigger::script::Script;
 use crate::trigger::sentiment::{Sentiment, SentimentSpec};
-use crate::trigger::topic::TopicRef;
+use crate::trigger::topic::{Topic, TopicRef};
 use crate::trigger::{Ctx, EvidenceUsed, Explanation, Leaf};
 
 /// What an author writes under `when` (and inside `all`, `any`, `not`).
@@ -192,6 +193,18 @@ impl Condition {
             Condition::All(parts) | Condition::Any(parts) => parts[0].first_leaf(),
             Condition::Not(inner) => inner.first_leaf(),
             Condition::Leaf(leaf) => leaf,
+        }
+    }
+
+    /// A phrase set that must have a hit for the condition to hold, if there
+    /// is one: a `keywords`, `whole_message` or `topic` trigger, alone or in
+    /// a top-level `all`. Lets a rule be skipped without walking its tree.
+    pub(crate) fn required_set(&self, topics: &[Topic]) -> Option<SetId> {
+        match self {
+            Condition::Leaf(Leaf::Keyword(k)) => Some(k.set()),
+            Condition::Leaf(Leaf::Topic(t)) => Some(t.set(topics)),
+            Condition::All(parts) => parts.iter().find_map(|p| p.required_set(topics)),
+            _ => None,
         }
     }
 

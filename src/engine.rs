@@ -12,7 +12,7 @@ use crate::compile::Compiler;
 use crate::condition::Condition;
 use crate::decision::{Action, Decision, EvalError, Kind, Priority, Reason, Route};
 use crate::error::{Diagnostic, PolicyError, Source, did_you_mean, lowercase_first};
-use crate::phrases::{Cue, Found, Hit, PhraseIndex, TurnLocale};
+use crate::phrases::{Cue, Found, Hit, PhraseIndex, SetId, TurnLocale};
 use crate::policy::{DEFAULT_NEGATION_CUES, PolicySpec, RuleSpec, is_locale_tag, primary_language};
 use crate::state::ConversationState;
 use crate::text::{Folding, Normalized};
@@ -74,6 +74,8 @@ struct Rule {
     agent_note: Option<String>,
     locales: Vec<String>,
     evidence_used: EvidenceUsed,
+    /// A phrase set without whose hit the rule cannot fire.
+    gate: Option<SetId>,
 }
 
 /// Counts that describe a compiled policy, as `escalate-check check` prints them.
@@ -415,7 +417,9 @@ impl Engine {
         let mut errors = Vec::new();
         let language = turn.locale.as_deref().map_or("", primary_language);
         for (index, rule) in self.rules.iter().enumerate() {
-            if !rule.applies_to(language, locale) {
+            if rule.gate.is_some_and(|set| scratch.hits[set].is_none())
+                || !rule.applies_to(language, locale)
+            {
                 continue;
             }
             if rule.condition.check(&ctx, &mut scratch.script_errors) {
@@ -523,7 +527,7 @@ impl Scratch {
             &mut self.cues,
             &mut self.found,
         );
-        for topic in &engine.topics {
+        for topic in engine.topics.iter().filter(|t| t.has_patterns()) {
             topic.scan_patterns(
                 &self.text,
                 locale,
@@ -590,7 +594,7 @@ fn compile(spec: PolicySpec, source: Source, max_phrases: usize) -> Result<Engin
         } else {
             first_line.insert(id, line);
         }
-        if let Some(compiled) = compile_rule(rule, &defaults, &mut cx) {
+        if let Some(compiled) = compile_rule(rule, &defaults, &topics, &mut cx) {
             if rule.value.enabled {
                 rules.push(compiled);
             } else {
@@ -742,6 +746,7 @@ impl From<&PolicySpec> for Defaults {
 fn compile_rule(
     spanned: &Spanned<RuleSpec>,
     defaults: &Defaults,
+    topics: &[Topic],
     cx: &mut Compiler,
 ) -> Option<Rule> {
     let spec = &spanned.value;
@@ -791,6 +796,7 @@ fn compile_rule(
     }
     let condition = Condition::compile(&spec.when, cx)?;
     let evidence_used = condition.evidence_used();
+    let gate = condition.required_set(topics);
     Some(Rule {
         id: Arc::from(id.as_str()),
         condition,
@@ -823,6 +829,7 @@ fn compile_rule(
             .unwrap_or_else(|| defaults.offer.clone()),
         agent_note: spec.agent_note.clone(),
         evidence_used,
+        gate,
         locales: spec
             .locales
             .iter()

@@ -285,9 +285,15 @@ const fn ascii_map(fold_case: bool) -> [u8; 256] {
 fn walk(original: &str, folding: Folding, sink: &mut impl Sink) {
     let bytes = original.as_bytes();
     let map = if folding.case { &FOLDED } else { &KEPT };
+    if original.is_ascii() {
+        // The common case, checked a word at a time.
+        sink.ascii_run(bytes, 0, map);
+        sink.finish();
+        return;
+    }
     let mut at = 0;
     while at < bytes.len() {
-        // The common case: a run of ASCII.
+        // A run of ASCII.
         let run = &bytes[at..];
         let ascii = run.iter().position(|b| !b.is_ascii()).unwrap_or(run.len());
         sink.ascii_run(&run[..ascii], at, map);

@@ -56,6 +56,11 @@ impl Keyword {
         ctx.hits[self.set].is_some()
     }
 
+    /// The phrase set this trigger needs a hit in.
+    pub(crate) fn set(&self) -> SetId {
+        self.set
+    }
+
     pub(crate) fn explain(&self, ctx: &Ctx) -> Explanation {
         let hit = ctx.hits[self.set].expect("explain is called only after check");
         let HitSource::Phrase(phrase) = hit.source else {

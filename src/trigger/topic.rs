@@ -74,6 +74,11 @@ impl Topic {
         }
     }
 
+    /// Whether the topic has regex patterns to run after the phrase scan.
+    pub(crate) fn has_patterns(&self) -> bool {
+        !self.patterns.is_empty()
+    }
+
     /// Runs the topic's patterns when none of its phrases matched.
     pub(crate) fn scan_patterns(
         &self,
@@ -171,6 +176,11 @@ impl TopicRef {
 
     fn topic<'c>(&self, ctx: &Ctx<'c>) -> &'c Topic {
         &ctx.topics[self.topic]
+    }
+
+    /// The phrase set of the topic, which needs a hit for this to hold.
+    pub(crate) fn set(&self, topics: &[Topic]) -> SetId {
+        topics[self.topic].set
     }
 
     pub(crate) fn check(&self, ctx: &Ctx) -> bool {
