@@ -93,7 +93,7 @@ const QUALIFIERS: &[&str] = &[
 /// `count` distinct phrases of two or three words, lowercase ASCII.
 pub fn phrases(count: usize) -> Vec<String> {
     let mut out = Vec::with_capacity(count);
-    'outer: for q in QUALIFIERS {
+    'outer: for (qi, q) in QUALIFIERS.iter().enumerate() {
         for a in WORDS {
             for b in WORDS {
                 if a == b {
@@ -102,7 +102,9 @@ pub fn phrases(count: usize) -> Vec<String> {
                 if out.len() == count {
                     break 'outer;
                 }
-                out.push(if out.len() % 3 == 0 {
+                // Two-word phrases come from the first qualifier's pass only,
+                // so that every phrase is distinct.
+                out.push(if qi == 0 && out.len() % 3 == 0 {
                     format!("{a} {b}")
                 } else {
                     format!("{q} {a} {b}")
@@ -110,14 +112,14 @@ pub fn phrases(count: usize) -> Vec<String> {
             }
         }
     }
+    out.sort();
+    out.dedup();
     assert_eq!(
         out.len(),
         count,
-        "the word lists give at most {} phrases",
+        "the word lists give at most {} distinct phrases",
         QUALIFIERS.len() * WORDS.len() * (WORDS.len() - 1)
     );
-    out.sort();
-    out.dedup();
     out
 }
 
