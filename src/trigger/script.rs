@@ -151,11 +151,11 @@ impl Scripts {
             scope.push("state", s);
         }
         if needs.attributes {
-            let attributes: Map = turn
-                .attributes
-                .iter()
-                .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
-                .collect();
+            // Inserting beats `collect`, which sorts and deduplicates first.
+            let mut attributes = Map::new();
+            for (key, value) in &turn.attributes {
+                attributes.insert(key.as_str().into(), json_to_dynamic(value));
+            }
             scope.push("attributes", attributes);
         }
         scope
@@ -173,11 +173,13 @@ fn json_to_dynamic(value: &serde_json::Value) -> Dynamic {
         },
         Value::String(s) => Dynamic::from(s.clone()),
         Value::Array(items) => Dynamic::from_array(items.iter().map(json_to_dynamic).collect()),
-        Value::Object(map) => Dynamic::from_map(
-            map.iter()
-                .map(|(k, v)| (k.as_str().into(), json_to_dynamic(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            let mut converted = Map::new();
+            for (key, value) in map {
+                converted.insert(key.as_str().into(), json_to_dynamic(value));
+            }
+            Dynamic::from_map(converted)
+        }
     }
 }
 
