@@ -73,19 +73,15 @@ trait Sink {
 
 impl Normalized {
     fn note_break(&mut self, c: char) {
-        // A break belongs where its run's single space is (or will be).
         let len = self.bytes.len();
-        let at = if self.bytes.last() == Some(&b' ') {
-            len - 1
-        } else {
-            len
-        } as u32;
-        if is_clause_break(c) && self.clause_breaks.last() != Some(&at) {
-            self.clause_breaks.push(at);
-        }
-        if is_sentence_break(c) && self.sentence_breaks.last() != Some(&at) {
-            self.sentence_breaks.push(at);
-        }
+        let ends_with_space = self.bytes.last() == Some(&b' ');
+        record_break(
+            &mut self.clause_breaks,
+            &mut self.sentence_breaks,
+            break_position(len, ends_with_space),
+            is_clause_break(c),
+            is_sentence_break(c),
+        );
     }
 }
 
@@ -137,14 +133,13 @@ impl Sink for Normalized {
         for &b in run {
             let class = ASCII_CLASS[b as usize];
             if class != 0 {
-                // Where this run of separators has (or will have) its space.
-                let at = (start + len - usize::from(last_space && start + len > 0)) as u32;
-                if class & CLAUSE != 0 && clause_breaks.last() != Some(&at) {
-                    clause_breaks.push(at);
-                }
-                if class & SENTENCE != 0 && sentence_breaks.last() != Some(&at) {
-                    sentence_breaks.push(at);
-                }
+                record_break(
+                    clause_breaks,
+                    sentence_breaks,
+                    break_position(start + len, last_space),
+                    class & CLAUSE != 0,
+                    class & SENTENCE != 0,
+                );
             }
             let mapped = map[b as usize];
             let space = mapped == b' ';
@@ -153,6 +148,28 @@ impl Sink for Normalized {
             last_space = space;
         }
         bytes.truncate(start + len);
+    }
+}
+
+/// Where a break belongs: at the single space of its run of separators,
+/// which is the last byte if the output ends with a space, else the next.
+fn break_position(len: usize, ends_with_space: bool) -> u32 {
+    (len - usize::from(ends_with_space && len > 0)) as u32
+}
+
+/// Notes a clause and/or sentence break at `at`, once.
+fn record_break(
+    clauses: &mut Vec<u32>,
+    sentences: &mut Vec<u32>,
+    at: u32,
+    clause: bool,
+    sentence: bool,
+) {
+    if clause && clauses.last() != Some(&at) {
+        clauses.push(at);
+    }
+    if sentence && sentences.last() != Some(&at) {
+        sentences.push(at);
     }
 }
 
