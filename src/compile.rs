@@ -3,6 +3,7 @@
 use serde_saphyr::Spanned;
 
 use crate::error::{Diagnostic, Source, did_you_mean};
+use crate::load::Limits;
 use crate::phrases::{PhraseIndexBuilder, SetId};
 use crate::policy::{PhraseList, span_of};
 use crate::state::HISTORY;
@@ -24,11 +25,13 @@ pub(crate) struct Compiler<'a> {
     pub(crate) folding: Folding,
     pub(crate) topic_names: Vec<String>,
     pub(crate) phrase_count: usize,
-    pub(crate) max_phrases: usize,
+    pub(crate) limits: Limits,
+    /// Memory taken by the topic patterns compiled so far.
+    pub(crate) pattern_memory: usize,
 }
 
 impl<'a> Compiler<'a> {
-    pub(crate) fn new(source: Source<'a>, max_phrases: usize) -> Compiler<'a> {
+    pub(crate) fn new(source: Source<'a>, limits: Limits) -> Compiler<'a> {
         Compiler {
             source,
             diagnostics: Vec::new(),
@@ -37,7 +40,8 @@ impl<'a> Compiler<'a> {
             folding: Folding::default(),
             topic_names: Vec::new(),
             phrase_count: 0,
-            max_phrases,
+            limits,
+            pattern_memory: 0,
         }
     }
 
@@ -127,15 +131,15 @@ impl<'a> Compiler<'a> {
         text: &str,
     ) -> Option<String> {
         self.phrase_count += 1;
-        if self.phrase_count == self.max_phrases + 1 {
+        if self.phrase_count == self.limits.phrases + 1 {
             self.error_at(
                 phrase,
                 "too-many-phrases",
-                format!("the policy has more than {} phrases", self.max_phrases),
+                format!("the policy has more than {} phrases", self.limits.phrases),
             )
             .set_help("raise the limit with `EngineBuilder::max_phrases`, or use fewer phrases");
         }
-        if self.phrase_count > self.max_phrases {
+        if self.phrase_count > self.limits.phrases {
             return None;
         }
         if text.len() > MAX_PHRASE_LEN {

@@ -4,6 +4,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::path::Path;
+
+use crate::load::{EngineBuilder, Limits};
 use std::sync::Arc;
 
 use serde_saphyr::Spanned;
@@ -11,7 +13,7 @@ use serde_saphyr::Spanned;
 use crate::compile::Compiler;
 use crate::condition::Condition;
 use crate::decision::{Action, Decision, EvalError, Kind, Priority, Reason, Route};
-use crate::error::{Diagnostic, PolicyError, Source, did_you_mean, lowercase_first};
+use crate::error::{Diagnostic, PolicyError, Source};
 use crate::phrases::{Cue, Found, Hit, PhraseIndex, SetId, TurnLocale};
 use crate::policy::{DEFAULT_NEGATION_CUES, PolicySpec, RuleSpec, is_locale_tag, primary_language};
 use crate::state::ConversationState;
@@ -100,238 +102,6 @@ pub struct PolicySummary {
     pub automaton_bytes: usize,
     /// `dfa` for small policies (faster), `nfa` past a 4 MiB DFA budget.
     pub automaton: &'static str,
-}
-
-/// Loads policies with non-default options.
-///
-/// ```
-/// use escalate::Engine;
-///
-/// let err = Engine::builder()
-///     .origin("tiny.yaml")
-///     .max_policy_bytes(10)
-///     .build("version: 1\nrules: []\n")
-///     .unwrap_err();
-/// assert_eq!(err.diagnostics().next().unwrap().code(), "policy-too-large");
-/// ```
-#[derive(Clone, Debug)]
-pub struct EngineBuilder {
-    origin: String,
-    max_policy_bytes: usize,
-    max_phrases: usize,
-}
-
-impl Default for EngineBuilder {
-    fn default() -> Self {
-        EngineBuilder {
-            origin: "<policy>".to_string(),
-            max_policy_bytes: 8 << 20,
-            max_phrases: 100_000,
-        }
-    }
-}
-
-impl EngineBuilder {
-    /// The file name diagnostics mention (default `<policy>`).
-    pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.origin = origin.into();
-        self
-    }
-
-    /// Refuses policy texts longer than this (default 8 MiB).
-    pub fn max_policy_bytes(mut self, bytes: usize) -> Self {
-        self.max_policy_bytes = bytes;
-        self
-    }
-
-    /// Refuses policies with more phrases than this, counting every list
-    /// and negation cue (default 100,000).
-    pub fn max_phrases(mut self, phrases: usize) -> Self {
-        self.max_phrases = phrases;
-        self
-    }
-
-    /// Compiles a policy from YAML text.
-    pub fn build(&self, yaml: &str) -> Result<Engine, PolicyError> {
-        let source = Source {
-            file: &self.origin,
-            text: yaml,
-        };
-        if yaml.len() > self.max_policy_bytes {
-            let mut d = source.error(
-                "policy-too-large",
-                format!(
-                    "policy is {} bytes, more than the {} allowed",
-                    yaml.len(),
-                    self.max_policy_bytes
-                ),
-            );
-            d.set_help(
-                "split the phrase lists, or raise the limit with `EngineBuilder::max_policy_bytes`",
-            );
-            return Err(PolicyError::new(vec![d]));
-        }
-        let spec: PolicySpec = serde_saphyr::from_str(yaml)
-            .map_err(|e| PolicyError::new(vec![yaml_diagnostic(&source, &e)]))?;
-        compile(spec, source, self.max_phrases)
-    }
-
-    /// Reads and compiles a policy file; diagnostics name the file as given.
-    pub fn build_from_path(&self, path: impl AsRef<Path>) -> Result<Engine, PolicyError> {
-        let path = path.as_ref();
-        let builder = self.clone().origin(path.display().to_string());
-        let source = Source {
-            file: &builder.origin,
-            text: "",
-        };
-        let bytes = std::fs::read(path).map_err(|e| {
-            let mut d = source.error(
-                "io",
-                format!("cannot read the policy: {}", lowercase_io(&e)),
-            );
-            d.set_help("check the path and its permissions");
-            PolicyError::new(vec![d])
-        })?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            let valid = e.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(e.as_bytes());
-            let source = Source {
-                file: &builder.origin,
-                text: &text,
-            };
-            let mut d = source.error_at(valid, 1, "not-utf8", "the policy is not valid UTF-8");
-            d.set_help("save the file as UTF-8");
-            PolicyError::new(vec![d])
-        })?;
-        builder.build(&text)
-    }
-}
-
-fn lowercase_io(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    lowercase_first(s.split(" (os error").next().unwrap_or(&s))
-}
-
-/// Turns a YAML or shape error into a located diagnostic with a hint.
-fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> Diagnostic {
-    let raw = error.without_snippet().to_string();
-    let message = match raw.rfind(" at line ") {
-        Some(at) => &raw[..at],
-        None => &raw,
-    };
-    let (offset, len) = error
-        .location()
-        .map(|loc| {
-            let span = loc.span();
-            match (span.byte_offset(), span.byte_len()) {
-                (Some(o), Some(l)) if o != u32::MAX as u64 => (o as usize, l as usize),
-                _ => (
-                    line_col_offset(source.text, loc.line() as usize, loc.column() as usize),
-                    1,
-                ),
-            }
-        })
-        .unwrap_or((0, 0));
-    let (code, message, help) = explain_yaml_message(message);
-    let mut d = if error.location().is_some() {
-        source.error_at(offset, len, code, message)
-    } else {
-        source.error(code, message)
-    };
-    if let Some(help) = help {
-        d.set_help(help);
-    }
-    d
-}
-
-fn line_col_offset(text: &str, line: usize, column: usize) -> usize {
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    let rest = &text[line_start.min(text.len())..];
-    line_start
-        + rest
-            .char_indices()
-            .nth(column.saturating_sub(1))
-            .map_or(rest.len(), |(i, _)| i)
-}
-
-/// Rewrites serde's messages in the project's style and adds a fix.
-fn explain_yaml_message(message: &str) -> (&'static str, String, Option<String>) {
-    let expected = |rest: &str| -> Vec<String> {
-        rest.split_once("expected one of ")
-            .map(|(_, list)| {
-                list.split(", ")
-                    .map(|s| s.trim_matches('`').to_string())
-                    .collect()
-            })
-            .or_else(|| {
-                rest.split_once("expected ")
-                    .map(|(_, one)| vec![one.trim_matches('`').to_string()])
-            })
-            .unwrap_or_default()
-    };
-    let quoted = |s: &str| s.split('`').nth(1).unwrap_or("").to_string();
-    let list = |names: &[String]| {
-        names
-            .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if let Some(rest) = message.strip_prefix("unknown field ") {
-        let input = quoted(rest);
-        let names = expected(rest);
-        let help = did_you_mean(&input, names.iter().map(String::as_str))
-            .unwrap_or_else(|| format!("expected one of {}", list(&names)));
-        return (
-            "unknown-field",
-            format!("unknown field `{input}`"),
-            Some(help),
-        );
-    }
-    if let Some(rest) = message.strip_prefix("unknown variant ") {
-        let input = quoted(rest);
-        let names = expected(rest);
-        let help = did_you_mean(&input, names.iter().map(String::as_str))
-            .unwrap_or_else(|| format!("expected one of {}", list(&names)));
-        return (
-            "unknown-value",
-            format!("unknown value `{input}`"),
-            Some(help),
-        );
-    }
-    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(',').next().unwrap_or(rest).trim();
-        return (
-            "duplicate-key",
-            format!("duplicate key `{key}`"),
-            Some("a key may appear once in each map: remove or merge the other one".into()),
-        );
-    }
-    if let Some(rest) = message.strip_prefix("missing field ") {
-        let field = quoted(rest);
-        let help = match field.as_str() {
-            "version" => "start the policy with `version: 1`".to_string(),
-            "rules" => "add `rules:` with at least one rule, or `rules: []`".to_string(),
-            "when" => "say when the rule fires, such as `when: { keywords: [\"real person\"] }`"
-                .to_string(),
-            "kind" => "add `kind: planned` or `kind: fallback`".to_string(),
-            "action" => "add `action: escalate` or `action: offer`".to_string(),
-            other => format!("add `{other}`"),
-        };
-        return (
-            "missing-field",
-            format!("missing field `{field}`"),
-            Some(help),
-        );
-    }
-    if message.starts_with("invalid type") {
-        return ("invalid-type", message.to_string(), None);
-    }
-    ("yaml", message.to_string(), None)
 }
 
 impl Engine {
@@ -540,8 +310,12 @@ impl Scratch {
 }
 
 /// Validates a deserialized policy and compiles it, collecting every error.
-fn compile(spec: PolicySpec, source: Source, max_phrases: usize) -> Result<Engine, PolicyError> {
-    let mut cx = Compiler::new(source, max_phrases);
+pub(crate) fn compile(
+    spec: PolicySpec,
+    source: Source,
+    limits: Limits,
+) -> Result<Engine, PolicyError> {
+    let mut cx = Compiler::new(source, limits);
     if spec.version.value != 1 {
         cx.error_at(
             &spec.version,

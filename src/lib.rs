@@ -30,6 +30,7 @@ mod condition;
 mod decision;
 mod engine;
 mod error;
+mod load;
 mod phrases;
 mod policy;
 mod state;
@@ -39,8 +40,9 @@ mod turn;
 
 pub use crate::{
     decision::{Action, Decision, EvalError, Evidence, Kind, Priority, Reason, Route, Trigger},
-    engine::{DEFAULT_POLICY, Engine, EngineBuilder, PolicySummary},
+    engine::{DEFAULT_POLICY, Engine, PolicySummary},
     error::{Diagnostic, PolicyError, Severity},
+    load::{EngineBuilder, MAX_NESTING},
     state::{ConversationState, HISTORY, LastDecision},
     trigger::script::MAX_OPERATIONS as MAX_SCRIPT_OPERATIONS,
     turn::{Intent, Outcome, Role, Turn},

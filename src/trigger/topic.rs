@@ -16,7 +16,8 @@
 //! topic matched. `negation: false` makes a topic fire even after a
 //! negation cue (for crisis topics, where a miss costs more than a false alarm).
 
-use regex::{Regex, RegexBuilder};
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
 use serde_saphyr::Spanned;
 
 use super::{Ctx, Explanation};
@@ -30,6 +31,8 @@ use crate::text::Normalized;
 const MAX_PATTERN_LEN: usize = 1_000;
 /// Compiled size limit of one regex, in bytes.
 const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+/// The most a regex's lazy DFA keeps per thread, in bytes.
+const PATTERN_CACHE_LIMIT: usize = 256 << 10;
 
 /// A compiled topic.
 #[derive(Debug)]
@@ -121,26 +124,43 @@ fn compile_pattern(pattern: &Spanned<String>, cx: &mut Compiler) -> Option<Regex
         .set_help("split it into several shorter patterns, or list the words as phrases");
         return None;
     }
-    let built = RegexBuilder::new(&pattern.value)
-        .size_limit(PATTERN_SIZE_LIMIT)
-        .dfa_size_limit(PATTERN_SIZE_LIMIT)
-        .nest_limit(64)
-        .build();
+    let budget = cx.limits.pattern_memory.saturating_sub(cx.pattern_memory);
+    let built = Regex::builder()
+        .syntax(syntax::Config::new().nest_limit(64))
+        .configure(
+            Regex::config()
+                .nfa_size_limit(Some(PATTERN_SIZE_LIMIT.min(budget)))
+                .hybrid_cache_capacity(PATTERN_CACHE_LIMIT),
+        )
+        .build(&pattern.value);
     match built {
-        Ok(regex) => Some(regex),
-        Err(regex::Error::CompiledTooBig(limit)) => {
+        Ok(regex) if regex.memory_usage() <= budget => {
+            cx.pattern_memory += regex.memory_usage();
+            Some(regex)
+        }
+        Err(e) if e.size_limit().is_some() && budget >= PATTERN_SIZE_LIMIT => {
             cx.error_at(
                 pattern,
                 "pattern-too-big",
-                format!("pattern compiles to more than {limit} bytes"),
+                format!("pattern compiles to more than {PATTERN_SIZE_LIMIT} bytes"),
             )
             .set_help(
-                "use fewer or smaller repetitions such as `{1000}`, or list the words as phrases",
+                "use smaller repetitions than `{1000}` and narrow classes such as `[a-z]` rather than `\\w`, or list the words as phrases",
             );
             None
         }
+        Ok(_) => {
+            too_much_pattern_memory(pattern, cx);
+            None
+        }
+        Err(e) if e.size_limit().is_some() => {
+            too_much_pattern_memory(pattern, cx);
+            None
+        }
         Err(e) => {
-            let message = e.to_string();
+            let message = e
+                .syntax_error()
+                .map_or_else(|| e.to_string(), ToString::to_string);
             let last = message
                 .lines()
                 .rev()
@@ -152,6 +172,16 @@ fn compile_pattern(pattern: &Spanned<String>, cx: &mut Compiler) -> Option<Regex
             None
         }
     }
+}
+
+fn too_much_pattern_memory(pattern: &Spanned<String>, cx: &mut Compiler) {
+    let limit = cx.limits.pattern_memory;
+    cx.error_at(
+        pattern,
+        "pattern-memory",
+        format!("the policy's patterns take more than {limit} bytes together"),
+    )
+    .set_help("use fewer patterns, or raise the limit with `EngineBuilder::max_pattern_memory`");
 }
 
 impl TopicRef {

@@ -1,0 +1,401 @@
+//! Loading a policy: the limits that bound it, the YAML parser's budget,
+//! and YAML errors rewritten as located diagnostics.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_saphyr::budget::BudgetBreach;
+
+use crate::policy::PolicySpec;
+
+use crate::engine::{Engine, compile};
+use crate::error::{Diagnostic, PolicyError, Source, did_you_mean, lowercase_first};
+
+/// Loads policies with non-default options: the file name errors mention,
+/// and the limits that keep a hostile or mistaken policy from costing
+/// unbounded time or memory.
+///
+/// Every limit has a safe default; a policy past one is refused with a
+/// located error and the [`Engine`] it would have replaced keeps serving.
+///
+/// ```
+/// use escalate::Engine;
+///
+/// let err = Engine::builder()
+///     .origin("tiny.yaml")
+///     .max_policy_bytes(10)
+///     .build("version: 1\nrules: []\n")
+///     .unwrap_err();
+/// assert_eq!(err.diagnostics().next().unwrap().code(), "policy-too-large");
+/// ```
+#[derive(Clone, Debug)]
+pub struct EngineBuilder {
+    origin: String,
+    limits: Limits,
+}
+
+/// The most [`EngineBuilder::max_nesting`] accepts.
+pub const MAX_NESTING: usize = 256;
+
+/// The stack of the thread a policy loads on: room for
+/// [`MAX_NESTING`] levels of YAML, even in a debug build.
+const LOAD_STACK: usize = 64 << 20;
+
+/// The loader's bounds, as [`EngineBuilder`] sets them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) policy_bytes: usize,
+    pub(crate) nesting: usize,
+    pub(crate) phrases: usize,
+    pub(crate) pattern_memory: usize,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        EngineBuilder {
+            origin: "<policy>".to_string(),
+            limits: Limits {
+                policy_bytes: 8 << 20,
+                nesting: 64,
+                phrases: 100_000,
+                pattern_memory: 16 << 20,
+            },
+        }
+    }
+}
+
+impl EngineBuilder {
+    /// The file name diagnostics mention (default `<policy>`).
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = origin.into();
+        self
+    }
+
+    /// Refuses policy texts longer than this (default 8 MiB). YAML aliases
+    /// may expand the text to at most twice this.
+    pub fn max_policy_bytes(mut self, bytes: usize) -> Self {
+        self.limits.policy_bytes = bytes;
+        self
+    }
+
+    /// Refuses policies whose YAML nests deeper than this many maps and
+    /// lists (default 64), which also bounds how deep `all`, `any` and
+    /// `not` can nest. At most [`MAX_NESTING`]: the loader's stack is sized for it.
+    pub fn max_nesting(mut self, depth: usize) -> Self {
+        self.limits.nesting = depth.min(MAX_NESTING);
+        self
+    }
+
+    /// Refuses policies with more phrases than this, counting every list
+    /// and negation cue after `{a|b}` alternatives expand (default 100,000).
+    pub fn max_phrases(mut self, phrases: usize) -> Self {
+        self.limits.phrases = phrases;
+        self
+    }
+
+    /// Refuses policies whose topic regex patterns take more than this
+    /// much memory once compiled, all together (default 16 MiB).
+    pub fn max_pattern_memory(mut self, bytes: usize) -> Self {
+        self.limits.pattern_memory = bytes;
+        self
+    }
+
+    /// Compiles a policy from YAML text.
+    ///
+    /// Parsing and compiling recurse once per level of nesting, so they run
+    /// on a helper thread with a stack of its own ([`LOAD_STACK`] bytes,
+    /// reserved rather than used): a policy at the nesting limit loads the
+    /// same from a small async worker's stack as from `main`.
+    pub fn build(&self, yaml: &str) -> Result<Engine, PolicyError> {
+        std::thread::scope(|scope| {
+            let loader = std::thread::Builder::new()
+                .name("escalate-load".into())
+                .stack_size(LOAD_STACK)
+                .spawn_scoped(scope, || self.build_here(yaml));
+            match loader {
+                Ok(loader) => loader
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => self.build_here(yaml),
+            }
+        })
+    }
+
+    fn build_here(&self, yaml: &str) -> Result<Engine, PolicyError> {
+        let source = Source {
+            file: &self.origin,
+            text: yaml,
+        };
+        if yaml.len() > self.limits.policy_bytes {
+            return Err(self.too_large(&source, yaml.len()));
+        }
+        let spec: PolicySpec = serde_saphyr::from_str_with_options(yaml, self.yaml_options())
+            .map_err(|e| PolicyError::new(vec![yaml_diagnostic(&source, &e)]))?;
+        compile(spec, source, self.limits)
+    }
+
+    /// Reads and compiles a policy file; diagnostics name the file as given.
+    /// A file longer than [`max_policy_bytes`](Self::max_policy_bytes) is
+    /// refused without reading it whole.
+    pub fn build_from_path(&self, path: impl AsRef<Path>) -> Result<Engine, PolicyError> {
+        let path = path.as_ref();
+        let builder = self.clone().origin(path.display().to_string());
+        let source = Source {
+            file: &builder.origin,
+            text: "",
+        };
+        let io_error = |e: std::io::Error| {
+            let mut d = source.error(
+                "io",
+                format!("cannot read the policy: {}", lowercase_io(&e)),
+            );
+            d.set_help("check the path and its permissions");
+            PolicyError::new(vec![d])
+        };
+        let limit = self.limits.policy_bytes;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
+            .map_err(io_error)?;
+        if bytes.len() > limit {
+            let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+            return Err(builder.too_large(&source, size as usize));
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes());
+            let source = Source {
+                file: &builder.origin,
+                text: &text,
+            };
+            let mut d = source.error_at(valid, 1, "not-utf8", "the policy is not valid UTF-8");
+            d.set_help("save the file as UTF-8");
+            PolicyError::new(vec![d])
+        })?;
+        builder.build(&text)
+    }
+
+    fn too_large(&self, source: &Source, bytes: usize) -> PolicyError {
+        let mut d = source.error(
+            "policy-too-large",
+            format!(
+                "policy is {bytes} bytes, more than the {} allowed",
+                self.limits.policy_bytes
+            ),
+        );
+        d.set_help(
+            "split the phrase lists, or raise the limit with `EngineBuilder::max_policy_bytes`",
+        );
+        PolicyError::new(vec![d])
+    }
+
+    /// The YAML parser's budget, derived from the limits: depth, the text
+    /// that aliases may expand to, and the number of values.
+    fn yaml_options(&self) -> serde_saphyr::Options {
+        let limits = self.limits;
+        serde_saphyr::options! {
+            budget: serde_saphyr::budget! {
+                max_depth: limits.nesting,
+                max_total_scalar_bytes: limits.policy_bytes.saturating_mul(2),
+                max_nodes: limits.phrases.saturating_add(150_000),
+                max_documents: 1,
+            },
+        }
+    }
+}
+
+fn lowercase_io(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    lowercase_first(s.split(" (os error").next().unwrap_or(&s))
+}
+
+/// Turns a YAML or shape error into a located diagnostic with a hint.
+fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> Diagnostic {
+    let cause = innermost(error);
+    let raw = cause.to_string();
+    let message = match raw.rfind(" at line ") {
+        Some(at) => &raw[..at],
+        None => &raw,
+    };
+    let (offset, len) = error
+        .location()
+        .map(|loc| {
+            let span = loc.span();
+            match (span.byte_offset(), span.byte_len()) {
+                (Some(o), Some(l)) if o != u32::MAX as u64 => (o as usize, l as usize),
+                _ => (
+                    line_col_offset(source.text, loc.line() as usize, loc.column() as usize),
+                    1,
+                ),
+            }
+        })
+        .unwrap_or((0, 0));
+    let (code, message, help) = match cause {
+        serde_saphyr::Error::Budget { breach, .. } => explain_budget(breach),
+        _ => explain_yaml_message(message),
+    };
+    let mut d = if error.location().is_some() {
+        source.error_at(offset, len, code, message)
+    } else {
+        source.error(code, message)
+    };
+    if let Some(help) = help {
+        d.set_help(help);
+    }
+    d
+}
+
+fn line_col_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let rest = &text[line_start.min(text.len())..];
+    line_start
+        + rest
+            .char_indices()
+            .nth(column.saturating_sub(1))
+            .map_or(rest.len(), |(i, _)| i)
+}
+
+/// The error itself, without the snippet and alias wrappers around it.
+fn innermost(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    while let serde_saphyr::Error::AliasError { error: inner, .. }
+    | serde_saphyr::Error::WithSnippet { error: inner, .. } = error
+    {
+        error = inner;
+    }
+    error
+}
+
+/// Says which of the YAML budget's bounds a policy went past, and how to stay within it.
+fn explain_budget(breach: &BudgetBreach) -> (&'static str, String, Option<String>) {
+    let (message, help) = match breach {
+        BudgetBreach::Depth { depth } => (
+            format!(
+                "the policy nests deeper than {} levels",
+                depth.saturating_sub(1)
+            ),
+            "flatten nested `all`, `any` and `not`, or raise the limit with `EngineBuilder::max_nesting`",
+        ),
+        BudgetBreach::Nodes { nodes } => (
+            format!(
+                "the policy has more than {} values",
+                nodes.saturating_sub(1)
+            ),
+            "use fewer phrases and rules, or raise the limit with `EngineBuilder::max_phrases`",
+        ),
+        BudgetBreach::ScalarBytes { .. } => (
+            "the policy's text, with its aliases expanded, is more than twice its size".to_string(),
+            "write long values once instead of repeating them through `*aliases`",
+        ),
+        BudgetBreach::Aliases { .. }
+        | BudgetBreach::Anchors { .. }
+        | BudgetBreach::AliasAnchorRatio { .. }
+        | BudgetBreach::RecordedAnchorEvents { .. }
+        | BudgetBreach::RecordedAnchorBytes { .. } => (
+            "the policy uses too many `&anchors` or `*aliases`".to_string(),
+            "write the values out, or reuse fewer of them",
+        ),
+        BudgetBreach::Documents { .. } => (
+            "the file holds more than one YAML document".to_string(),
+            "a policy is one document: remove the `---` separators or split the file",
+        ),
+        other => (
+            format!("the policy is too complex to load ({other:?})"),
+            "simplify the policy's structure",
+        ),
+    };
+    ("policy-too-complex", message, Some(help.to_string()))
+}
+
+/// Rewrites serde's messages in the project's style and adds a fix.
+fn explain_yaml_message(message: &str) -> (&'static str, String, Option<String>) {
+    let expected = |rest: &str| -> Vec<String> {
+        rest.split_once("expected one of ")
+            .map(|(_, list)| {
+                list.split(", ")
+                    .map(|s| s.trim_matches('`').to_string())
+                    .collect()
+            })
+            .or_else(|| {
+                rest.split_once("expected ")
+                    .map(|(_, one)| vec![one.trim_matches('`').to_string()])
+            })
+            .unwrap_or_default()
+    };
+    let quoted = |s: &str| s.split('`').nth(1).unwrap_or("").to_string();
+    let list = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let input = quoted(rest);
+        let names = expected(rest);
+        let help = did_you_mean(&input, names.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("expected one of {}", list(&names)));
+        return (
+            "unknown-field",
+            format!("unknown field `{input}`"),
+            Some(help),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let input = quoted(rest);
+        let names = expected(rest);
+        let help = did_you_mean(&input, names.iter().map(String::as_str))
+            .unwrap_or_else(|| format!("expected one of {}", list(&names)));
+        return (
+            "unknown-value",
+            format!("unknown value `{input}`"),
+            Some(help),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return (
+            "duplicate-key",
+            format!("duplicate key `{key}`"),
+            Some("a key may appear once in each map: remove or merge the other one".into()),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        let field = quoted(rest);
+        let help = match field.as_str() {
+            "version" => "start the policy with `version: 1`".to_string(),
+            "rules" => "add `rules:` with at least one rule, or `rules: []`".to_string(),
+            "when" => "say when the rule fires, such as `when: { keywords: [\"real person\"] }`"
+                .to_string(),
+            "kind" => "add `kind: planned` or `kind: fallback`".to_string(),
+            "action" => "add `action: escalate` or `action: offer`".to_string(),
+            other => format!("add `{other}`"),
+        };
+        return (
+            "missing-field",
+            format!("missing field `{field}`"),
+            Some(help),
+        );
+    }
+    if message.starts_with("recursion limit exceeded") {
+        return (
+            "policy-too-complex",
+            "the policy nests too deeply".to_string(),
+            Some("flatten nested `all`, `any` and `not`".to_string()),
+        );
+    }
+    if message.starts_with("invalid type") {
+        return ("invalid-type", message.to_string(), None);
+    }
+    let help = if message.starts_with("expected sequence") {
+        "write a list here, such as `[a, b]`, or one `- item` per line"
+    } else if message.starts_with("expected mapping") {
+        "write a map here, such as `{ key: value }`, or one `key: value` per line"
+    } else {
+        "check the YAML near here: indentation, quotes, and a space after each `:`"
+    };
+    ("yaml", message.to_string(), Some(help.to_string()))
+}

@@ -1,0 +1,280 @@
+//! Hostile and mistaken policies are refused with a located error, in
+//! bounded time and memory, and never panic. Each case names the loader
+//! bound it hits (README, "Limits").
+
+use std::io::Write;
+
+use escalate::{ConversationState, Engine, EngineBuilder, PolicyError, Turn};
+
+/// A rule whose condition is `when`, given as flow YAML.
+fn with_when(when: &str) -> String {
+    format!(
+        "version: 1\nrules:\n  - id: r\n    kind: planned\n    action: escalate\n    when: {when}\n"
+    )
+}
+
+fn refused(builder: &EngineBuilder, yaml: &str) -> PolicyError {
+    match builder.build(yaml) {
+        Ok(_) => panic!("a hostile policy loaded"),
+        Err(e) => e,
+    }
+}
+
+/// The code of the first error, after checking every error is located and helpful.
+fn first_code(e: &PolicyError) -> String {
+    let first = e.diagnostics().next().expect("at least one diagnostic");
+    assert!(first.help().is_some(), "no help for {}", e.render());
+    first.code().to_string()
+}
+
+fn located_code(e: &PolicyError) -> (String, usize) {
+    let first = e.diagnostics().next().expect("at least one diagnostic");
+    (first_code(e), first.line())
+}
+
+/// A YAML bomb: each anchor refers twice to the one before, so the
+/// condition doubles twenty times over.
+fn nested_alias_bomb() -> String {
+    let mut when = String::from("{ any: [ &a0 { keywords: [lol] }");
+    for i in 1..20 {
+        when += &format!(", &a{i} {{ any: [*a{}, *a{}] }}", i - 1, i - 1);
+    }
+    when += "] }";
+    with_when(&when)
+}
+
+/// One long value repeated through aliases: a few bytes of file, a lot of text.
+fn scalar_alias_bomb() -> String {
+    let long = "x".repeat(1 << 20);
+    let aliases = vec!["*a"; 99].join(", ");
+    with_when(&format!("{{ keywords: [&a \"{long}\", {aliases}] }}"))
+}
+
+fn nested_flow(depth: usize) -> String {
+    with_when(&format!(
+        "{}{{ keywords: [a] }}{}",
+        "{ not: ".repeat(depth),
+        " }".repeat(depth)
+    ))
+}
+
+fn nested_block(depth: usize) -> String {
+    let mut yaml = with_when("").trim_end().to_string() + "\n";
+    for level in 0..depth {
+        yaml += &format!("{}not:\n", " ".repeat(6 + level));
+    }
+    yaml + &format!("{}keywords: [a]\n", " ".repeat(6 + depth))[..]
+}
+
+fn phrases(n: usize) -> String {
+    let mut yaml = with_when("").trim_end().to_string() + "\n      keywords:\n";
+    for i in 0..n {
+        yaml += &format!("        - phrase number {i}\n");
+    }
+    yaml
+}
+
+fn rules(n: usize) -> String {
+    let mut yaml = String::from("version: 1\nrules:\n");
+    for i in 0..n {
+        yaml += &format!(
+            "  - {{ id: r{i}, kind: planned, action: escalate, when: {{ keywords: [x] }} }}\n"
+        );
+    }
+    yaml
+}
+
+fn patterns(n: usize) -> String {
+    let mut yaml = String::from("version: 1\ntopics:\n");
+    for i in 0..n {
+        yaml += &format!("  t{i}: {{ patterns: ['[a-z]{{1,{}}}'] }}\n", 1000 + i);
+    }
+    yaml + "rules:\n  - { id: r, kind: planned, action: escalate, when: { topic: t0 } }\n"
+}
+
+#[test]
+fn hostile_policies_are_refused_with_the_bound_they_hit() {
+    let default = Engine::builder();
+    let roomy = Engine::builder().max_policy_bytes(64 << 20);
+    let cases: Vec<(&str, &EngineBuilder, String, &str)> = vec![
+        (
+            "alias bomb",
+            &default,
+            nested_alias_bomb(),
+            "policy-too-complex",
+        ),
+        (
+            "long value aliased",
+            &default,
+            scalar_alias_bomb(),
+            "policy-too-complex",
+        ),
+        (
+            "nested 10,000 deep (flow)",
+            &default,
+            nested_flow(10_000),
+            "policy-too-complex",
+        ),
+        (
+            "nested 1,000 deep (block)",
+            &default,
+            nested_block(1_000),
+            "policy-too-complex",
+        ),
+        (
+            "a million phrases",
+            &default,
+            phrases(1_000_000),
+            "policy-too-large",
+        ),
+        (
+            "a million phrases, size limit raised",
+            &roomy,
+            phrases(1_000_000),
+            "policy-too-complex",
+        ),
+        (
+            "120,000 phrases, size limit raised",
+            &roomy,
+            phrases(120_000),
+            "too-many-phrases",
+        ),
+        (
+            "100,000 rules",
+            &roomy,
+            rules(100_000),
+            "policy-too-complex",
+        ),
+        (
+            "a regex of gigabytes",
+            &default,
+            "version: 1\ntopics:\n  t: { patterns: ['\\w{1000}\\w{1000}\\w{1000}'] }\nrules:\n  - { id: r, kind: planned, action: escalate, when: { topic: t } }\n".to_string(),
+            "pattern-too-big",
+        ),
+        (
+            "200 patterns of 100 KB",
+            &default,
+            patterns(200),
+            "pattern-memory",
+        ),
+        (
+            "a phrase of 2^11 alternatives",
+            &default,
+            with_when(&format!("{{ keywords: ['{}'] }}", "{a|b}".repeat(11))),
+            "invalid-phrase",
+        ),
+        (
+            "a script that loops",
+            &default,
+            with_when("{ script: 'loop { }' }"),
+            "invalid-script",
+        ),
+        (
+            "a script nested 500 deep",
+            &default,
+            with_when(&format!(
+                "{{ script: '{}true{}' }}",
+                "(".repeat(500),
+                ")".repeat(500)
+            )),
+            "invalid-script",
+        ),
+        (
+            "a script of 10 KB",
+            &default,
+            with_when(&format!("{{ script: 'true{}' }}", " || true".repeat(1_300))),
+            "script-too-long",
+        ),
+        (
+            "duplicate keys",
+            &default,
+            "version: 1\nversion: 1\nrules: []\n".to_string(),
+            "duplicate-key",
+        ),
+        (
+            "two documents",
+            &default,
+            "version: 1\nrules: []\n---\nversion: 1\nrules: []\n".to_string(),
+            "policy-too-complex",
+        ),
+        (
+            "an include tag",
+            &default,
+            "version: 1\nrules: !include /etc/passwd\n".to_string(),
+            "yaml",
+        ),
+    ];
+    for (name, builder, yaml, code) in cases {
+        let e = refused(builder, &yaml);
+        let (got, line) = located_code(&e);
+        assert_eq!(got, code, "{name}: {}", e.render());
+        if code != "policy-too-large" {
+            assert!(line > 0, "{name} is not located: {}", e.render());
+        }
+    }
+}
+
+#[test]
+fn limits_are_options() {
+    let nested = nested_flow(20);
+    assert!(Engine::from_yaml(&nested).is_ok());
+    let e = refused(&Engine::builder().max_nesting(10), &nested);
+    assert_eq!(first_code(&e), "policy-too-complex");
+    assert!(
+        e.render().contains("deeper than 10 levels"),
+        "{}",
+        e.render()
+    );
+
+    let three = phrases(3);
+    assert_eq!(
+        first_code(&refused(&Engine::builder().max_phrases(2), &three)),
+        "too-many-phrases"
+    );
+    assert_eq!(
+        first_code(&refused(
+            &Engine::builder().max_pattern_memory(1000),
+            &patterns(1)
+        )),
+        "pattern-memory"
+    );
+}
+
+#[test]
+fn a_huge_file_is_refused_without_reading_it_whole() {
+    let dir = std::env::temp_dir().join(format!("escalate-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("huge.yaml");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(100 << 20).unwrap();
+    let e = Engine::from_path(&path).unwrap_err();
+    assert_eq!(first_code(&e), "policy-too-large");
+    assert!(e.render().contains("104857600 bytes"), "{}", e.render());
+
+    let bad = dir.join("latin1.yaml");
+    let mut file = std::fs::File::create(&bad).unwrap();
+    file.write_all(b"version: 1\nname: caf\xe9\nrules: []\n")
+        .unwrap();
+    drop(file);
+    let e = Engine::from_path(&bad).unwrap_err();
+    let (code, line) = located_code(&e);
+    assert_eq!((code.as_str(), line), ("not-utf8", 2), "{}", e.render());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn runaway_scripts_are_cut_off_at_run_time() {
+    let scripts = [
+        r#"turn.text.pad(100000000, "x") == """#,
+        "[].pad(100000000, 0).len() > 0",
+        r#"(turn.text + turn.text + turn.text + turn.text) == """#,
+    ];
+    for script in scripts {
+        let engine = Engine::from_yaml(&with_when(&format!("{{ script: '{script}' }}")))
+            .unwrap_or_else(|e| panic!("{}", e.render()));
+        let mut state = ConversationState::new();
+        let decision = engine.evaluate(&mut state, &Turn::user("x".repeat(8_000)));
+        assert_eq!(decision.action, escalate::Action::None, "{script}");
+        assert_eq!(decision.errors.len(), 1, "{script}: {decision:?}");
+    }
+}
