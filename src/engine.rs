@@ -158,7 +158,11 @@ impl Engine {
             static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
         }
         SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => self.decide(&mut scratch, state, turn),
+            Ok(mut scratch) => {
+                let decision = self.decide(&mut scratch, state, turn);
+                scratch.trim();
+                decision
+            }
             Err(_) => self.decide(&mut Scratch::default(), state, turn),
         })
     }
@@ -282,6 +286,19 @@ struct Scratch {
 }
 
 impl Scratch {
+    /// Normalized text a thread keeps between turns; the buffers of a longer
+    /// turn are given back rather than held for the thread's life.
+    const KEEP_BYTES: usize = 64 << 10;
+
+    fn trim(&mut self) {
+        if self.text.bytes.capacity() > Self::KEEP_BYTES
+            || self.cues.capacity() > Self::KEEP_BYTES / 8
+            || self.found.capacity() > Self::KEEP_BYTES / 8
+        {
+            *self = Scratch::default();
+        }
+    }
+
     fn find_phrases(&mut self, engine: &Engine, turn: &Turn, locale: TurnLocale) {
         self.hits.clear();
         self.hits.resize(engine.phrases.set_count(), None);

@@ -45,7 +45,7 @@ pub use crate::{
     load::{EngineBuilder, MAX_NESTING},
     state::{ConversationState, HISTORY, LastDecision},
     trigger::script::MAX_OPERATIONS as MAX_SCRIPT_OPERATIONS,
-    turn::{Intent, Outcome, Role, Turn},
+    turn::{Intent, Outcome, Role, Turn, TurnError},
 };
 
 #[cfg(test)]

@@ -113,6 +113,173 @@ impl Turn {
     }
 }
 
+/// The fields a turn may have, for "did you mean" hints.
+const TURN_FIELDS: [&str; 12] = [
+    "conversation_id",
+    "role",
+    "text",
+    "menu",
+    "intent",
+    "intents",
+    "sentiment",
+    "outcome",
+    "locale",
+    "agents_available",
+    "timestamp",
+    "attributes",
+];
+
+impl Turn {
+    /// Reads a turn from one line of JSON (a `.jsonl` transcript line).
+    ///
+    /// Anything else is an error that says where (the column, counting
+    /// characters from 1), what and how to fix it: bytes that are not
+    /// UTF-8, a line that is not a JSON object, broken JSON, `NaN`, a
+    /// misspelt field or value, JSON nested more than 128 deep. Numbers that
+    /// are valid JSON but out of range are kept and clamped where they are
+    /// read ([`top_confidence`](Turn::top_confidence),
+    /// [`sentiment_score`](Turn::sentiment_score)).
+    ///
+    /// ```
+    /// use escalate::Turn;
+    ///
+    /// let err = Turn::from_json(br#"{"text": "hi", "sentimnet": -0.5}"#).unwrap_err();
+    /// assert_eq!(err.column(), 16);
+    /// assert_eq!(err.to_string(), "unknown field `sentimnet`");
+    /// assert_eq!(err.help(), Some("did you mean `sentiment`?"));
+    /// ```
+    pub fn from_json(line: &[u8]) -> Result<Turn, TurnError> {
+        let text = std::str::from_utf8(line).map_err(|e| TurnError {
+            column: column_of(line, e.valid_up_to()),
+            message: "the line is not valid UTF-8".into(),
+            help: Some("save the transcript as UTF-8".into()),
+        })?;
+        let start = text.len() - text.trim_start().len();
+        if !text[start..].starts_with('{') {
+            return Err(TurnError {
+                column: column_of(line, start),
+                message: "a turn is a JSON object".into(),
+                help: Some(r#"write one object per line, such as `{"text": "hello"}`"#.into()),
+            });
+        }
+        serde_json::from_str(text).map_err(|e| TurnError::from_json_error(text, &e))
+    }
+}
+
+/// A line that is not a valid [`Turn`]: where, what, and the fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TurnError {
+    column: usize,
+    message: String,
+    help: Option<String>,
+}
+
+impl TurnError {
+    /// The column (in characters, from 1) where the problem is.
+    pub fn column(&self) -> usize {
+        self.column
+    }
+
+    /// How to fix it, when there is a likely fix.
+    pub fn help(&self) -> Option<&str> {
+        self.help.as_deref()
+    }
+
+    fn from_json_error(text: &str, e: &serde_json::Error) -> TurnError {
+        let full = e.to_string();
+        let message = full.rfind(" at line ").map_or(&full[..], |at| &full[..at]);
+        let quoted = |s: &str| s.split('`').nth(1).unwrap_or("").to_string();
+        // serde_json counts bytes from 1, and 0 when it ran out of input.
+        let mut offset = match e.column() {
+            0 => text.trim_end().len(),
+            c => c - 1,
+        };
+        let at = &text[floor_char_boundary(text, offset)..];
+        // Point at the start of a misspelt key or value rather than past it.
+        let start_of =
+            |word: &str| text[..(offset + 1).min(text.len())].rfind(&format!("\"{word}\""));
+        let (message, help) = if let Some(rest) = message.strip_prefix("unknown field ") {
+            let field = quoted(rest);
+            let help = crate::error::did_you_mean(&field, TURN_FIELDS)
+                .unwrap_or_else(|| "put your own data under `attributes`".into());
+            offset = start_of(&field).unwrap_or(offset);
+            (format!("unknown field `{field}`"), Some(help))
+        } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+            let value = quoted(rest);
+            let expected: Vec<String> = rest
+                .split_once("expected ")
+                .map(|(_, list)| list.replace("one of ", "").replace(" or ", ", "))
+                .map(|list| {
+                    list.split(", ")
+                        .map(|s| s.trim_matches('`').to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let help = crate::error::did_you_mean(&value, expected.iter().map(String::as_str))
+                .unwrap_or_else(|| {
+                    let list: Vec<String> = expected.iter().map(|v| format!("`{v}`")).collect();
+                    format!("expected one of {}", list.join(", "))
+                });
+            offset = start_of(&value).unwrap_or(offset);
+            (format!("unknown value `{value}`"), Some(help))
+        } else if e.is_syntax()
+            && ["NaN", "Infinity", "-Infinity"]
+                .iter()
+                .any(|n| at.starts_with(n))
+        {
+            (
+                "JSON has no `NaN` or `Infinity`".to_string(),
+                Some("leave the field out when there is no score".to_string()),
+            )
+        } else if message == "number out of range" {
+            (
+                "number out of range".to_string(),
+                Some("confidences are from 0 to 1 and sentiments from -1 to 1".to_string()),
+            )
+        } else if message == "recursion limit exceeded" {
+            (
+                "the turn nests more than 128 levels deep".to_string(),
+                Some("flatten `attributes`".to_string()),
+            )
+        } else if e.is_eof() {
+            offset = text.trim_end().len();
+            (
+                "the line ends before the turn does".to_string(),
+                Some("a turn is one JSON object on one line; close every `{`, `[` and `\"`".into()),
+            )
+        } else {
+            (message.to_string(), None)
+        };
+        TurnError {
+            column: column_of(text.as_bytes(), offset),
+            message,
+            help,
+        }
+    }
+}
+
+impl std::fmt::Display for TurnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TurnError {}
+
+/// The 1-based character column of a byte offset in a line.
+fn column_of(line: &[u8], offset: usize) -> usize {
+    let before = &line[..offset.min(line.len())];
+    1 + String::from_utf8_lossy(before).chars().count()
+}
+
+fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
 fn clamp_unit(value: f64) -> Option<f64> {
     value.is_finite().then(|| value.clamp(0.0, 1.0))
 }

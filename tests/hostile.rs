@@ -278,3 +278,117 @@ fn runaway_scripts_are_cut_off_at_run_time() {
         assert_eq!(decision.errors.len(), 1, "{script}: {decision:?}");
     }
 }
+
+#[test]
+fn malformed_turns_are_errors_that_say_where_and_why() {
+    let cases: [(&[u8], usize, &str); 10] = [
+        (
+            br#"{"text": "hi", "sentiment": NaN}"#,
+            29,
+            "JSON has no `NaN` or `Infinity`",
+        ),
+        (
+            br#"{"text": "hi", "sentiment": 1e999}"#,
+            33,
+            "number out of range",
+        ),
+        (
+            br#"{"text": 5}"#,
+            10,
+            "invalid type: integer `5`, expected a string",
+        ),
+        (
+            br#"{"text": "hi""#,
+            14,
+            "the line ends before the turn does",
+        ),
+        (br#"  [1, 2]"#, 3, "a turn is a JSON object"),
+        (
+            br#"{"text": "hi", "role": "agent"}"#,
+            24,
+            "unknown value `agent`",
+        ),
+        (
+            br#"{"text": "hi", "outcome": "no-match"}"#,
+            27,
+            "unknown value `no-match`",
+        ),
+        (br#"{"txt": "hi"}"#, 2, "unknown field `txt`"),
+        (
+            b"{\"text\": \"caf\xe9\"}",
+            14,
+            "the line is not valid UTF-8",
+        ),
+        (
+            format!(
+                r#"{{"attributes": {{"a": {}1{}}}}}"#,
+                "[".repeat(200),
+                "]".repeat(200)
+            )
+            .leak()
+            .as_bytes(),
+            147,
+            "the turn nests more than 128 levels deep",
+        ),
+    ];
+    for (line, column, message) in cases {
+        let shown = String::from_utf8_lossy(line);
+        let e = Turn::from_json(line).expect_err(&shown);
+        assert_eq!(
+            (e.column(), e.to_string().as_str()),
+            (column, message),
+            "{shown}"
+        );
+    }
+    let e = Turn::from_json(br#"{"text": "hi", "outcome": "no-match"}"#).unwrap_err();
+    assert_eq!(e.help(), Some("did you mean `no_match`?"));
+}
+
+#[test]
+fn out_of_range_scores_are_clamped_as_documented() {
+    let turn = Turn::from_json(
+        br#"{"text": "hi", "sentiment": -7, "intent": {"name": "x", "confidence": 3.5}}"#,
+    )
+    .unwrap();
+    assert_eq!(turn.sentiment_score(), Some(-1.0));
+    assert_eq!(turn.top_confidence(), Some(1.0));
+    let turn = Turn {
+        sentiment: Some(f64::NAN),
+        ..Turn::user("hi")
+    };
+    assert_eq!(turn.sentiment_score(), None);
+}
+
+/// Long and strange texts evaluate without panicking, the same way twice,
+/// with evidence spans on character boundaries of the original text.
+#[test]
+fn hostile_texts_evaluate_deterministically() {
+    let engine = Engine::builtin();
+    let units = [
+        "\u{301}",
+        "a\u{301}\u{302}",
+        "😡",
+        "👩\u{200d}",
+        "not ",
+        "human ",
+        "I want a re\u{301}al person ",
+        "ﬀ ß İ ",
+        "!?",
+        "\u{0}\u{feff}",
+    ];
+    for unit in units {
+        let text = unit.repeat((1 << 20) / unit.len());
+        let turn = Turn::user(text.clone());
+        let first = engine.evaluate(&mut ConversationState::new(), &turn);
+        let second = engine.evaluate(&mut ConversationState::new(), &turn);
+        assert_eq!(first, second, "{unit:?}");
+        for reason in &first.reasons {
+            let json = serde_json::to_value(&reason.evidence).unwrap();
+            if let (Some(start), Some(end)) = (json["start"].as_u64(), json["end"].as_u64()) {
+                let (start, end) = (start as usize, end as usize);
+                assert!(start < end && end <= text.len(), "{unit:?}: {start}..{end}");
+                assert!(text.is_char_boundary(start) && text.is_char_boundary(end));
+            }
+        }
+    }
+}

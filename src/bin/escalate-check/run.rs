@@ -153,14 +153,13 @@ fn run_file(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let turn: Turn = match serde_json::from_slice(&line) {
+        let turn = match Turn::from_json(&line) {
             Ok(turn) => turn,
             Err(e) => {
-                eprintln!(
-                    "{name}:{number}:{}: invalid turn: {}",
-                    e.column(),
-                    json_message(&e)
-                );
+                eprintln!("{name}:{number}:{}: invalid turn: {e}", e.column());
+                if let Some(help) = e.help() {
+                    eprintln!("  = help: {help}");
+                }
                 tally.bad_lines += 1;
                 continue;
             }
@@ -243,14 +242,6 @@ impl Progress {
 }
 
 /// serde_json's message without its " at line 1 column 5" tail.
-fn json_message(e: &serde_json::Error) -> String {
-    let message = e.to_string();
-    match message.rfind(" at line ") {
-        Some(at) => message[..at].to_string(),
-        None => message,
-    }
-}
-
 fn write_text(out: &mut impl Write, turn: &Turn, d: &Decision) -> io::Result<()> {
     let id = d.conversation_id.as_deref().unwrap_or("-");
     write!(out, "{id} #{} {}", d.turn, d.action)?;
