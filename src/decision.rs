@@ -178,6 +178,17 @@ pub struct Reason {
     pub evidence: Evidence,
 }
 
+/// Which policy made a decision, so that a logged decision can be traced to
+/// the exact policy text behind it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PolicyId {
+    /// The policy's `name` (`unnamed` when it has none).
+    pub name: String,
+    /// The first 16 hex digits of the SHA-256 of the policy's text, as
+    /// `sha256sum policy.yaml | cut -c1-16` prints them.
+    pub hash: String,
+}
+
 /// A problem met while evaluating a rule, such as a script that failed at run
 /// time. The rule is then treated as not firing; the rest of the decision stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,6 +234,9 @@ pub struct Decision {
     pub message: Option<String>,
     /// A note for the agent who takes over.
     pub agent_note: Option<String>,
+    /// The policy that made the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Arc<PolicyId>>,
     /// Rules that could not be evaluated on this turn.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<EvalError>,

@@ -12,7 +12,7 @@ use serde_saphyr::Spanned;
 
 use crate::compile::Compiler;
 use crate::condition::Condition;
-use crate::decision::{Action, Decision, EvalError, Kind, Priority, Reason, Route};
+use crate::decision::{Action, Decision, EvalError, Kind, PolicyId, Priority, Reason, Route};
 use crate::error::{Diagnostic, PolicyError, Source};
 use crate::phrases::{Cue, Found, Hit, PhraseIndex, SetId, TurnLocale};
 use crate::policy::{DEFAULT_NEGATION_CUES, PolicySpec, RuleSpec, is_locale_tag, primary_language};
@@ -53,7 +53,7 @@ const DEFAULT_QUEUE: &str = "general";
 /// ```
 #[derive(Debug)]
 pub struct Engine {
-    name: String,
+    id: Arc<PolicyId>,
     rules: Vec<Rule>,
     phrases: PhraseIndex,
     topics: Vec<Topic>,
@@ -86,6 +86,8 @@ struct Rule {
 pub struct PolicySummary {
     /// The policy's `name`.
     pub name: String,
+    /// The first 16 hex digits of the SHA-256 of the policy's text.
+    pub hash: String,
     /// Rules in the file.
     pub rules: usize,
     /// Rules that are enabled (the others are checked but never run).
@@ -131,7 +133,12 @@ impl Engine {
 
     /// The policy's `name`.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.id.name
+    }
+
+    /// The policy's name and the hash of its text, as every decision carries them.
+    pub fn id(&self) -> &PolicyId {
+        &self.id
     }
 
     /// Counts that describe the compiled policy.
@@ -150,6 +157,7 @@ impl Engine {
             return Decision {
                 conversation_id: turn.conversation_id.clone(),
                 turn: state.turns(),
+                policy: Some(self.id.clone()),
                 ..Decision::default()
             };
         }
@@ -217,6 +225,7 @@ impl Engine {
             conversation_id: turn.conversation_id.clone(),
             turn: ctx.state.turns(),
             errors,
+            policy: Some(self.id.clone()),
             ..Decision::default()
         };
         let Some(deciding) = deciding else {
@@ -332,6 +341,7 @@ pub(crate) fn compile(
     source: Source,
     limits: Limits,
 ) -> Result<Engine, PolicyError> {
+    let source_text = source.text;
     let mut cx = Compiler::new(source, limits);
     if spec.version.value != 1 {
         cx.error_at(
@@ -424,6 +434,7 @@ pub(crate) fn compile(
     };
     let summary = PolicySummary {
         name: defaults.name.clone(),
+        hash: text_hash(source_text),
         rules: rules.len() + disabled,
         enabled_rules: rules.len(),
         phrases: phrase_total,
@@ -434,7 +445,10 @@ pub(crate) fn compile(
         automaton: phrases.automaton_kind(),
     };
     Ok(Engine {
-        name: defaults.name,
+        id: Arc::new(PolicyId {
+            name: defaults.name,
+            hash: summary.hash.clone(),
+        }),
         rules,
         phrases,
         topics,
@@ -442,6 +456,13 @@ pub(crate) fn compile(
         folding: cx.folding,
         summary,
     })
+}
+
+/// The first 16 hex digits of the SHA-256 of a policy's text.
+fn text_hash(text: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sorted(mut diagnostics: Vec<Diagnostic>) -> PolicyError {

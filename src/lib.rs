@@ -39,7 +39,9 @@ mod trigger;
 mod turn;
 
 pub use crate::{
-    decision::{Action, Decision, EvalError, Evidence, Kind, Priority, Reason, Route, Trigger},
+    decision::{
+        Action, Decision, EvalError, Evidence, Kind, PolicyId, Priority, Reason, Route, Trigger,
+    },
     engine::{DEFAULT_POLICY, Engine, PolicySummary},
     error::{Diagnostic, PolicyError, Severity},
     load::{EngineBuilder, MAX_NESTING},

@@ -209,6 +209,7 @@ fn decision_json_has_the_documented_shape() {
         "route",
         "message",
         "agent_note",
+        "policy",
     ];
     want.sort();
     assert_eq!(keys, want);
@@ -227,8 +228,37 @@ fn decision_json_has_the_documented_shape() {
         json["route"],
         serde_json::json!({"queue": "general", "skill": null, "priority": "normal"})
     );
+    assert_eq!(json["policy"]["name"], "default");
     let back: Decision = serde_json::from_value(json).unwrap();
     assert_eq!(back, d);
+}
+
+#[test]
+fn decisions_name_the_policy_and_the_hash_of_its_text() {
+    // `printf 'version: 1\nname: tiny\nrules: []\n' | sha256sum | cut -c1-16`
+    let tiny = Engine::from_yaml("version: 1\nname: tiny\nrules: []\n").unwrap();
+    assert_eq!(tiny.id().name, "tiny");
+    assert_eq!(tiny.id().hash, "2b48760f25e1229d");
+    let d = tiny.evaluate(&mut ConversationState::new(), &Turn::user("hi"));
+    assert_eq!(d.policy.as_deref(), Some(tiny.id()));
+    let bot = Turn {
+        role: Role::Bot,
+        ..Turn::user("hello")
+    };
+    assert_eq!(
+        tiny.evaluate(&mut ConversationState::new(), &bot)
+            .policy
+            .as_deref(),
+        Some(tiny.id())
+    );
+
+    let renamed = Engine::from_yaml("version: 1\nname: tiny\nrules: []\n# edited\n").unwrap();
+    assert_eq!(renamed.id().name, "tiny");
+    assert_ne!(
+        renamed.id().hash,
+        tiny.id().hash,
+        "any edit changes the hash"
+    );
 }
 
 #[test]

@@ -103,8 +103,9 @@ fn describe(s: &PolicySummary) -> String {
         String::new()
     };
     format!(
-        "policy `{}`, {}{disabled}, {}, {}, {}",
+        "policy `{}` ({}), {}{disabled}, {}, {}, {}",
         s.name,
+        s.hash,
         plural(s.rules, "rule"),
         plural(s.phrases, "phrase"),
         plural(s.topics, "topic"),
