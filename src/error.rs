@@ -256,3 +256,18 @@ pub(crate) fn lowercase_first(s: &str) -> String {
         .next()
         .map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
 }
+
+/// A serde message without the " at line L column C" it ends with.
+pub(crate) fn without_position(message: &str) -> String {
+    message
+        .rfind(" at line ")
+        .map_or(message, |at| &message[..at])
+        .to_string()
+}
+
+/// Where a JSON text starts with something other than an object, if it does.
+pub(crate) fn not_an_object(json: &[u8]) -> Option<usize> {
+    json.iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .filter(|&at| json[at] != b'{')
+}

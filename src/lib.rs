@@ -45,7 +45,7 @@ pub use crate::{
     engine::{DEFAULT_POLICY, Engine, PolicySummary},
     error::{Diagnostic, PolicyError, Severity},
     load::{EngineBuilder, MAX_NESTING},
-    state::{ConversationState, HISTORY, LastDecision},
+    state::{ConversationState, HISTORY, LastDecision, STATE_VERSION, StateError},
     trigger::script::MAX_OPERATIONS as MAX_SCRIPT_OPERATIONS,
     turn::{Intent, Outcome, Role, Turn, TurnError},
 };

@@ -9,7 +9,9 @@ use serde_saphyr::budget::BudgetBreach;
 use crate::policy::PolicySpec;
 
 use crate::engine::{Engine, compile};
-use crate::error::{Diagnostic, PolicyError, Source, did_you_mean, lowercase_first};
+use crate::error::{
+    Diagnostic, PolicyError, Source, did_you_mean, lowercase_first, without_position,
+};
 
 /// Loads policies with non-default options: the file name errors mention,
 /// and the limits that keep a hostile or mistaken policy from costing
@@ -212,11 +214,8 @@ fn lowercase_io(e: &std::io::Error) -> String {
 /// Turns a YAML or shape error into a located diagnostic with a hint.
 fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> Diagnostic {
     let cause = innermost(error);
-    let raw = cause.to_string();
-    let message = match raw.rfind(" at line ") {
-        Some(at) => &raw[..at],
-        None => &raw,
-    };
+    let message = without_position(&cause.to_string());
+    let message = message.as_str();
     let (offset, len) = error
         .location()
         .map(|loc| {

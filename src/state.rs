@@ -27,27 +27,39 @@ pub const HISTORY: usize = 32;
 /// rule used keep running (an offer made for low confidence does not forget
 /// the failures so far). The turn count and the last decision are kept.
 ///
+/// **Saving and upgrades.** The JSON carries a format version `v`
+/// ([`STATE_VERSION`]). A release reads the states of every earlier release
+/// (the test suite keeps a state saved by each); a state from a newer
+/// release, another program, or a corrupted store is a [`StateError`] that
+/// says why, so the bot can start the conversation fresh and log the reason.
+///
 /// ```
 /// use escalate::ConversationState;
 ///
 /// let state = ConversationState::new();
-/// let saved = serde_json::to_string(&state).unwrap();
-/// let back: ConversationState = serde_json::from_str(&saved).unwrap();
-/// assert_eq!(back, state);
+/// let saved = state.to_json();
+/// assert_eq!(ConversationState::from_json(saved.as_bytes()), Ok(state));
+///
+/// let stored = br#"{"v": 99, "turns": 3}"#;
+/// let state = ConversationState::from_json(stored).unwrap_or_else(|error| {
+///     assert!(error.to_string().contains("newer release"));
+///     ConversationState::new() // and log `error`
+/// });
+/// assert_eq!(state.turns(), 0);
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationState {
-    #[serde(rename = "v")]
+    #[serde(rename = "v", deserialize_with = "supported_version")]
     version: u32,
     turns: u32,
     #[serde(default)]
     outcomes: History<Outcome>,
     #[serde(default)]
     failures: FailureTotals,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "confidences")]
     confidence: History<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "sentiments")]
     sentiment: History<f64>,
     #[serde(default)]
     last_decision: Option<LastDecision>,
@@ -83,7 +95,7 @@ impl ConversationState {
     /// The state of a conversation that has not started.
     pub fn new() -> ConversationState {
         ConversationState {
-            version: 1,
+            version: STATE_VERSION,
             turns: 0,
             outcomes: History::default(),
             failures: FailureTotals::default(),
@@ -91,6 +103,32 @@ impl ConversationState {
             sentiment: History::default(),
             last_decision: None,
         }
+    }
+
+    /// Reads a state saved with [`to_json`](Self::to_json) (or serde) by
+    /// this release or an earlier one.
+    pub fn from_json(json: &[u8]) -> Result<ConversationState, StateError> {
+        if let Some(start) = crate::error::not_an_object(json) {
+            return Err(StateError {
+                message: "a saved state is a JSON object".into(),
+                line: 1 + json[..start].iter().filter(|&&b| b == b'\n').count(),
+                column: 1 + start
+                    - json[..start]
+                        .iter()
+                        .rposition(|&b| b == b'\n')
+                        .map_or(0, |nl| nl + 1),
+            });
+        }
+        serde_json::from_slice(json).map_err(|e| StateError {
+            message: crate::error::without_position(&e.to_string()),
+            line: e.line(),
+            column: e.column(),
+        })
+    }
+
+    /// The state as JSON, to store with the conversation.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a state always serializes")
     }
 
     /// How many user turns have been evaluated.
@@ -177,6 +215,73 @@ impl ConversationState {
             action,
         });
     }
+}
+
+/// The format version of a saved [`ConversationState`]; see there.
+pub const STATE_VERSION: u32 = 1;
+
+/// A saved state that cannot be read: corrupt, foreign, or from a newer release.
+///
+/// The bot's usual answer is to start the conversation afresh with
+/// [`ConversationState::new`] and log this error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateError {
+    message: String,
+    line: usize,
+    column: usize,
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot read the saved conversation state: {}",
+            self.message
+        )?;
+        if self.line > 0 {
+            write!(f, " (line {}, column {})", self.line, self.column)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StateError {}
+
+fn supported_version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let version = u32::deserialize(deserializer)?;
+    match version {
+        1..=STATE_VERSION => Ok(version),
+        newer if newer > STATE_VERSION => Err(serde::de::Error::custom(format!(
+            "state version {newer} was written by a newer release of escalate (this one reads up to {STATE_VERSION})"
+        ))),
+        other => Err(serde::de::Error::custom(format!(
+            "state version {other} was never written by escalate"
+        ))),
+    }
+}
+
+fn scores<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    range: std::ops::RangeInclusive<f64>,
+    what: &str,
+) -> Result<History<f64>, D::Error> {
+    let history = History::<f64>::deserialize(deserializer)?;
+    match history.as_slice().iter().find(|v| !range.contains(v)) {
+        Some(bad) => Err(serde::de::Error::custom(format!(
+            "{what} {bad} is outside {}..={}",
+            range.start(),
+            range.end()
+        ))),
+        None => Ok(history),
+    }
+}
+
+fn confidences<'de, D: serde::Deserializer<'de>>(d: D) -> Result<History<f64>, D::Error> {
+    scores(d, 0.0..=1.0, "confidence")
+}
+
+fn sentiments<'de, D: serde::Deserializer<'de>>(d: D) -> Result<History<f64>, D::Error> {
+    scores(d, -1.0..=1.0, "sentiment")
 }
 
 /// The last [`HISTORY`] values, oldest first, kept inline so that a state

@@ -154,8 +154,7 @@ impl Turn {
             message: "the line is not valid UTF-8".into(),
             help: Some("save the transcript as UTF-8".into()),
         })?;
-        let start = text.len() - text.trim_start().len();
-        if !text[start..].starts_with('{') {
+        if let Some(start) = crate::error::not_an_object(line) {
             return Err(TurnError {
                 column: column_of(line, start),
                 message: "a turn is a JSON object".into(),
@@ -186,8 +185,8 @@ impl TurnError {
     }
 
     fn from_json_error(text: &str, e: &serde_json::Error) -> TurnError {
-        let full = e.to_string();
-        let message = full.rfind(" at line ").map_or(&full[..], |at| &full[..at]);
+        let message = crate::error::without_position(&e.to_string());
+        let message = message.as_str();
         let quoted = |s: &str| s.split('`').nth(1).unwrap_or("").to_string();
         // serde_json counts bytes from 1, and 0 when it ran out of input.
         let mut offset = match e.column() {
