@@ -30,6 +30,7 @@ mod condition;
 mod decision;
 mod engine;
 mod error;
+mod handle;
 mod load;
 mod phrases;
 mod policy;
@@ -44,6 +45,7 @@ pub use crate::{
     },
     engine::{DEFAULT_POLICY, Engine, PolicySummary},
     error::{Diagnostic, PolicyError, Severity},
+    handle::{PolicyHandle, ReloadError},
     load::{EngineBuilder, MAX_NESTING},
     state::{ConversationState, HISTORY, LastDecision, STATE_VERSION, StateError},
     trigger::script::MAX_OPERATIONS as MAX_SCRIPT_OPERATIONS,

@@ -279,6 +279,12 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<Turn>();
     assert_send_sync::<Decision>();
     assert_send_sync::<escalate::PolicyError>();
+    assert_send_sync::<escalate::PolicyHandle>();
+    assert_send_sync::<escalate::EngineBuilder>();
+    assert_send_sync::<escalate::ReloadError<String>>();
+    assert_send_sync::<escalate::StateError>();
+    assert_send_sync::<escalate::TurnError>();
+    assert_send_sync::<escalate::PolicyId>();
 }
 
 #[test]
