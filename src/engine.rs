@@ -481,7 +481,9 @@ fn add_negation_cues(spec: &PolicySpec, cx: &mut Compiler) {
                 negation.window.value
             ),
         )
-        .set_help("a cue negates the few words after it; 3 is usual, 0 turns negation off");
+        .set_help(
+            "a cue negates a phrase at most `window` words after it: 2 is usual, 0 means right after; `cues: {}` turns negation off",
+        );
     }
     match &negation.cues {
         Some(cues) => {

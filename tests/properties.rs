@@ -1,0 +1,278 @@
+//! Properties over random turns and texts (proptest): evaluation never
+//! panics and is deterministic, evidence spans are valid, the counters
+//! agree with a reference model, a rule that never fires changes nothing,
+//! and keyword matching agrees with a slow reference matcher. 256 cases
+//! each; `PROPTEST_CASES=20000 cargo test --release --test properties` for more.
+
+use std::sync::LazyLock;
+
+use escalate::{Action, ConversationState, Decision, Engine, Intent, Outcome, Turn};
+use proptest::prelude::*;
+
+/// Words and separators that exercise case, accents, digits, emoji,
+/// combining marks and every kind of punctuation the matcher treats specially.
+const WORDS: &[&str] = &[
+    "talk", "Talk", "TALK", "to", "a", "A", "human", "húman", "HUMAN", "agent", "Agént", "not",
+    "never", "please", "real", "person", "x", "ab", "a1", "42", "e\u{301}", "ß", "😀",
+];
+const SEPARATORS: &[&str] = &[
+    " ", "  ", ", ", ". ", "! ", "? ", "; ", ": ", "-", "\n", "'", "…", "¿", "\u{301}", "\t",
+];
+
+fn text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            prop::sample::select(WORDS),
+            prop::sample::select(SEPARATORS),
+        ),
+        0..16,
+    )
+    .prop_map(|parts| parts.into_iter().flat_map(|(w, s)| [w, s]).collect())
+}
+
+fn any_text() -> impl Strategy<Value = String> {
+    prop_oneof![text(), any::<String>(), "\\PC{0,40}"]
+}
+
+fn outcome() -> impl Strategy<Value = Outcome> {
+    prop::sample::select(vec![
+        Outcome::Ok,
+        Outcome::NoMatch,
+        Outcome::InvalidInput,
+        Outcome::NoInput,
+    ])
+}
+
+fn score() -> impl Strategy<Value = Option<f64>> {
+    prop_oneof![
+        Just(None),
+        (-1.5f64..1.5).prop_map(Some),
+        Just(Some(f64::NAN)),
+        Just(Some(f64::INFINITY)),
+    ]
+}
+
+fn turn() -> impl Strategy<Value = Turn> {
+    (
+        any_text(),
+        outcome(),
+        score(),
+        score(),
+        prop::option::of(prop::sample::select(vec!["en", "es", "fr-CA", "xx"])),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(text, outcome, sentiment, confidence, locale, available)| Turn {
+                outcome,
+                sentiment,
+                intent: confidence.map(|c| Intent {
+                    name: "i".into(),
+                    confidence: c,
+                }),
+                locale: locale.map(String::from),
+                agents_available: Some(available),
+                ..Turn::user(text)
+            },
+        )
+}
+
+static BUILTIN: LazyLock<Engine> = LazyLock::new(Engine::builtin);
+
+/// The built-in policy with rules added that can never fire, at the top priority.
+static BUILTIN_PLUS_DEAD_RULES: LazyLock<Engine> = LazyLock::new(|| {
+    let dead = "
+  - { id: dead-phrase, when: { keywords: [zzqv wwxk] }, kind: planned, action: escalate, priority: 1000 }
+  - { id: dead-contradiction, when: { all: [ { menu: [m] }, { not: { menu: [m] } } ] }, kind: planned, action: escalate, priority: 1000 }
+  - { id: dead-threshold, when: { confidence: { below: 0.0 } }, kind: fallback, action: escalate, priority: 1000 }
+";
+    let policy = escalate::DEFAULT_POLICY.replacen("\nrules:\n", &format!("\nrules:\n{dead}"), 1);
+    Engine::from_yaml(&policy).unwrap_or_else(|e| panic!("{}", e.render()))
+});
+
+fn run(engine: &Engine, turns: &[Turn]) -> Vec<Decision> {
+    let mut state = ConversationState::new();
+    turns
+        .iter()
+        .map(|t| engine.evaluate(&mut state, t))
+        .collect()
+}
+
+/// A decision without the identity of the policy that made it.
+fn anonymous(mut decision: Decision) -> Decision {
+    decision.policy = None;
+    decision
+}
+
+proptest! {
+    #[test]
+    fn evaluation_is_deterministic_and_spans_are_valid(turns in prop::collection::vec(turn(), 1..12)) {
+        let first = run(&BUILTIN, &turns);
+        prop_assert_eq!(&first, &run(&BUILTIN, &turns));
+        for (turn, decision) in turns.iter().zip(&first) {
+            for reason in &decision.reasons {
+                let evidence = serde_json::to_value(&reason.evidence).unwrap();
+                if let (Some(start), Some(end)) = (evidence["start"].as_u64(), evidence["end"].as_u64()) {
+                    let (start, end) = (start as usize, end as usize);
+                    prop_assert!(start < end && end <= turn.text.len(), "{}..{} in {:?}", start, end, turn.text);
+                    prop_assert!(turn.text.is_char_boundary(start) && turn.text.is_char_boundary(end));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_rule_that_never_fires_changes_no_decision(turns in prop::collection::vec(turn(), 1..12)) {
+        let with = run(&BUILTIN_PLUS_DEAD_RULES, &turns).into_iter().map(anonymous);
+        let without = run(&BUILTIN, &turns).into_iter().map(anonymous);
+        prop_assert_eq!(with.collect::<Vec<_>>(), without.collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn counters_agree_with_a_reference_model(turns in prop::collection::vec(turn(), 1..80)) {
+        let engine = Engine::from_yaml(
+            "version: 1\nrules:\n  - { id: three, when: { failures: { total: 3 } }, kind: fallback, action: offer }\n",
+        ).unwrap();
+        let mut state = ConversationState::new();
+        let mut model = Model::default();
+        for turn in &turns {
+            let fired = model.record(turn);
+            let decision = engine.evaluate(&mut state, turn);
+            prop_assert_eq!(decision.action, if fired { Action::Offer } else { Action::None });
+            prop_assert_eq!(state.turns(), model.turns);
+            prop_assert_eq!(state.total(&Outcome::FAILURES), model.total());
+            prop_assert_eq!(state.total(&[Outcome::NoMatch]), model.totals[0]);
+            prop_assert_eq!(state.consecutive(&Outcome::FAILURES), model.consecutive());
+            prop_assert_eq!(state.recent_sentiment(), model.tail(&model.sentiment));
+            prop_assert_eq!(state.recent_confidence(), model.tail(&model.confidence));
+        }
+    }
+
+    #[test]
+    fn keywords_agree_with_a_slow_reference_matcher(text in text()) {
+        let decision = KEYWORDS.evaluate(&mut ConversationState::new(), &Turn::user(text.as_str()));
+        let mut fired: Vec<&str> = decision.reasons.iter().map(|r| &*r.rule).collect();
+        fired.dedup();
+        let expected: Vec<String> = PHRASES
+            .iter()
+            .enumerate()
+            .filter(|(_, phrase)| reference_match(&text, phrase))
+            .map(|(i, _)| format!("p{i}"))
+            .collect();
+        prop_assert_eq!(fired, expected, "text {:?}", text);
+    }
+}
+
+/// What the state should hold, counted the slow and obvious way.
+#[derive(Default)]
+struct Model {
+    turns: u32,
+    /// Outcomes since the last reset, oldest first.
+    outcomes: Vec<Outcome>,
+    /// no_match, invalid_input, no_input since the last reset.
+    totals: [u32; 3],
+    sentiment: Vec<f64>,
+    confidence: Vec<f64>,
+}
+
+impl Model {
+    /// Counts a turn in; returns whether `failures: { total: 3 }` fires,
+    /// after which the failure counts start again.
+    fn record(&mut self, turn: &Turn) -> bool {
+        self.turns += 1;
+        self.outcomes.push(turn.outcome);
+        match turn.outcome {
+            Outcome::Ok => {}
+            Outcome::NoMatch => self.totals[0] += 1,
+            Outcome::InvalidInput => self.totals[1] += 1,
+            Outcome::NoInput => self.totals[2] += 1,
+        }
+        if let Some(s) = turn.sentiment.filter(|s| s.is_finite()) {
+            self.sentiment.push(s.clamp(-1.0, 1.0));
+        }
+        if let Some(c) = turn
+            .intent
+            .as_ref()
+            .map(|i| i.confidence)
+            .filter(|c| c.is_finite())
+        {
+            self.confidence.push(c.clamp(0.0, 1.0));
+        }
+        let fired = self.total() >= 3;
+        if fired {
+            self.outcomes.clear();
+            self.totals = [0; 3];
+        }
+        fired
+    }
+
+    fn total(&self) -> u32 {
+        self.totals.iter().sum()
+    }
+
+    fn consecutive(&self) -> u32 {
+        let run = self
+            .outcomes
+            .iter()
+            .rev()
+            .take_while(|o| **o != Outcome::Ok)
+            .count();
+        run.min(escalate::HISTORY) as u32
+    }
+
+    fn tail<'a>(&self, values: &'a [f64]) -> &'a [f64] {
+        &values[values.len().saturating_sub(escalate::HISTORY)..]
+    }
+}
+
+const PHRASES: &[&str] = &[
+    "talk to a human",
+    "human",
+    "agent",
+    "a human",
+    "to a",
+    "real person",
+    "a1",
+    "42",
+    "e",
+    "ss",
+    "not never",
+];
+
+/// One rule per phrase, negation off, so each rule fires exactly when its phrase is there.
+static KEYWORDS: LazyLock<Engine> = LazyLock::new(|| {
+    let mut yaml = String::from("version: 1\nmatching: { negation: { cues: {} } }\nrules:\n");
+    for (i, phrase) in PHRASES.iter().enumerate() {
+        yaml += &format!(
+            "  - {{ id: p{i}, when: {{ keywords: ['{phrase}'] }}, kind: planned, action: escalate }}\n"
+        );
+    }
+    Engine::from_yaml(&yaml).unwrap_or_else(|e| panic!("{}", e.render()))
+});
+
+/// Lowercase, fold the accents and ß the vocabulary uses, split into
+/// sentences at sentence punctuation and into words at anything that is
+/// not a letter or digit, then look for the phrase's words in a row.
+fn reference_match(text: &str, phrase: &str) -> bool {
+    let folded: String = text
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'á' => "a".to_string(),
+            'é' => "e".to_string(),
+            'ú' => "u".to_string(),
+            'ß' => "ss".to_string(),
+            '\u{301}' => String::new(),
+            c => c.to_string(),
+        })
+        .collect();
+    let wanted: Vec<&str> = phrase.split(' ').collect();
+    folded
+        .split(['.', ';', '!', '?', '\n', '…', '¿', '¡', '。'])
+        .any(|sentence| {
+            let words: Vec<&str> = sentence
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            words.windows(wanted.len()).any(|w| w == wanted.as_slice())
+        })
+}
