@@ -271,3 +271,19 @@ pub(crate) fn not_an_object(json: &[u8]) -> Option<usize> {
         .position(|b| !b.is_ascii_whitespace())
         .filter(|&at| json[at] != b'{')
 }
+
+/// The 1-based line and character column of a byte offset.
+pub(crate) fn position(text: &[u8], offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |nl| nl + 1);
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    (
+        line,
+        1 + String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count(),
+    )
+}

@@ -160,7 +160,9 @@ impl EngineBuilder {
             .and_then(|file| file.take(limit as u64 + 1).read_to_end(&mut bytes))
             .map_err(io_error)?;
         if bytes.len() > limit {
-            let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+            let size = std::fs::metadata(path)
+                .map_or(0, |m| m.len())
+                .max(bytes.len() as u64);
             return Err(builder.too_large(&source, size as usize));
         }
         let text = String::from_utf8(bytes).map_err(|e| {

@@ -109,14 +109,11 @@ impl ConversationState {
     /// this release or an earlier one.
     pub fn from_json(json: &[u8]) -> Result<ConversationState, StateError> {
         if let Some(start) = crate::error::not_an_object(json) {
+            let (line, column) = crate::error::position(json, start);
             return Err(StateError {
                 message: "a saved state is a JSON object".into(),
-                line: 1 + json[..start].iter().filter(|&&b| b == b'\n').count(),
-                column: 1 + start
-                    - json[..start]
-                        .iter()
-                        .rposition(|&b| b == b'\n')
-                        .map_or(0, |nl| nl + 1),
+                line,
+                column,
             });
         }
         serde_json::from_slice(json).map_err(|e| StateError {

@@ -150,13 +150,13 @@ impl Turn {
     /// ```
     pub fn from_json(line: &[u8]) -> Result<Turn, TurnError> {
         let text = std::str::from_utf8(line).map_err(|e| TurnError {
-            column: column_of(line, e.valid_up_to()),
+            position: crate::error::position(line, e.valid_up_to()),
             message: "the line is not valid UTF-8".into(),
             help: Some("save the transcript as UTF-8".into()),
         })?;
         if let Some(start) = crate::error::not_an_object(line) {
             return Err(TurnError {
-                column: column_of(line, start),
+                position: crate::error::position(line, start),
                 message: "a turn is a JSON object".into(),
                 help: Some(r#"write one object per line, such as `{"text": "hello"}`"#.into()),
             });
@@ -168,7 +168,8 @@ impl Turn {
 /// A line that is not a valid [`Turn`]: where, what, and the fix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TurnError {
-    column: usize,
+    /// (line, column), both from 1.
+    position: (usize, usize),
     message: String,
     help: Option<String>,
 }
@@ -176,7 +177,13 @@ pub struct TurnError {
 impl TurnError {
     /// The column (in characters, from 1) where the problem is.
     pub fn column(&self) -> usize {
-        self.column
+        self.position.1
+    }
+
+    /// The line (from 1) where the problem is: 1 unless the JSON given
+    /// spans several lines.
+    pub fn line(&self) -> usize {
+        self.position.0
     }
 
     /// How to fix it, when there is a likely fix.
@@ -188,15 +195,22 @@ impl TurnError {
         let message = crate::error::without_position(&e.to_string());
         let message = message.as_str();
         let quoted = |s: &str| s.split('`').nth(1).unwrap_or("").to_string();
-        // serde_json counts bytes from 1, and 0 when it ran out of input.
+        // serde_json counts lines from 1 and bytes within them from 1, and
+        // gives column 0 when it ran out of input.
+        let line_start: usize = text
+            .split_inclusive('\n')
+            .take(e.line().saturating_sub(1))
+            .map(str::len)
+            .sum();
         let mut offset = match e.column() {
             0 => text.trim_end().len(),
-            c => c - 1,
+            c => floor_char_boundary(text, line_start + c - 1),
         };
-        let at = &text[floor_char_boundary(text, offset)..];
+        let at = &text[offset..];
         // Point at the start of a misspelt key or value rather than past it.
-        let start_of =
-            |word: &str| text[..(offset + 1).min(text.len())].rfind(&format!("\"{word}\""));
+        let start_of = |word: &str| {
+            text[..floor_char_boundary(text, offset + 1)].rfind(&format!("\"{word}\""))
+        };
         let (message, help) = if let Some(rest) = message.strip_prefix("unknown field ") {
             let field = quoted(rest);
             let help = crate::error::did_you_mean(&field, TURN_FIELDS)
@@ -250,7 +264,7 @@ impl TurnError {
             (message.to_string(), None)
         };
         TurnError {
-            column: column_of(text.as_bytes(), offset),
+            position: crate::error::position(text.as_bytes(), offset),
             message,
             help,
         }
@@ -264,12 +278,6 @@ impl std::fmt::Display for TurnError {
 }
 
 impl std::error::Error for TurnError {}
-
-/// The 1-based character column of a byte offset in a line.
-fn column_of(line: &[u8], offset: usize) -> usize {
-    let before = &line[..offset.min(line.len())];
-    1 + String::from_utf8_lossy(before).chars().count()
-}
 
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     offset = offset.min(text.len());

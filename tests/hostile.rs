@@ -251,6 +251,16 @@ fn a_huge_file_is_refused_without_reading_it_whole() {
     assert_eq!(first_code(&e), "policy-too-large");
     assert!(e.render().contains("104857600 bytes"), "{}", e.render());
 
+    #[cfg(unix)]
+    {
+        let e = Engine::from_path("/dev/zero").unwrap_err();
+        assert_eq!(
+            first_code(&e),
+            "policy-too-large",
+            "an endless file is cut off"
+        );
+    }
+
     let bad = dir.join("latin1.yaml");
     let mut file = std::fs::File::create(&bad).unwrap();
     file.write_all(b"version: 1\nname: caf\xe9\nrules: []\n")
@@ -342,6 +352,18 @@ fn malformed_turns_are_errors_that_say_where_and_why() {
     }
     let e = Turn::from_json(br#"{"text": "hi", "outcome": "no-match"}"#).unwrap_err();
     assert_eq!(e.help(), Some("did you mean `no_match`?"));
+}
+
+/// Found by `cargo fuzz run turn_parse`: an error inside a JSON text of
+/// several lines, next to a two-byte character, panicked on a slice that
+/// was not a char boundary.
+#[test]
+fn fuzz_regression_multiline_turn_with_wide_characters() {
+    let crash = include_bytes!("data/fuzz-turn-multiline-utf8.json");
+    let e = Turn::from_json(crash).unwrap_err();
+    assert_eq!((e.line(), e.column()), (2, 3), "{e}");
+    assert_eq!(e.to_string(), "unknown field `vܜ`");
+    assert!(escalate::ConversationState::from_json(crash).is_err());
 }
 
 #[test]
