@@ -228,7 +228,9 @@ impl Source<'_> {
     }
 }
 
-fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+/// The nearest char boundary at or before `at` (clamped to the text).
+pub(crate) fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
     while !text.is_char_boundary(at) {
         at -= 1;
     }

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::floor_char_boundary;
+
 /// One message of a conversation, as the bot hands it to [`Engine::evaluate`](crate::Engine::evaluate).
 ///
 /// Every field is optional. It deserializes from exactly the JSON of one line
@@ -278,14 +280,6 @@ impl std::fmt::Display for TurnError {
 }
 
 impl std::error::Error for TurnError {}
-
-fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
-    offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
-}
 
 fn clamp_unit(value: f64) -> Option<f64> {
     value.is_finite().then(|| value.clamp(0.0, 1.0))
