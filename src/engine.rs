@@ -141,6 +141,11 @@ impl Engine {
         &self.id
     }
 
+    /// The ids of the enabled rules, in policy order.
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|rule| &*rule.id)
+    }
+
     /// Counts that describe the compiled policy.
     pub fn summary(&self) -> &PolicySummary {
         &self.summary

@@ -10,6 +10,7 @@ use crate::engine::Engine;
 use crate::error::{PolicyError, Source};
 use crate::load::EngineBuilder;
 use crate::state::ConversationState;
+use crate::suite::{TestReport, TestSuite};
 use crate::turn::Turn;
 
 /// The policy a running bot serves, which can be replaced while it serves.
@@ -43,6 +44,8 @@ pub struct PolicyHandle {
 pub enum ReloadError<E = std::convert::Infallible> {
     /// The new policy did not load.
     Invalid(PolicyError),
+    /// The new policy loaded, but some of its own tests failed.
+    TestsFailed(TestReport),
     /// The new policy loaded, but the check refused it.
     Refused(E),
 }
@@ -51,6 +54,15 @@ impl<E: std::fmt::Display> std::fmt::Display for ReloadError<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReloadError::Invalid(e) => write!(f, "the new policy does not load: {e}"),
+            ReloadError::TestsFailed(report) => {
+                let failed: Vec<&str> = report
+                    .cases
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| c.name.as_str())
+                    .collect();
+                write!(f, "the new policy fails its tests: {}", failed.join("; "))
+            }
             ReloadError::Refused(e) => write!(f, "the new policy was refused: {e}"),
         }
     }
@@ -92,22 +104,33 @@ impl PolicyHandle {
         self.current.load().evaluate(state, turn)
     }
 
-    /// Reads the policy file again and serves it if it loads; otherwise
-    /// keeps serving the old one and returns why. Returns the new policy's
-    /// identity. A handle made by [`new`](Self::new) has no file: it
-    /// reports an `io` error.
+    /// Reads the policy file again and serves it if it loads and passes
+    /// its own tests (its `tests:` section and `NAME.tests.yaml` beside
+    /// it, see [`TestSuite`]); otherwise keeps serving the old one and
+    /// returns why. Returns the new policy's identity. A handle made by
+    /// [`new`](Self::new) has no file: it reports an `io` error.
     pub fn reload(&self) -> Result<PolicyId, ReloadError> {
         self.reload_checked(|_| Ok(()))
     }
 
     /// Like [`reload`](Self::reload), but serves the new policy only if
-    /// `check` accepts it (golden turns, the policy's own tests...).
+    /// `check` also accepts it (golden turns of the bot's own...).
     pub fn reload_checked<E>(
         &self,
         check: impl FnOnce(&Engine) -> Result<(), E>,
     ) -> Result<PolicyId, ReloadError<E>> {
         let loaded = match &self.source {
-            Some((path, builder)) => builder.build_from_path(path),
+            Some((path, builder)) => {
+                let engine = builder
+                    .build_from_path(path)
+                    .map_err(ReloadError::Invalid)?;
+                let tests = TestSuite::for_policy_file(path).map_err(ReloadError::Invalid)?;
+                let report = tests.run(&engine);
+                if report.failed() > 0 {
+                    return Err(ReloadError::TestsFailed(report));
+                }
+                Ok(engine)
+            }
             None => {
                 let source = Source {
                     file: "<policy>",

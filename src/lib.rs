@@ -35,6 +35,7 @@ mod load;
 mod phrases;
 mod policy;
 mod state;
+mod suite;
 mod text;
 mod trigger;
 mod turn;
@@ -48,6 +49,7 @@ pub use crate::{
     handle::{PolicyHandle, ReloadError},
     load::{EngineBuilder, MAX_NESTING},
     state::{ConversationState, HISTORY, LastDecision, STATE_VERSION, StateError},
+    suite::{CaseReport, Expect, ExpectRoute, Mismatch, TestReport, TestSuite},
     trigger::script::MAX_OPERATIONS as MAX_SCRIPT_OPERATIONS,
     turn::{Intent, Outcome, Role, Turn, TurnError},
 };

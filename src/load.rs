@@ -52,16 +52,22 @@ pub(crate) struct Limits {
     pub(crate) pattern_memory: usize,
 }
 
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            policy_bytes: 8 << 20,
+            nesting: 64,
+            phrases: 100_000,
+            pattern_memory: 16 << 20,
+        }
+    }
+}
+
 impl Default for EngineBuilder {
     fn default() -> Self {
         EngineBuilder {
             origin: "<policy>".to_string(),
-            limits: Limits {
-                policy_bytes: 8 << 20,
-                nesting: 64,
-                phrases: 100_000,
-                pattern_memory: 16 << 20,
-            },
+            limits: Limits::default(),
         }
     }
 }
@@ -131,7 +137,7 @@ impl EngineBuilder {
         if yaml.len() > self.limits.policy_bytes {
             return Err(self.too_large(&source, yaml.len()));
         }
-        let spec: PolicySpec = serde_saphyr::from_str_with_options(yaml, self.yaml_options())
+        let spec: PolicySpec = serde_saphyr::from_str_with_options(yaml, yaml_options(self.limits))
             .map_err(|e| PolicyError::new(vec![yaml_diagnostic(&source, &e)]))?;
         compile(spec, source, self.limits)
     }
@@ -192,29 +198,28 @@ impl EngineBuilder {
         );
         PolicyError::new(vec![d])
     }
-
-    /// The YAML parser's budget, derived from the limits: depth, the text
-    /// that aliases may expand to, and the number of values.
-    fn yaml_options(&self) -> serde_saphyr::Options {
-        let limits = self.limits;
-        serde_saphyr::options! {
-            budget: serde_saphyr::budget! {
-                max_depth: limits.nesting,
-                max_total_scalar_bytes: limits.policy_bytes.saturating_mul(2),
-                max_nodes: limits.phrases.saturating_add(150_000),
-                max_documents: 1,
-            },
-        }
-    }
 }
 
-fn lowercase_io(e: &std::io::Error) -> String {
+pub(crate) fn lowercase_io(e: &std::io::Error) -> String {
     let s = e.to_string();
     lowercase_first(s.split(" (os error").next().unwrap_or(&s))
 }
 
+/// The YAML parser's budget, derived from the limits: depth, the text
+/// that aliases may expand to, and the number of values.
+pub(crate) fn yaml_options(limits: Limits) -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: limits.nesting,
+            max_total_scalar_bytes: limits.policy_bytes.saturating_mul(2),
+            max_nodes: limits.phrases.saturating_add(150_000),
+            max_documents: 1,
+        },
+    }
+}
+
 /// Turns a YAML or shape error into a located diagnostic with a hint.
-fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> Diagnostic {
+pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> Diagnostic {
     let cause = innermost(error);
     let message = without_position(&cause.to_string());
     let message = message.as_str();

@@ -32,6 +32,10 @@ pub(crate) struct PolicySpec {
     #[serde(default)]
     pub(crate) topics: BTreeMap<String, Spanned<TopicSpec>>,
     pub(crate) rules: Vec<Spanned<RuleSpec>>,
+    /// The policy's own tests, read by [`crate::TestSuite`], not by the engine.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub(crate) tests: Option<serde::de::IgnoredAny>,
 }
 
 /// Messages for the user, at policy level (defaults) or on a rule.

@@ -89,6 +89,7 @@ fn evaluations_never_fail_or_mix_while_the_policy_is_swapped() {
                 refused += 1;
             }
             Err(ReloadError::Refused(never)) => match never {},
+            Err(e) => panic!("{e}"),
         }
     }
     done.store(true, Ordering::Relaxed);
@@ -143,4 +144,32 @@ fn a_policy_the_check_refuses_never_serves() {
     let err = handle.reload().unwrap_err();
     assert!(err.to_string().contains("no policy file"), "{err}");
     assert_eq!(handle.current().name(), "a");
+}
+
+#[test]
+fn a_policy_that_fails_its_own_tests_never_serves() {
+    let dir = std::env::temp_dir().join(format!("escalate-reload-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("policy.yaml");
+    let tests = "tests:\n  - name: switch escalates\n    turns: [{ text: switch }]\n    expect: { action: escalate }\n";
+    std::fs::write(&path, format!("{A}{tests}")).unwrap();
+    let handle = PolicyHandle::from_path(Engine::builder(), &path).unwrap();
+
+    std::fs::write(&path, format!("{B}{tests}")).unwrap();
+    match handle.reload() {
+        Err(ReloadError::TestsFailed(report)) => {
+            assert_eq!((report.passed(), report.failed()), (0, 1));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(handle.current().name(), "a", "the old policy keeps serving");
+
+    // The same edit with its tests updated is served.
+    std::fs::write(
+        &path,
+        format!("{B}{}", tests.replace("escalate }", "offer }")),
+    )
+    .unwrap();
+    assert_eq!(handle.reload().unwrap().name, "b");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -5,6 +5,7 @@
 
 mod check;
 mod run;
+mod test;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -18,9 +19,11 @@ Examples:
   escalate-check run --policy my-policy.yaml --format json chats.jsonl > decisions.jsonl
   cat chats.jsonl | escalate-check run -
   escalate-check check policies/default.yaml my-policy.yaml
+  escalate-check test policies/
 
 Exit codes:
   0  success
+  1  a policy test failed (`test`)
   2  invalid policy, invalid input or bad arguments";
 
 /// Dry-run, validate and summarize escalation policies for chatbots.
@@ -39,6 +42,9 @@ enum Command {
     /// Validate policies: a summary line each, or every error with its place
     #[command(after_help = check::AFTER_HELP)]
     Check(check::CheckArgs),
+    /// Run policies' tests: one line per test, failures with the decision, rules never exercised
+    #[command(after_help = test::AFTER_HELP)]
+    Test(test::TestArgs),
 }
 
 /// Output for people (`text`) or for machines (`json`).
@@ -53,6 +59,7 @@ enum Format {
 /// What a command ended with.
 enum Outcome {
     Success,
+    Failed,
     Invalid,
 }
 
@@ -63,10 +70,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args, &mut out),
         Command::Check(args) => check::check(&args, &mut out),
+        Command::Test(args) => test::test(&args, &mut out),
     };
     let result = result.and_then(|outcome| out.flush().map(|()| outcome));
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Failed) => ExitCode::from(1),
         Ok(Outcome::Invalid) => ExitCode::from(2),
         // The reader went away (`| head`): nothing left to say.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -94,4 +103,25 @@ fn display_path(path: &Path) -> String {
     } else {
         path.display().to_string()
     }
+}
+
+/// `escalate (fallback) by asks-for-human`, or just `none`.
+fn write_verdict(out: &mut impl Write, d: &escalate::Decision) -> io::Result<()> {
+    write!(out, "{}", d.action)?;
+    if let (Some(kind), Some(rule)) = (d.kind, &d.rule) {
+        write!(out, " ({kind}) by {rule}")?;
+    }
+    Ok(())
+}
+
+/// One line per reason: rule, trigger, detail.
+fn write_reasons(out: &mut impl Write, d: &escalate::Decision) -> io::Result<()> {
+    for reason in &d.reasons {
+        writeln!(
+            out,
+            "    - {} [{}] {}",
+            reason.rule, reason.trigger, reason.detail
+        )?;
+    }
+    Ok(())
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Args;
 use escalate::{Action, ConversationState, Decision, Engine, Role, Turn};
 
-use crate::{Format, Outcome, display_path, io_message};
+use crate::{Format, Outcome, display_path, io_message, write_reasons, write_verdict};
 
 pub(crate) const AFTER_HELP: &str = "\
 Input: JSON Lines, one turn per line, such as
@@ -241,13 +241,11 @@ impl Progress {
     }
 }
 
-/// serde_json's message without its " at line 1 column 5" tail.
+/// One decision for people: the verdict and route, the user's words, the reasons.
 fn write_text(out: &mut impl Write, turn: &Turn, d: &Decision) -> io::Result<()> {
     let id = d.conversation_id.as_deref().unwrap_or("-");
-    write!(out, "{id} #{} {}", d.turn, d.action)?;
-    if let (Some(kind), Some(rule)) = (d.kind, &d.rule) {
-        write!(out, " ({kind}) by {rule}")?;
-    }
+    write!(out, "{id} #{} ", d.turn)?;
+    write_verdict(out, d)?;
     if let Some(route) = &d.route {
         write!(out, " -> {}", route.queue)?;
         if let Some(skill) = &route.skill {
@@ -260,13 +258,7 @@ fn write_text(out: &mut impl Write, turn: &Turn, d: &Decision) -> io::Result<()>
         Some(menu) => writeln!(out, "    user: [menu {menu}] {}", turn.text)?,
         None => writeln!(out, "    user: {}", turn.text)?,
     }
-    for reason in &d.reasons {
-        writeln!(
-            out,
-            "    - {} [{}] {}",
-            reason.rule, reason.trigger, reason.detail
-        )?;
-    }
+    write_reasons(out, d)?;
     if let Some(message) = &d.message {
         writeln!(out, "    message: {message}")?;
     }

@@ -1,0 +1,444 @@
+//! Policy tests: named conversations with the decisions they must get.
+//!
+//! ```yaml
+//! tests:
+//!   - name: a plain request for a person escalates
+//!     turns:
+//!       - text: I want a real person
+//!     expect: { action: escalate, rule: asks-for-human }
+//!   - name: two misses, then the third offers
+//!     turns:
+//!       - { text: where is my parcel, outcome: no_match, expect: { action: none } }
+//!       - { text: parcel, outcome: no_match }
+//!     expect: { action: offer, reasons: [repeated-failure] }
+//! ```
+//!
+//! A turn is written as in a transcript, plus an optional `expect` for that
+//! turn; the case's `expect` is for its last turn. Tests live in a policy's
+//! own `tests:` section or in a file beside it (`name.tests.yaml`).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::decision::{Action, Decision, Kind, Priority};
+use crate::engine::Engine;
+use crate::error::{PolicyError, Source};
+use crate::policy::span_of;
+use crate::state::ConversationState;
+use crate::turn::Turn;
+
+/// What a policy test file holds: the tests, and which policy they test.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestFileSpec {
+    /// The policy, relative to the test file (default: the file's name
+    /// without `.tests`).
+    #[serde(default)]
+    policy: Option<String>,
+    tests: Vec<Spanned<CaseSpec>>,
+}
+
+/// The `tests:` section of a policy; the rest of the policy is not read here.
+#[derive(Deserialize)]
+struct InPolicySpec {
+    #[serde(default)]
+    tests: Vec<Spanned<CaseSpec>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseSpec {
+    name: String,
+    turns: Vec<Spanned<serde_json::Map<String, serde_json::Value>>>,
+    #[serde(default)]
+    expect: Option<Expect>,
+}
+
+/// What a decision must be; every field given must match.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    /// Planned or fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// The deciding rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Rules that must be among those that fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<Vec<String>>,
+    /// The route, in part or whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<ExpectRoute>,
+    /// The message for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// The parts of a route a test expects.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectRoute {
+    /// The queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// The skill.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill: Option<String>,
+    /// The priority.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+}
+
+/// A policy's tests, loaded and checked, ready to run against an [`Engine`].
+///
+/// ```
+/// use escalate::{Engine, TestSuite};
+///
+/// let policy = r#"
+/// version: 1
+/// rules:
+///   - { id: human, when: { keywords: ["real person"] }, kind: fallback, action: escalate }
+/// tests:
+///   - name: asks for a person
+///     turns: [{ text: "I want a real person" }]
+///     expect: { action: escalate, rule: human }
+/// "#;
+/// let engine = Engine::from_yaml(policy)?;
+/// let report = TestSuite::from_policy_yaml(policy, "policy.yaml")?.run(&engine);
+/// assert_eq!((report.passed(), report.failed()), (1, 0));
+/// # Ok::<(), escalate::PolicyError>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct TestSuite {
+    cases: Vec<Case>,
+}
+
+#[derive(Clone, Debug)]
+struct Case {
+    name: String,
+    turns: Vec<(Turn, Option<Expect>)>,
+    expect: Option<Expect>,
+}
+
+/// The outcome of running a [`TestSuite`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct TestReport {
+    /// Every case run, in file order.
+    pub cases: Vec<CaseReport>,
+    /// Enabled rules that no case made fire.
+    pub uncovered_rules: Vec<String>,
+}
+
+/// One case's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct CaseReport {
+    /// The case's name.
+    pub name: String,
+    /// Whether every expectation held.
+    pub passed: bool,
+    /// The expectations that did not hold.
+    pub failures: Vec<Mismatch>,
+}
+
+/// An expectation that did not hold, with the decision that broke it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Mismatch {
+    /// The turn (from 1) whose decision was checked.
+    pub turn: usize,
+    /// The part of the decision: `action`, `kind`, `rule`, `reasons`, `route` or `message`.
+    pub field: &'static str,
+    /// What the test expected.
+    pub expected: String,
+    /// What the decision had.
+    pub actual: String,
+    /// The whole decision, for its reasons.
+    pub decision: Decision,
+}
+
+impl TestReport {
+    /// Cases whose every expectation held.
+    pub fn passed(&self) -> usize {
+        self.cases.iter().filter(|c| c.passed).count()
+    }
+
+    /// Cases with at least one failed expectation.
+    pub fn failed(&self) -> usize {
+        self.cases.len() - self.passed()
+    }
+}
+
+impl TestSuite {
+    /// The tests of a test file (`tests:` and an optional `policy:`);
+    /// returns them with the policy path the file names, if it does.
+    pub fn from_test_file_yaml(
+        yaml: &str,
+        origin: &str,
+    ) -> Result<(TestSuite, Option<String>), PolicyError> {
+        let source = Source {
+            file: origin,
+            text: yaml,
+        };
+        let spec: TestFileSpec = parse(&source)?;
+        Ok((TestSuite::compile(&source, spec.tests)?, spec.policy))
+    }
+
+    /// The tests in a policy's own `tests:` section (none if it has none).
+    pub fn from_policy_yaml(yaml: &str, origin: &str) -> Result<TestSuite, PolicyError> {
+        let source = Source {
+            file: origin,
+            text: yaml,
+        };
+        let spec: InPolicySpec = parse(&source)?;
+        TestSuite::compile(&source, spec.tests)
+    }
+
+    /// Reads a test file, as [`from_test_file_yaml`](Self::from_test_file_yaml).
+    pub fn from_test_file(
+        path: impl AsRef<Path>,
+    ) -> Result<(TestSuite, Option<String>), PolicyError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| read_error(&origin, &e))?;
+        TestSuite::from_test_file_yaml(&text, &origin)
+    }
+
+    /// The tests of the policy file at `path`: its own `tests:` section,
+    /// then those of [`beside`](Self::beside) it if that file exists.
+    pub fn for_policy_file(path: impl AsRef<Path>) -> Result<TestSuite, PolicyError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| read_error(&origin, &e))?;
+        let mut suite = TestSuite::from_policy_yaml(&text, &origin)?;
+        let beside = TestSuite::beside(path);
+        if beside.is_file() {
+            suite.extend(TestSuite::from_test_file(&beside)?.0);
+        }
+        Ok(suite)
+    }
+
+    /// Where the tests of a policy file go: `bank.yaml` -> `bank.tests.yaml`.
+    pub fn beside(policy: impl AsRef<Path>) -> std::path::PathBuf {
+        let policy = policy.as_ref();
+        let stem = policy.file_stem().unwrap_or_default().to_string_lossy();
+        policy.with_file_name(format!("{stem}.tests.yaml"))
+    }
+
+    /// Adds another suite's cases after these.
+    pub fn extend(&mut self, other: TestSuite) {
+        self.cases.extend(other.cases);
+    }
+
+    /// Keeps only the cases whose name contains `pattern`.
+    pub fn filter(&mut self, pattern: &str) {
+        self.cases.retain(|c| c.name.contains(pattern));
+    }
+
+    /// How many cases there are.
+    pub fn len(&self) -> usize {
+        self.cases.len()
+    }
+
+    /// Whether there are no cases.
+    pub fn is_empty(&self) -> bool {
+        self.cases.is_empty()
+    }
+
+    /// Runs every case on a fresh conversation.
+    pub fn run(&self, engine: &Engine) -> TestReport {
+        let mut fired: BTreeSet<String> = BTreeSet::new();
+        let mut cases = Vec::with_capacity(self.cases.len());
+        for case in &self.cases {
+            let mut state = ConversationState::new();
+            let mut failures = Vec::new();
+            let last = case.turns.len();
+            for (index, (turn, expect)) in case.turns.iter().enumerate() {
+                let decision = engine.evaluate(&mut state, turn);
+                fired.extend(decision.reasons.iter().map(|r| r.rule.to_string()));
+                let number = index + 1;
+                let for_the_case = case.expect.as_ref().filter(|_| number == last);
+                let expectations = expect.iter().chain(for_the_case);
+                for expect in expectations {
+                    failures.extend(mismatches(expect, &decision, number));
+                }
+            }
+            cases.push(CaseReport {
+                name: case.name.clone(),
+                passed: failures.is_empty(),
+                failures,
+            });
+        }
+        let uncovered_rules = engine
+            .rule_ids()
+            .filter(|id| !fired.contains(*id))
+            .map(String::from)
+            .collect();
+        TestReport {
+            cases,
+            uncovered_rules,
+        }
+    }
+
+    fn compile(source: &Source, specs: Vec<Spanned<CaseSpec>>) -> Result<TestSuite, PolicyError> {
+        let mut diagnostics = Vec::new();
+        let mut cases = Vec::new();
+        for spec in specs {
+            let mut turns = Vec::new();
+            let (offset, len) = span_of(&spec);
+            let spec_value = spec.value;
+            if spec_value.turns.is_empty() {
+                let mut d = source.error_at(
+                    offset,
+                    len,
+                    "empty-test",
+                    format!("test `{}` has no turns", spec_value.name),
+                );
+                d.set_help("give it `turns: [{ text: \"...\" }]`");
+                diagnostics.push(d);
+            }
+            for turn in spec_value.turns {
+                match read_turn(&turn) {
+                    Ok(read) => turns.push(read),
+                    Err((message, help)) => {
+                        let (offset, len) = span_of(&turn);
+                        let mut d = source.error_at(offset, len, "invalid-test-turn", message);
+                        if let Some(help) = help {
+                            d.set_help(help);
+                        }
+                        diagnostics.push(d);
+                    }
+                }
+            }
+            cases.push(Case {
+                name: spec_value.name,
+                turns,
+                expect: spec_value.expect,
+            });
+        }
+        if diagnostics.is_empty() {
+            Ok(TestSuite { cases })
+        } else {
+            Err(PolicyError::new(diagnostics))
+        }
+    }
+}
+
+fn read_error(origin: &str, e: &std::io::Error) -> PolicyError {
+    let source = Source {
+        file: origin,
+        text: "",
+    };
+    let mut d = source.error(
+        "io",
+        format!("cannot read `{origin}`: {}", crate::load::lowercase_io(e)),
+    );
+    d.set_help("check the path and its permissions");
+    PolicyError::new(vec![d])
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(source: &Source) -> Result<T, PolicyError> {
+    serde_saphyr::from_str_with_options(source.text, crate::load::yaml_options(Default::default()))
+        .map_err(|e| PolicyError::new(vec![crate::load::yaml_diagnostic(source, &e)]))
+}
+
+/// A test turn: a transcript turn plus its own `expect`.
+fn read_turn(
+    fields: &Spanned<serde_json::Map<String, serde_json::Value>>,
+) -> Result<(Turn, Option<Expect>), (String, Option<String>)> {
+    let mut fields = fields.value.clone();
+    let expect = match fields.remove("expect") {
+        Some(value) => Some(serde_json::from_value::<Expect>(value).map_err(|e| {
+            (
+                format!(
+                    "invalid `expect`: {}",
+                    crate::error::without_position(&e.to_string())
+                ),
+                None,
+            )
+        })?),
+        None => None,
+    };
+    let json = serde_json::to_vec(&fields).expect("a map serializes");
+    let turn = Turn::from_json(&json)
+        .map_err(|e| (format!("invalid turn: {e}"), e.help().map(String::from)))?;
+    Ok((turn, expect))
+}
+
+fn mismatches(expect: &Expect, decision: &Decision, turn: usize) -> Vec<Mismatch> {
+    let or_none = |value: Option<String>| value.unwrap_or_else(|| "none".to_string());
+    let route = decision.route.as_ref();
+    let expected_route = expect.route.clone().unwrap_or_default();
+    let mut fired: Vec<&str> = decision.reasons.iter().map(|r| &*r.rule).collect();
+    fired.dedup();
+    let missing_reasons = expect
+        .reasons
+        .as_ref()
+        .filter(|wanted| wanted.iter().any(|w| !fired.contains(&w.as_str())));
+    let checks = [
+        (
+            "action",
+            expect.action.map(|a| a.to_string()),
+            decision.action.to_string(),
+        ),
+        (
+            "kind",
+            expect.kind.map(|k| k.to_string()),
+            or_none(decision.kind.map(|k| k.to_string())),
+        ),
+        (
+            "rule",
+            expect.rule.clone(),
+            or_none(decision.rule.as_deref().map(String::from)),
+        ),
+        (
+            "reasons",
+            missing_reasons.map(|w| w.join(", ")),
+            fired.join(", "),
+        ),
+        (
+            "route",
+            expected_route.queue.map(|q| format!("queue {q}")),
+            format!("queue {}", or_none(route.map(|r| r.queue.clone()))),
+        ),
+        (
+            "route",
+            expected_route.skill.map(|s| format!("skill {s}")),
+            format!("skill {}", or_none(route.and_then(|r| r.skill.clone()))),
+        ),
+        (
+            "route",
+            expected_route.priority.map(|p| format!("priority {p}")),
+            format!(
+                "priority {}",
+                or_none(route.map(|r| r.priority.to_string()))
+            ),
+        ),
+        (
+            "message",
+            expect.message.clone(),
+            or_none(decision.message.clone()),
+        ),
+    ];
+    checks
+        .into_iter()
+        .filter_map(|(field, expected, actual)| {
+            let expected = expected.filter(|e| *e != actual)?;
+            Some(Mismatch {
+                turn,
+                field,
+                expected,
+                actual,
+                decision: decision.clone(),
+            })
+        })
+        .collect()
+}
