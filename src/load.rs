@@ -109,27 +109,7 @@ impl EngineBuilder {
     }
 
     /// Compiles a policy from YAML text.
-    ///
-    /// Parsing and compiling recurse once per level of nesting, so they run
-    /// on a helper thread with a stack of its own ([`LOAD_STACK`] bytes,
-    /// reserved rather than used): a policy at the nesting limit loads the
-    /// same from a small async worker's stack as from `main`.
     pub fn build(&self, yaml: &str) -> Result<Engine, PolicyError> {
-        std::thread::scope(|scope| {
-            let loader = std::thread::Builder::new()
-                .name("escalate-load".into())
-                .stack_size(LOAD_STACK)
-                .spawn_scoped(scope, || self.build_here(yaml));
-            match loader {
-                Ok(loader) => loader
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(_) => self.build_here(yaml),
-            }
-        })
-    }
-
-    fn build_here(&self, yaml: &str) -> Result<Engine, PolicyError> {
         let source = Source {
             file: &self.origin,
             text: yaml,
@@ -137,8 +117,7 @@ impl EngineBuilder {
         if yaml.len() > self.limits.policy_bytes {
             return Err(self.too_large(&source, yaml.len()));
         }
-        let spec: PolicySpec = serde_saphyr::from_str_with_options(yaml, yaml_options(self.limits))
-            .map_err(|e| PolicyError::new(vec![yaml_diagnostic(&source, &e)]))?;
+        let spec: PolicySpec = parse_yaml(&source, self.limits)?;
         compile(spec, source, self.limits)
     }
 
@@ -203,6 +182,36 @@ impl EngineBuilder {
 pub(crate) fn lowercase_io(e: &std::io::Error) -> String {
     let s = e.to_string();
     lowercase_first(s.split(" (os error").next().unwrap_or(&s))
+}
+
+/// Parses YAML within the limits' budget.
+///
+/// Deserializing recurses once per level of nesting, with large frames in a
+/// debug build, so it runs on a helper thread with a stack of its own
+/// ([`LOAD_STACK`] bytes, reserved rather than used): a policy at the
+/// nesting limit parses the same from a small async worker's stack as from
+/// `main`. Only parsing runs there; the engine is compiled on the caller's
+/// thread, so its memory comes from the caller's allocator arena.
+pub(crate) fn parse_yaml<T>(source: &Source, limits: Limits) -> Result<T, PolicyError>
+where
+    T: for<'de> serde::Deserialize<'de> + Send,
+{
+    let parse = || {
+        serde_saphyr::from_str_with_options(source.text, yaml_options(limits))
+            .map_err(|e| PolicyError::new(vec![yaml_diagnostic(source, &e)]))
+    };
+    std::thread::scope(|scope| {
+        let parser = std::thread::Builder::new()
+            .name("escalate-parse".into())
+            .stack_size(LOAD_STACK)
+            .spawn_scoped(scope, parse);
+        match parser {
+            Ok(parser) => parser
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => parse(),
+        }
+    })
 }
 
 /// The YAML parser's budget, derived from the limits: depth, the text

@@ -345,9 +345,8 @@ fn read_error(origin: &str, e: &std::io::Error) -> PolicyError {
     PolicyError::new(vec![d])
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(source: &Source) -> Result<T, PolicyError> {
-    serde_saphyr::from_str_with_options(source.text, crate::load::yaml_options(Default::default()))
-        .map_err(|e| PolicyError::new(vec![crate::load::yaml_diagnostic(source, &e)]))
+fn parse<T: for<'de> Deserialize<'de> + Send>(source: &Source) -> Result<T, PolicyError> {
+    crate::load::parse_yaml(source, crate::load::Limits::default())
 }
 
 /// A test turn: a transcript turn plus its own `expect`.
