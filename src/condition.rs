@@ -44,6 +44,58 @@ pub(crate) struct ConditionSpec {
     not: Option<Box<Spanned<ConditionSpec>>>,
 }
 
+/// A trigger as written, for the checks that look at a policy as a whole
+/// (`crate::lint`).
+pub(crate) enum LeafSpec<'s> {
+    Menu(&'s Spanned<Vec<Spanned<String>>>),
+    Keywords(&'s Spanned<PhraseList>),
+    WholeMessage(&'s Spanned<PhraseList>),
+    Topic(&'s Spanned<String>),
+    Confidence(&'s Spanned<ConfidenceSpec>),
+    Sentiment(&'s Spanned<SentimentSpec>),
+    Other,
+}
+
+impl ConditionSpec {
+    /// Calls `f` with every trigger, however deeply nested.
+    pub(crate) fn visit<'s>(&'s self, f: &mut impl FnMut(LeafSpec<'s>)) {
+        for leaf in self.leaves() {
+            f(leaf);
+        }
+        for list in [&self.all, &self.any].into_iter().flatten() {
+            list.value.iter().for_each(|c| c.value.visit(f));
+        }
+        if let Some(inner) = &self.not {
+            inner.value.visit(f);
+        }
+    }
+
+    /// The one trigger of a condition that is nothing else, if it is.
+    pub(crate) fn single_leaf(&self) -> Option<LeafSpec<'_>> {
+        let nested = self.all.is_some() || self.any.is_some() || self.not.is_some();
+        let mut leaves = self.leaves();
+        match (leaves.next(), leaves.next(), nested) {
+            (Some(leaf), None, false) => Some(leaf),
+            _ => None,
+        }
+    }
+
+    fn leaves(&self) -> impl Iterator<Item = LeafSpec<'_>> {
+        [
+            self.menu.as_ref().map(LeafSpec::Menu),
+            self.keywords.as_ref().map(LeafSpec::Keywords),
+            self.whole_message.as_ref().map(LeafSpec::WholeMessage),
+            self.topic.as_ref().map(LeafSpec::Topic),
+            self.confidence.as_ref().map(LeafSpec::Confidence),
+            self.sentiment.as_ref().map(LeafSpec::Sentiment),
+            self.failures.as_ref().map(|_| LeafSpec::Other),
+            self.script.as_ref().map(|_| LeafSpec::Other),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
 /// A compiled condition.
 #[derive(Debug)]
 pub(crate) enum Condition {

@@ -60,6 +60,7 @@ pub struct Engine {
     scripts: Scripts,
     folding: Folding,
     summary: PolicySummary,
+    warnings: Vec<Diagnostic>,
 }
 
 #[derive(Debug)]
@@ -139,6 +140,13 @@ impl Engine {
     /// The policy's name and the hash of its text, as every decision carries them.
     pub fn id(&self) -> &PolicyId {
         &self.id
+    }
+
+    /// What in the policy is probably a mistake, though it loads: a topic
+    /// no rule uses, a rule another always outranks, a phrase in rules of
+    /// different kinds, a threshold that is never crossed.
+    pub fn warnings(&self) -> impl ExactSizeIterator<Item = &Diagnostic> {
+        self.warnings.iter()
     }
 
     /// The ids of the enabled rules, in policy order.
@@ -347,6 +355,7 @@ pub(crate) fn compile(
     limits: Limits,
 ) -> Result<Engine, PolicyError> {
     let source_text = source.text;
+    let warnings = crate::lint::lint(&spec, &source);
     let mut cx = Compiler::new(source, limits);
     if spec.version.value != 1 {
         cx.error_at(
@@ -460,6 +469,7 @@ pub(crate) fn compile(
         scripts: cx.scripts,
         folding: cx.folding,
         summary,
+        warnings,
     })
 }
 

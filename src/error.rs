@@ -101,6 +101,11 @@ impl Diagnostic {
         Renderer::plain().render(&[group]).to_string()
     }
 
+    pub(crate) fn set_severity(&mut self, severity: Severity) -> &mut Self {
+        self.severity = severity;
+        self
+    }
+
     pub(crate) fn set_help(&mut self, help: impl Into<String>) -> &mut Self {
         self.help = Some(help.into());
         self

@@ -31,6 +31,7 @@ mod decision;
 mod engine;
 mod error;
 mod handle;
+mod lint;
 mod load;
 mod phrases;
 mod policy;

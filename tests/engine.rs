@@ -307,3 +307,40 @@ fn one_engine_serves_many_threads() {
         }
     });
 }
+
+#[test]
+fn warnings_point_at_what_is_probably_a_mistake() {
+    let lint =
+        Engine::from_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lint.yaml")).unwrap();
+    let found: Vec<(&str, usize)> = lint.warnings().map(|w| (w.code(), w.line())).collect();
+    assert_eq!(
+        found,
+        [
+            ("unused-topic", 6),
+            ("shadowed-rule", 9),
+            ("shadowed-rule", 11),
+            ("phrase-kinds-differ", 13),
+            ("never-fires", 14),
+            ("never-fires", 15),
+        ]
+    );
+    assert!(
+        lint.warnings()
+            .all(|w| w.severity() == escalate::Severity::Warning && w.help().is_some())
+    );
+}
+
+#[test]
+fn the_shipped_policies_have_no_warnings() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
+    for policy in [
+        "default.yaml",
+        "examples/bank.yaml",
+        "examples/telecom.yaml",
+        "examples/health-insurer.yaml",
+    ] {
+        let engine = Engine::from_path(format!("{dir}/{policy}")).unwrap();
+        let warnings: Vec<String> = engine.warnings().map(|w| w.to_string()).collect();
+        assert!(warnings.is_empty(), "{policy}: {warnings:?}");
+    }
+}

@@ -20,7 +20,7 @@ use crate::decision::{Evidence, Trigger};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConfidenceSpec {
-    below: Option<Spanned<f64>>,
+    pub(crate) below: Option<Spanned<f64>>,
     #[serde(rename = "for")]
     turns: Option<Spanned<u32>>,
     margin: Option<Spanned<f64>>,

@@ -19,8 +19,8 @@ use crate::decision::{Evidence, Trigger};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SentimentSpec {
-    below: Option<Spanned<f64>>,
-    mean_below: Option<Spanned<f64>>,
+    pub(crate) below: Option<Spanned<f64>>,
+    pub(crate) mean_below: Option<Spanned<f64>>,
     window: Option<Spanned<u32>>,
 }
 

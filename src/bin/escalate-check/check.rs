@@ -17,7 +17,14 @@ line and a hint. `--format json` prints one JSON object:
   {\"policies\": [{\"file\", \"valid\", \"summary\", \"diagnostics\": [{\"code\",
    \"severity\", \"file\", \"line\", \"column\", \"message\", \"help\"}]}]}
 
-Exit codes: 0 every policy is valid, 2 any is invalid.";
+Warnings (severity `warning`, same format) point at what loads but is
+probably a mistake: a topic no rule uses, a rule that another always
+outranks when it fires, a phrase in rules of different kinds, a threshold
+that can never be crossed. They do not fail the check unless
+--deny-warnings.
+
+Exit codes: 0 every policy is valid, 1 warnings with --deny-warnings,
+2 any policy is invalid.";
 
 #[derive(Args)]
 pub(crate) struct CheckArgs {
@@ -26,6 +33,9 @@ pub(crate) struct CheckArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Fail (exit 1) when a policy has warnings
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 #[derive(Serialize)]
@@ -51,11 +61,10 @@ pub(crate) fn check(args: &CheckArgs, out: &mut impl Write) -> io::Result<Outcom
             file: file.clone(),
             valid: result.is_ok(),
             summary: result.as_ref().ok().map(Engine::summary),
-            diagnostics: result
-                .as_ref()
-                .err()
-                .map(|e| e.diagnostics().collect())
-                .unwrap_or_default(),
+            diagnostics: match result {
+                Ok(engine) => engine.warnings().collect(),
+                Err(e) => e.diagnostics().collect(),
+            },
         })
         .collect();
     match args.format {
@@ -71,7 +80,17 @@ pub(crate) fn check(args: &CheckArgs, out: &mut impl Write) -> io::Result<Outcom
             for (report, (_, result)) in reports.iter().zip(&loaded) {
                 match result {
                     Ok(engine) => {
-                        writeln!(out, "{}: ok: {}", report.file, describe(engine.summary()))?
+                        for warning in engine.warnings() {
+                            writeln!(out, "{}\n", warning.render())?;
+                        }
+                        let n = engine.warnings().len();
+                        let warnings = match n {
+                            0 => String::new(),
+                            1 => " (1 warning)".to_string(),
+                            n => format!(" ({n} warnings)"),
+                        };
+                        let summary = describe(engine.summary());
+                        writeln!(out, "{}: ok{warnings}: {summary}", report.file)?
                     }
                     Err(error) => {
                         writeln!(out, "{}\n", error.render())?;
@@ -87,10 +106,15 @@ pub(crate) fn check(args: &CheckArgs, out: &mut impl Write) -> io::Result<Outcom
             }
         }
     }
-    Ok(if reports.iter().all(|r| r.valid) {
-        Outcome::Success
-    } else {
+    let warned = loaded
+        .iter()
+        .any(|(_, result)| result.as_ref().is_ok_and(|e| e.warnings().len() > 0));
+    Ok(if !reports.iter().all(|r| r.valid) {
         Outcome::Invalid
+    } else if warned && args.deny_warnings {
+        Outcome::Failed
+    } else {
+        Outcome::Success
     })
 }
 

@@ -23,7 +23,7 @@ Examples:
 
 Exit codes:
   0  success
-  1  a policy test failed (`test`)
+  1  a policy test failed (`test`), or warnings with `check --deny-warnings`
   2  invalid policy, invalid input or bad arguments";
 
 /// Dry-run, validate and summarize escalation policies for chatbots.

@@ -1,0 +1,163 @@
+//! Warnings: things in a policy that load but are probably mistakes.
+//!
+//! They run on a policy that compiled, share the diagnostics' format (code,
+//! place, snippet, help) with severity `warning`, and never stop a policy
+//! from loading; `escalate-check check --deny-warnings` makes them fail.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_saphyr::Spanned;
+
+use crate::condition::LeafSpec;
+use crate::decision::Kind;
+use crate::error::{Diagnostic, Severity, Source};
+use crate::policy::{PhraseList, PolicySpec, RuleSpec, span_of};
+
+/// Every warning for a policy that compiled, in file order.
+pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
+    let warn = |at: (usize, usize), code, message: String, help: String| {
+        let mut d = source.error_at(at.0, at.1, code, message);
+        d.set_severity(Severity::Warning);
+        d.set_help(help);
+        d
+    };
+    let rules: Vec<&Spanned<RuleSpec>> = spec.rules.iter().filter(|r| r.value.enabled).collect();
+    let mut warnings = Vec::new();
+
+    // Topics no rule refers to.
+    let mut used = BTreeSet::new();
+    for rule in &spec.rules {
+        rule.value.when.value.visit(&mut |leaf| {
+            if let LeafSpec::Topic(name) = leaf {
+                used.insert(name.value.as_str());
+            }
+        });
+    }
+    for (name, topic) in &spec.topics {
+        if !used.contains(name.as_str()) {
+            warnings.push(warn(
+                span_of(topic),
+                "unused-topic",
+                format!("no rule uses topic `{name}`"),
+                format!("refer to it with `when: {{ topic: {name} }}`, or remove it"),
+            ));
+        }
+    }
+
+    // Thresholds that can never be crossed.
+    for rule in &rules {
+        rule.value.when.value.visit(&mut |leaf| {
+            fn never(value: &Option<Spanned<f64>>, floor: f64) -> Option<&Spanned<f64>> {
+                value.as_ref().filter(|v| v.value <= floor)
+            }
+            let (threshold, what, floor) = match &leaf {
+                LeafSpec::Confidence(c) => (never(&c.value.below, 0.0), "a confidence", 0.0),
+                LeafSpec::Sentiment(s) => (
+                    never(&s.value.below, -1.0).or(never(&s.value.mean_below, -1.0)),
+                    "a sentiment",
+                    -1.0,
+                ),
+                _ => (None, "", 0.0),
+            };
+            if let Some(threshold) = threshold {
+                warnings.push(warn(
+                    span_of(threshold),
+                    "never-fires",
+                    format!(
+                        "{what} is never below {}, so rule `{}` never fires on it",
+                        threshold.value, rule.value.id.value
+                    ),
+                    format!("a threshold above {floor} can be crossed"),
+                ));
+            }
+        });
+    }
+
+    // The same phrase in rules of different kinds.
+    let mut kinds: BTreeMap<String, (Kind, &str)> = BTreeMap::new();
+    for rule in &rules {
+        let (id, kind) = (rule.value.id.value.as_str(), rule.value.kind);
+        rule.value.when.value.visit(&mut |leaf| {
+            let (LeafSpec::Keywords(list) | LeafSpec::WholeMessage(list)) = leaf else {
+                return;
+            };
+            for phrase in phrases(&list.value) {
+                let key = phrase.value.to_lowercase();
+                match kinds.get(&key) {
+                    Some(&(other_kind, other)) if other_kind != kind => warnings.push(warn(
+                        span_of(phrase),
+                        "phrase-kinds-differ",
+                        format!(
+                            "phrase `{}` is {kind} in rule `{id}` but {other_kind} in rule `{other}`",
+                            phrase.value
+                        ),
+                        "a phrase means one thing: keep it in one rule, or give both the same kind"
+                            .into(),
+                    )),
+                    Some(_) => {}
+                    None => {
+                        kinds.insert(key, (kind, id));
+                    }
+                }
+            }
+        });
+    }
+
+    // Rules that another rule always outranks when they fire.
+    for (index, rule) in rules.iter().enumerate() {
+        if let Some(winner) = rules
+            .iter()
+            .enumerate()
+            .find(|&(other, r)| other != index && shadows(&r.value, other, &rule.value, index))
+        {
+            warnings.push(warn(
+                span_of(&rule.value.id),
+                "shadowed-rule",
+                format!(
+                    "rule `{}` can never decide: whenever it fires, `{}` fires too and outranks it",
+                    rule.value.id.value, winner.1.value.id.value
+                ),
+                "give it a higher `priority`, or narrow the other rule".into(),
+            ));
+        }
+    }
+
+    warnings.sort_by_key(|d| (d.line(), d.column()));
+    warnings
+}
+
+fn phrases(list: &PhraseList) -> impl Iterator<Item = &Spanned<String>> {
+    list.groups.iter().flat_map(|(_, phrases)| phrases)
+}
+
+/// Whether rule `a` (at `a_index`) fires whenever `b` does and wins over it.
+/// Only simple rules are compared: one `keywords` list, or one `menu`.
+fn shadows(a: &RuleSpec, a_index: usize, b: &RuleSpec, b_index: usize) -> bool {
+    let outranks = (a.priority, a.action.value, std::cmp::Reverse(a_index))
+        > (b.priority, b.action.value, std::cmp::Reverse(b_index));
+    if !outranks || a.locales != b.locales {
+        return false;
+    }
+    let words = |list: &PhraseList| -> BTreeSet<(Option<String>, String)> {
+        list.groups
+            .iter()
+            .flat_map(|(locale, phrases)| {
+                phrases
+                    .iter()
+                    .map(move |p| (locale.clone(), p.value.to_lowercase()))
+            })
+            .collect()
+    };
+    match (a.when.value.single_leaf(), b.when.value.single_leaf()) {
+        (Some(LeafSpec::Keywords(a)), Some(LeafSpec::Keywords(b))) => {
+            words(&b.value).is_subset(&words(&a.value))
+        }
+        (Some(LeafSpec::Menu(a)), Some(LeafSpec::Menu(b))) => {
+            let options = |m: &Spanned<Vec<Spanned<String>>>| -> BTreeSet<String> {
+                m.value.iter().map(|o| o.value.clone()).collect()
+            };
+            options(b).is_subset(&options(a))
+        }
+        _ => false,
+    }
+}
