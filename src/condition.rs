@@ -28,19 +28,30 @@ use crate::trigger::topic::{Topic, TopicRef};
 use crate::trigger::{Ctx, EvidenceUsed, Explanation, Leaf};
 
 /// What an author writes under `when` (and inside `all`, `any`, `not`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConditionSpec {
+    #[schemars(with = "Option<Vec<String>>")]
     menu: Option<Spanned<Vec<Spanned<String>>>>,
+    #[schemars(with = "Option<PhraseList>")]
     keywords: Option<Spanned<PhraseList>>,
+    #[schemars(with = "Option<PhraseList>")]
     whole_message: Option<Spanned<PhraseList>>,
+    #[schemars(with = "Option<String>")]
     topic: Option<Spanned<String>>,
+    #[schemars(with = "Option<ConfidenceSpec>")]
     confidence: Option<Spanned<ConfidenceSpec>>,
+    #[schemars(with = "Option<SentimentSpec>")]
     sentiment: Option<Spanned<SentimentSpec>>,
+    #[schemars(with = "Option<FailuresSpec>")]
     failures: Option<Spanned<FailuresSpec>>,
+    #[schemars(with = "Option<String>")]
     script: Option<Spanned<String>>,
+    #[schemars(with = "Option<Vec<ConditionSpec>>")]
     all: Option<Spanned<Vec<Spanned<ConditionSpec>>>>,
+    #[schemars(with = "Option<Vec<ConditionSpec>>")]
     any: Option<Spanned<Vec<Spanned<ConditionSpec>>>>,
+    #[schemars(with = "Option<Box<ConditionSpec>>")]
     not: Option<Box<Spanned<ConditionSpec>>>,
 }
 

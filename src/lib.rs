@@ -49,6 +49,7 @@ pub use crate::{
     error::{Diagnostic, PolicyError, Severity},
     handle::{PolicyHandle, ReloadError},
     load::{EngineBuilder, MAX_NESTING},
+    policy::policy_schema,
     state::{ConversationState, HISTORY, LastDecision, STATE_VERSION, StateError},
     suite::{CaseReport, Expect, ExpectRoute, Mismatch, TestReport, TestSuite},
     trigger::script::MAX_OPERATIONS as MAX_SCRIPT_OPERATIONS,

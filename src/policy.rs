@@ -14,10 +14,29 @@ use serde_saphyr::Spanned;
 use crate::condition::ConditionSpec;
 use crate::decision::{Action, Kind, Priority};
 
+/// The JSON Schema (draft 7) of the policy format, generated from the same
+/// types that load a policy, so it cannot drift from them. Editors that
+/// read JSON Schema (VS Code's YAML extension, for one) use it to complete
+/// and check policies as they are typed.
+///
+/// ```
+/// let schema = escalate::policy_schema();
+/// assert_eq!(schema["title"], "PolicySpec");
+/// assert!(schema["properties"]["rules"].is_object());
+/// ```
+pub fn policy_schema() -> serde_json::Value {
+    let mut schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<PolicySpec>();
+    schema.insert("title".into(), "PolicySpec".into());
+    serde_json::to_value(schema).expect("a schema is JSON")
+}
+
 /// A whole policy file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PolicySpec {
+    #[schemars(with = "u32")]
     pub(crate) version: Spanned<u32>,
     pub(crate) name: Option<String>,
     #[serde(default)]
@@ -30,16 +49,19 @@ pub(crate) struct PolicySpec {
     #[serde(default)]
     pub(crate) matching: MatchingSpec,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, TopicSpec>")]
     pub(crate) topics: BTreeMap<String, Spanned<TopicSpec>>,
+    #[schemars(with = "Vec<RuleSpec>")]
     pub(crate) rules: Vec<Spanned<RuleSpec>>,
     /// The policy's own tests, read by [`crate::TestSuite`], not by the engine.
     #[serde(default)]
     #[allow(dead_code)]
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
     pub(crate) tests: Option<serde::de::IgnoredAny>,
 }
 
 /// Messages for the user, at policy level (defaults) or on a rule.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MessagesSpec {
     pub(crate) online: Option<String>,
@@ -48,7 +70,7 @@ pub(crate) struct MessagesSpec {
 }
 
 /// A route, every part optional: a rule's route fills its gaps from the policy's.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RouteSpec {
     pub(crate) queue: Option<String>,
@@ -57,7 +79,7 @@ pub(crate) struct RouteSpec {
 }
 
 /// How text is matched against phrases.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MatchingSpec {
     #[serde(default = "yes")]
@@ -86,11 +108,13 @@ impl Default for MatchingSpec {
 
 /// Negation cues per locale, and how many words may stand between a cue
 /// and the phrase it negates.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NegationSpec {
     #[serde(default = "default_negation_window")]
+    #[schemars(with = "u32")]
     pub(crate) window: Spanned<u32>,
+    #[schemars(with = "Option<BTreeMap<String, Vec<String>>>")]
     pub(crate) cues: Option<BTreeMap<String, Vec<Spanned<String>>>>,
 }
 
@@ -135,27 +159,31 @@ fn default_negation_window() -> Spanned<u32> {
 }
 
 /// A named set of phrases and regex patterns that rules refer to with `topic`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TopicSpec {
     #[serde(default)]
     pub(crate) phrases: PhraseList,
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub(crate) patterns: Vec<Spanned<String>>,
     #[serde(default = "yes")]
     pub(crate) negation: bool,
 }
 
 /// One rule.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RuleSpec {
+    #[schemars(with = "String")]
     pub(crate) id: Spanned<String>,
     #[serde(default)]
     #[allow(dead_code)]
     pub(crate) description: Option<String>,
+    #[schemars(with = "ConditionSpec")]
     pub(crate) when: Spanned<ConditionSpec>,
     pub(crate) kind: Kind,
+    #[schemars(with = "Action")]
     pub(crate) action: Spanned<Action>,
     #[serde(default)]
     pub(crate) priority: i32,
@@ -175,6 +203,25 @@ pub(crate) struct RuleSpec {
 #[derive(Debug, Default)]
 pub(crate) struct PhraseList {
     pub(crate) groups: Vec<(Option<String>, Vec<Spanned<String>>)>,
+}
+
+impl schemars::JsonSchema for PhraseList {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PhraseList".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Phrases: a list for every language, or a map from language (`en`, `es-MX`) to a list. `{a|b}` lists alternatives.",
+            "oneOf": [
+                { "type": "array", "items": { "type": "string" } },
+                {
+                    "type": "object",
+                    "additionalProperties": { "type": "array", "items": { "type": "string" } }
+                }
+            ]
+        })
+    }
 }
 
 impl PhraseList {

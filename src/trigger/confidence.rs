@@ -17,12 +17,15 @@ use crate::compile::Compiler;
 use crate::decision::{Evidence, Trigger};
 
 /// What an author writes under `confidence`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConfidenceSpec {
+    #[schemars(with = "Option<f64>")]
     pub(crate) below: Option<Spanned<f64>>,
     #[serde(rename = "for")]
+    #[schemars(with = "Option<u32>")]
     turns: Option<Spanned<u32>>,
+    #[schemars(with = "Option<f64>")]
     margin: Option<Spanned<f64>>,
 }
 

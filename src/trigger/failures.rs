@@ -20,11 +20,14 @@ use crate::decision::{Evidence, Trigger};
 use crate::turn::Outcome;
 
 /// What an author writes under `failures`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FailuresSpec {
+    #[schemars(with = "Option<u32>")]
     consecutive: Option<Spanned<u32>>,
+    #[schemars(with = "Option<u32>")]
     total: Option<Spanned<u32>>,
+    #[schemars(with = "Option<Vec<Outcome>>")]
     outcomes: Option<Spanned<Vec<Outcome>>>,
 }
 

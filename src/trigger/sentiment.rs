@@ -16,11 +16,14 @@ use crate::compile::Compiler;
 use crate::decision::{Evidence, Trigger};
 
 /// What an author writes under `sentiment`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SentimentSpec {
+    #[schemars(with = "Option<f64>")]
     pub(crate) below: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub(crate) mean_below: Option<Spanned<f64>>,
+    #[schemars(with = "Option<u32>")]
     window: Option<Spanned<u32>>,
 }
 

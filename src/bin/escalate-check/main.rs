@@ -45,7 +45,16 @@ enum Command {
     /// Run policies' tests: one line per test, failures with the decision, rules never exercised
     #[command(after_help = test::AFTER_HELP)]
     Test(test::TestArgs),
+    /// Print the JSON Schema of the policy format, for editors
+    #[command(after_help = SCHEMA_HELP)]
+    Schema,
 }
+
+const SCHEMA_HELP: &str = "\
+Generated from the types that load policies, so it never drifts from them.
+Save it and point your editor's YAML extension at it, for instance with a
+first line in the policy:
+  # yaml-language-server: $schema=./policy.schema.json";
 
 /// Output for people (`text`) or for machines (`json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -71,6 +80,10 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args, &mut out),
         Command::Check(args) => check::check(&args, &mut out),
         Command::Test(args) => test::test(&args, &mut out),
+        Command::Schema => serde_json::to_writer_pretty(&mut out, &escalate::policy_schema())
+            .map_err(io::Error::from)
+            .and_then(|()| writeln!(out))
+            .map(|()| Outcome::Success),
     };
     let result = result.and_then(|outcome| out.flush().map(|()| outcome));
     match result {
