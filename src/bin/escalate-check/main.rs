@@ -5,6 +5,7 @@
 
 mod check;
 mod run;
+mod stats;
 mod test;
 
 use std::io::{self, Write};
@@ -45,6 +46,9 @@ enum Command {
     /// Run policies' tests: one line per test, failures with the decision, rules never exercised
     #[command(after_help = test::AFTER_HELP)]
     Test(test::TestArgs),
+    /// What a policy does to a corpus: rates and counts, beside a baseline, or across a threshold sweep
+    #[command(after_help = stats::AFTER_HELP)]
+    Stats(stats::StatsArgs),
     /// Print the JSON Schema of the policy format, for editors
     #[command(after_help = SCHEMA_HELP)]
     Schema,
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args, &mut out),
         Command::Check(args) => check::check(&args, &mut out),
         Command::Test(args) => test::test(&args, &mut out),
+        Command::Stats(args) => stats::stats(&args, &mut out),
         Command::Schema => serde_json::to_writer_pretty(&mut out, &escalate::policy_schema())
             .map_err(io::Error::from)
             .and_then(|()| writeln!(out))
