@@ -305,11 +305,11 @@ impl TestSuite {
                 d.set_help("give it `turns: [{ text: \"...\" }]`");
                 diagnostics.push(d);
             }
-            for turn in spec_value.turns {
-                match read_turn(&turn) {
+            for turn in &spec_value.turns {
+                match read_turn(turn) {
                     Ok(read) => turns.push(read),
                     Err((message, help)) => {
-                        let (offset, len) = span_of(&turn);
+                        let (offset, len) = span_of(turn);
                         let mut d = source.error_at(offset, len, "invalid-test-turn", message);
                         if let Some(help) = help {
                             d.set_help(help);
@@ -317,6 +317,23 @@ impl TestSuite {
                         diagnostics.push(d);
                     }
                 }
+            }
+            let expects_something =
+                |e: &Option<Expect>| e.as_ref().is_some_and(|e| *e != Expect::default());
+            let turns_ok = turns.len() == spec_value.turns.len();
+            if turns_ok
+                && !turns.is_empty()
+                && !expects_something(&spec_value.expect)
+                && !turns.iter().any(|(_, e)| expects_something(e))
+            {
+                let mut d = source.error_at(
+                    offset,
+                    len,
+                    "empty-test",
+                    format!("test `{}` expects nothing", spec_value.name),
+                );
+                d.set_help("add `expect: { action: none }` or what the decision must be");
+                diagnostics.push(d);
             }
             cases.push(Case {
                 name: spec_value.name,
