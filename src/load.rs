@@ -249,6 +249,13 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
         serde_saphyr::Error::Budget { breach, .. } => explain_budget(breach),
         _ => explain_yaml_message(message),
     };
+    let is_test_file = source.text.lines().any(|l| l.starts_with("tests:"))
+        && !source.text.lines().any(|l| l.starts_with("rules:"));
+    let help = if code == "missing-field" && is_test_file {
+        Some("this looks like a policy test file: run it with `escalate-check test FILE`".into())
+    } else {
+        help
+    };
     let mut d = if error.location().is_some() {
         source.error_at(offset, len, code, message)
     } else {
