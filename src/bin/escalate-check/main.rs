@@ -21,6 +21,8 @@ Examples:
   cat chats.jsonl | escalate-check run -
   escalate-check check policies/default.yaml my-policy.yaml
   escalate-check test policies/
+  escalate-check stats --policy new.yaml --baseline old.yaml chats.jsonl
+  escalate-check schema > policy.schema.json
 
 Exit codes:
   0  success
