@@ -149,6 +149,14 @@ impl PolicyError {
         PolicyError { diagnostics }
     }
 
+    /// A file that could not be read at all (code `io`), with the fix.
+    pub(crate) fn unreadable(file: &str, message: String, help: &str) -> PolicyError {
+        let source = Source { file, text: "" };
+        let mut d = source.error("io", message);
+        d.set_help(help);
+        PolicyError::new(vec![d])
+    }
+
     /// Every problem found, in file order.
     pub fn diagnostics(&self) -> impl ExactSizeIterator<Item = &Diagnostic> {
         self.diagnostics.iter()
@@ -293,4 +301,52 @@ pub(crate) fn position(text: &[u8], offset: usize) -> (usize, usize) {
             .chars()
             .count(),
     )
+}
+
+/// What serde reports as unknown: "unknown field `x`, expected one of `a`,
+/// `b`" or "unknown variant `x`, expected `a` or `b`".
+pub(crate) struct Unknown {
+    pub(crate) field: bool,
+    pub(crate) input: String,
+    expected: Vec<String>,
+}
+
+impl Unknown {
+    pub(crate) fn parse(message: &str) -> Option<Unknown> {
+        let (field, rest) = match message.strip_prefix("unknown field ") {
+            Some(rest) => (true, rest),
+            None => (false, message.strip_prefix("unknown variant ")?),
+        };
+        let input = rest.split('`').nth(1).unwrap_or("").to_string();
+        let expected = rest
+            .split_once("expected ")
+            .map(|(_, list)| list.replace("one of ", "").replace(" or ", ", "))
+            .map(|list| {
+                list.split(", ")
+                    .map(|s| s.trim_matches('`').to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Unknown {
+            field,
+            input,
+            expected,
+        })
+    }
+
+    /// "unknown field `x`" or "unknown value `x`".
+    pub(crate) fn message(&self) -> String {
+        let what = if self.field { "field" } else { "value" };
+        format!("unknown {what} `{}`", self.input)
+    }
+
+    /// "did you mean `y`?" when a name is close, else `fallback`, else the list.
+    pub(crate) fn help(&self, fallback: Option<&str>) -> String {
+        did_you_mean(&self.input, self.expected.iter().map(String::as_str)).unwrap_or_else(|| {
+            fallback.map(String::from).unwrap_or_else(|| {
+                let names: Vec<String> = self.expected.iter().map(|n| format!("`{n}`")).collect();
+                format!("expected one of {}", names.join(", "))
+            })
+        })
+    }
 }

@@ -7,7 +7,7 @@ use arc_swap::ArcSwap;
 
 use crate::decision::{Decision, PolicyId};
 use crate::engine::Engine;
-use crate::error::{PolicyError, Source};
+use crate::error::PolicyError;
 use crate::load::EngineBuilder;
 use crate::state::ConversationState;
 use crate::suite::{TestReport, TestSuite};
@@ -131,15 +131,11 @@ impl PolicyHandle {
                 }
                 Ok(engine)
             }
-            None => {
-                let source = Source {
-                    file: "<policy>",
-                    text: "",
-                };
-                let mut d = source.error("io", "this handle has no policy file to reload");
-                d.set_help("make the handle with `PolicyHandle::from_path`, or use `replace_with`");
-                Err(PolicyError::new(vec![d]))
-            }
+            None => Err(PolicyError::unreadable(
+                "<policy>",
+                "this handle has no policy file to reload".into(),
+                "make the handle with `PolicyHandle::from_path`, or use `replace_with`",
+            )),
         };
         self.replace_with(loaded, check)
     }

@@ -9,9 +9,7 @@ use serde_saphyr::budget::BudgetBreach;
 use crate::policy::PolicySpec;
 
 use crate::engine::{Engine, compile};
-use crate::error::{
-    Diagnostic, PolicyError, Source, did_you_mean, lowercase_first, without_position,
-};
+use crate::error::{Diagnostic, PolicyError, Source, Unknown, lowercase_first, without_position};
 
 /// Loads policies with non-default options: the file name errors mention,
 /// and the limits that keep a hostile or mistaken policy from costing
@@ -35,6 +33,9 @@ pub struct EngineBuilder {
     origin: String,
     limits: Limits,
 }
+
+/// The help for a file that cannot be read.
+pub(crate) const CHECK_PATH: &str = "check the path and its permissions";
 
 /// The most [`EngineBuilder::max_nesting`] accepts.
 pub const MAX_NESTING: usize = 256;
@@ -132,12 +133,8 @@ impl EngineBuilder {
             text: "",
         };
         let io_error = |e: std::io::Error| {
-            let mut d = source.error(
-                "io",
-                format!("cannot read the policy: {}", lowercase_io(&e)),
-            );
-            d.set_help("check the path and its permissions");
-            PolicyError::new(vec![d])
+            let message = format!("cannot read the policy: {}", lowercase_io(&e));
+            PolicyError::unreadable(&builder.origin, message, CHECK_PATH)
         };
         let limit = self.limits.policy_bytes;
         let mut bytes = Vec::new();
@@ -334,48 +331,14 @@ fn explain_budget(breach: &BudgetBreach) -> (&'static str, String, Option<String
 
 /// Rewrites serde's messages in the project's style and adds a fix.
 fn explain_yaml_message(message: &str) -> (&'static str, String, Option<String>) {
-    let expected = |rest: &str| -> Vec<String> {
-        rest.split_once("expected one of ")
-            .map(|(_, list)| {
-                list.split(", ")
-                    .map(|s| s.trim_matches('`').to_string())
-                    .collect()
-            })
-            .or_else(|| {
-                rest.split_once("expected ")
-                    .map(|(_, one)| vec![one.trim_matches('`').to_string()])
-            })
-            .unwrap_or_default()
-    };
     let quoted = |s: &str| s.split('`').nth(1).unwrap_or("").to_string();
-    let list = |names: &[String]| {
-        names
-            .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if let Some(rest) = message.strip_prefix("unknown field ") {
-        let input = quoted(rest);
-        let names = expected(rest);
-        let help = did_you_mean(&input, names.iter().map(String::as_str))
-            .unwrap_or_else(|| format!("expected one of {}", list(&names)));
-        return (
-            "unknown-field",
-            format!("unknown field `{input}`"),
-            Some(help),
-        );
-    }
-    if let Some(rest) = message.strip_prefix("unknown variant ") {
-        let input = quoted(rest);
-        let names = expected(rest);
-        let help = did_you_mean(&input, names.iter().map(String::as_str))
-            .unwrap_or_else(|| format!("expected one of {}", list(&names)));
-        return (
-            "unknown-value",
-            format!("unknown value `{input}`"),
-            Some(help),
-        );
+    if let Some(unknown) = Unknown::parse(message) {
+        let code = if unknown.field {
+            "unknown-field"
+        } else {
+            "unknown-value"
+        };
+        return (code, unknown.message(), Some(unknown.help(None)));
     }
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
         let key = rest.split(',').next().unwrap_or(rest).trim();

@@ -350,16 +350,8 @@ impl TestSuite {
 }
 
 fn read_error(origin: &str, e: &std::io::Error) -> PolicyError {
-    let source = Source {
-        file: origin,
-        text: "",
-    };
-    let mut d = source.error(
-        "io",
-        format!("cannot read `{origin}`: {}", crate::load::lowercase_io(e)),
-    );
-    d.set_help("check the path and its permissions");
-    PolicyError::new(vec![d])
+    let message = format!("cannot read `{origin}`: {}", crate::load::lowercase_io(e));
+    PolicyError::unreadable(origin, message, crate::load::CHECK_PATH)
 }
 
 fn parse<T: for<'de> Deserialize<'de> + Send>(source: &Source) -> Result<T, PolicyError> {

@@ -115,22 +115,6 @@ impl Turn {
     }
 }
 
-/// The fields a turn may have, for "did you mean" hints.
-const TURN_FIELDS: [&str; 12] = [
-    "conversation_id",
-    "role",
-    "text",
-    "menu",
-    "intent",
-    "intents",
-    "sentiment",
-    "outcome",
-    "locale",
-    "agents_available",
-    "timestamp",
-    "attributes",
-];
-
 impl Turn {
     /// Reads a turn from one line of JSON (a `.jsonl` transcript line).
     ///
@@ -196,7 +180,6 @@ impl TurnError {
     fn from_json_error(text: &str, e: &serde_json::Error) -> TurnError {
         let message = crate::error::without_position(&e.to_string());
         let message = message.as_str();
-        let quoted = |s: &str| s.split('`').nth(1).unwrap_or("").to_string();
         // serde_json counts lines from 1 and bytes within them from 1, and
         // gives column 0 when it ran out of input.
         let line_start: usize = text
@@ -213,30 +196,12 @@ impl TurnError {
         let start_of = |word: &str| {
             text[..floor_char_boundary(text, offset + 1)].rfind(&format!("\"{word}\""))
         };
-        let (message, help) = if let Some(rest) = message.strip_prefix("unknown field ") {
-            let field = quoted(rest);
-            let help = crate::error::did_you_mean(&field, TURN_FIELDS)
-                .unwrap_or_else(|| "put your own data under `attributes`".into());
-            offset = start_of(&field).unwrap_or(offset);
-            (format!("unknown field `{field}`"), Some(help))
-        } else if let Some(rest) = message.strip_prefix("unknown variant ") {
-            let value = quoted(rest);
-            let expected: Vec<String> = rest
-                .split_once("expected ")
-                .map(|(_, list)| list.replace("one of ", "").replace(" or ", ", "))
-                .map(|list| {
-                    list.split(", ")
-                        .map(|s| s.trim_matches('`').to_string())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let help = crate::error::did_you_mean(&value, expected.iter().map(String::as_str))
-                .unwrap_or_else(|| {
-                    let list: Vec<String> = expected.iter().map(|v| format!("`{v}`")).collect();
-                    format!("expected one of {}", list.join(", "))
-                });
-            offset = start_of(&value).unwrap_or(offset);
-            (format!("unknown value `{value}`"), Some(help))
+        let (message, help) = if let Some(unknown) = crate::error::Unknown::parse(message) {
+            offset = start_of(&unknown.input).unwrap_or(offset);
+            let fallback = unknown
+                .field
+                .then_some("put your own data under `attributes`");
+            (unknown.message(), Some(unknown.help(fallback)))
         } else if e.is_syntax()
             && ["NaN", "Infinity", "-Infinity"]
                 .iter()
