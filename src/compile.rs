@@ -1,5 +1,7 @@
 //! Shared state and checks while a policy compiles into an [`Engine`](crate::Engine).
 
+use regex_automata::meta::Regex;
+use regex_automata::util::syntax;
 use serde_saphyr::Spanned;
 
 use crate::error::{Diagnostic, Source, did_you_mean};
@@ -10,6 +12,12 @@ use crate::state::HISTORY;
 use crate::text::{Folding, normalize};
 use crate::trigger::script::Scripts;
 
+/// Longest regex source accepted, in bytes.
+const MAX_PATTERN_LEN: usize = 1_000;
+/// Compiled size limit of one regex, in bytes.
+const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+/// The most a regex's lazy DFA keeps per thread, in bytes.
+const PATTERN_CACHE_LIMIT: usize = 256 << 10;
 /// Longest phrase accepted, in bytes.
 const MAX_PHRASE_LEN: usize = 500;
 /// Most phrases one phrase with alternatives may expand to.
@@ -91,6 +99,82 @@ impl<'a> Compiler<'a> {
     fn push(&mut self, diagnostic: Diagnostic) -> &mut Diagnostic {
         self.diagnostics.push(diagnostic);
         self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    /// Compiles a policy regex within the size limits and the policy's
+    /// pattern-memory budget; `matches` says what text it runs on, for the help line.
+    pub(crate) fn compile_pattern(
+        &mut self,
+        pattern: &Spanned<String>,
+        matches: &str,
+    ) -> Option<Regex> {
+        let cx = self;
+        if pattern.value.len() > MAX_PATTERN_LEN {
+            cx.error_at(
+                pattern,
+                "pattern-too-long",
+                format!(
+                    "pattern is {} bytes long, more than the {MAX_PATTERN_LEN} allowed",
+                    pattern.value.len()
+                ),
+            )
+            .set_help("split it into several shorter patterns, or list the words as phrases");
+            return None;
+        }
+        let budget = cx.limits.pattern_memory.saturating_sub(cx.pattern_memory);
+        let built = Regex::builder()
+            .syntax(syntax::Config::new().nest_limit(64))
+            .configure(
+                Regex::config()
+                    .nfa_size_limit(Some(PATTERN_SIZE_LIMIT.min(budget)))
+                    .hybrid_cache_capacity(PATTERN_CACHE_LIMIT),
+            )
+            .build(&pattern.value);
+        match built {
+            Ok(regex) if regex.memory_usage() <= budget => {
+                cx.pattern_memory += regex.memory_usage();
+                Some(regex)
+            }
+            Err(e) if e.size_limit().is_some() && budget >= PATTERN_SIZE_LIMIT => {
+                cx.error_at(
+                    pattern,
+                    "pattern-too-big",
+                    format!("pattern compiles to more than {PATTERN_SIZE_LIMIT} bytes"),
+                )
+                .set_help(
+                    "use smaller repetitions than `{1000}` and narrow classes such as `[a-z]` rather than `\\w`, or list the words as phrases",
+                );
+                None
+            }
+            Ok(_) => {
+                too_much_pattern_memory(pattern, cx);
+                None
+            }
+            Err(e) if e.size_limit().is_some() => {
+                too_much_pattern_memory(pattern, cx);
+                None
+            }
+            Err(e) => {
+                let message = e
+                    .syntax_error()
+                    .map_or_else(|| e.to_string(), ToString::to_string);
+                let last = message
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("invalid regex");
+                let last = last.trim().trim_start_matches("error: ");
+                cx.error_at(
+                    pattern,
+                    "invalid-pattern",
+                    format!("invalid regex `{}`: {last}", pattern.value),
+                )
+                .set_help(format!(
+                    "patterns use Rust regex syntax (https://docs.rs/regex); {matches}"
+                ));
+                None
+            }
+        }
     }
 
     /// Expands and normalizes a list's phrases into a phrase set; returns
@@ -284,6 +368,16 @@ fn expand_alternatives(phrase: &str, limit: usize) -> Result<Vec<String>, String
             .collect();
         rest = &rest[close + 1..];
     }
+}
+
+fn too_much_pattern_memory(pattern: &Spanned<String>, cx: &mut Compiler<'_>) {
+    let limit = cx.limits.pattern_memory;
+    cx.error_at(
+        pattern,
+        "pattern-memory",
+        format!("the policy's patterns take more than {limit} bytes together"),
+    )
+    .set_help("use fewer patterns, or raise the limit with `EngineBuilder::max_pattern_memory`");
 }
 
 #[cfg(test)]

@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::handoff::HandoffState;
+use crate::state::Phase;
+
 /// What the bot should do after this turn.
 #[derive(
     Clone,
@@ -61,6 +64,11 @@ pub enum Trigger {
     Topic,
     /// A Rhai script.
     Script,
+    /// A step of the handoff: an offer answered, a queue joined, left or
+    /// timed out, an agent hub's status (see [`Phase`](crate::Phase)).
+    Lifecycle,
+    /// Agents are unavailable: the queue is closed, or the turn said so.
+    Availability,
 }
 
 macro_rules! display_as_serde_name {
@@ -73,7 +81,31 @@ macro_rules! display_as_serde_name {
         }
     )*};
 }
-display_as_serde_name!(Action, Kind, Trigger, Priority);
+display_as_serde_name!(
+    Action,
+    Kind,
+    Trigger,
+    Priority,
+    FallbackChannel,
+    Phase,
+    HandoffState
+);
+
+/// How the bot hands over when no agent can take the conversation now.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FallbackChannel {
+    /// Open a ticket the team answers later.
+    Ticket,
+    /// Take a phone number and call back.
+    Callback,
+    /// Take an e-mail address and reply by e-mail (the default, as the
+    /// default offline message says).
+    #[default]
+    Email,
+}
 
 /// Where a handed-over conversation goes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +210,26 @@ pub enum Evidence {
         /// A summary of the negated condition.
         not: String,
     },
+    /// The conversation moved from one phase of the handoff to another (or
+    /// stayed, while waiting).
+    Lifecycle {
+        /// The phase before the turn or status.
+        from: Phase,
+        /// The phase after it.
+        to: Phase,
+        /// What moved it, such as `offer accepted` or `handoff failed`.
+        event: String,
+    },
+    /// Why no agent can take the conversation now.
+    Availability {
+        /// The queue the decision routes to.
+        queue: String,
+        /// `agents unavailable`, `outside hours`, `holiday` or `closure`.
+        closed: String,
+        /// The time in the queue's time zone, when its hours decided.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        local_time: Option<String>,
+    },
 }
 
 /// One rule that fired, with the trigger that made it fire.
@@ -262,6 +314,16 @@ pub struct Decision {
     /// Rules that could not be evaluated on this turn.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<EvalError>,
+    /// The conversation's phase after this turn (absent in JSON when `bot`):
+    /// `waiting` after an escalation the bot should hand over with a
+    /// `handoff.initiate` event, `with_agent` while the bot relays messages.
+    #[serde(default, skip_serializing_if = "Phase::is_bot")]
+    pub phase: Phase,
+    /// Set when the decision takes the offline path (agents unavailable,
+    /// the queue closed, a queue timeout, a failed handoff): the bot says
+    /// `message` and uses this channel instead of a live handoff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_channel: Option<FallbackChannel>,
 }
 
 impl Decision {
@@ -273,5 +335,11 @@ impl Decision {
     /// Whether the bot should offer a person.
     pub fn is_offer(&self) -> bool {
         self.action == Action::Offer
+    }
+
+    /// Whether the bot should send a `handoff.initiate` event now: the
+    /// decision escalates to a live agent, not to a fallback channel.
+    pub fn starts_handoff(&self) -> bool {
+        self.action == Action::Escalate && self.fallback_channel.is_none()
     }
 }

@@ -12,11 +12,16 @@ use serde_saphyr::Spanned;
 
 use crate::compile::Compiler;
 use crate::condition::Condition;
-use crate::decision::{Action, Decision, EvalError, Kind, PolicyId, Priority, Reason, Route};
+use crate::decision::{
+    Action, Decision, EvalError, Evidence, Kind, PolicyId, Priority, Reason, Route, Trigger,
+};
 use crate::error::{Diagnostic, PolicyError, Source};
+use crate::handoff::Handoff;
+use crate::handoff::hours::Closed;
+use crate::handoff::lifecycle::{Clock, reason as lifecycle_reason};
 use crate::phrases::{Cue, Found, Hit, PhraseIndex, SetId, TurnLocale};
 use crate::policy::{DEFAULT_NEGATION_CUES, PolicySpec, RuleSpec, is_locale_tag, primary_language};
-use crate::state::ConversationState;
+use crate::state::{ConversationState, Phase};
 use crate::text::{Folding, Normalized};
 use crate::trigger::script::Scripts;
 use crate::trigger::topic::Topic;
@@ -53,28 +58,29 @@ const DEFAULT_QUEUE: &str = "general";
 /// ```
 #[derive(Debug)]
 pub struct Engine {
-    id: Arc<PolicyId>,
-    rules: Vec<Rule>,
+    pub(crate) id: Arc<PolicyId>,
+    pub(crate) rules: Vec<Rule>,
     phrases: PhraseIndex,
     topics: Vec<Topic>,
     scripts: Scripts,
     folding: Folding,
     summary: PolicySummary,
     warnings: Vec<Diagnostic>,
+    pub(crate) handoff: Handoff,
 }
 
 #[derive(Debug)]
-struct Rule {
-    id: Arc<str>,
+pub(crate) struct Rule {
+    pub(crate) id: Arc<str>,
     condition: Condition,
-    kind: Kind,
+    pub(crate) kind: Kind,
     action: Action,
     priority: i32,
-    route: Route,
+    pub(crate) route: Route,
     online: String,
-    offline: String,
+    pub(crate) offline: String,
     offer: String,
-    agent_note: Option<String>,
+    pub(crate) agent_note: Option<String>,
     locales: Vec<String>,
     evidence_used: EvidenceUsed,
     /// A phrase set without whose hit the rule cannot fire.
@@ -166,26 +172,39 @@ impl Engine {
     /// for every phrase of the policy; thresholds and counters are plain
     /// comparisons; scripts run only if the policy has them.
     pub fn evaluate(&self, state: &mut ConversationState, turn: &Turn) -> Decision {
-        if turn.role == Role::Bot {
+        let phase = match &self.handoff.lifecycle {
+            Some(_) => state.phase(),
+            None => Phase::Bot,
+        };
+        if turn.role == Role::Bot || phase == Phase::WithAgent {
+            if turn.role == Role::User {
+                state.count_turn();
+            }
             return Decision {
                 conversation_id: turn.conversation_id.clone(),
                 turn: state.turns(),
                 policy: Some(self.id.clone()),
+                phase,
                 ..Decision::default()
             };
         }
-        state.record(turn);
+        match phase {
+            Phase::Waiting => state.count_turn(),
+            _ => state.record(turn),
+        }
         thread_local! {
             static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
         }
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        let mut decision = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
             Ok(mut scratch) => {
                 let decision = self.decide(&mut scratch, state, turn);
                 scratch.trim();
                 decision
             }
             Err(_) => self.decide(&mut Scratch::default(), state, turn),
-        })
+        });
+        decision.phase = state.phase();
+        decision
     }
 
     fn decide(
@@ -196,6 +215,34 @@ impl Engine {
     ) -> Decision {
         let locale = self.phrases.turn_locale(turn.locale.as_deref());
         scratch.find_phrases(self, turn, locale);
+        let mut decision = Decision {
+            conversation_id: turn.conversation_id.clone(),
+            turn: state.turns(),
+            policy: Some(self.id.clone()),
+            ..Decision::default()
+        };
+        let mut clock = Clock::new(turn.timestamp.as_deref());
+        if let Some(lifecycle) = &self.handoff.lifecycle {
+            match state.phase() {
+                Phase::Waiting => {
+                    self.while_waiting(lifecycle, scratch, state, turn, &mut clock, &mut decision);
+                    clock.report(&Arc::from("handoff"), &mut decision);
+                    return decision;
+                }
+                Phase::Offered => {
+                    if self.answer_offer(lifecycle, scratch, state, turn, &mut clock, &mut decision)
+                    {
+                        clock.report(&Arc::from("handoff"), &mut decision);
+                        return decision;
+                    }
+                }
+                Phase::Bot | Phase::WithAgent => {}
+            }
+            if !state.handoff().cooldowns.is_empty() {
+                Engine::cooling(state, &mut clock);
+            }
+        }
+
         let script_scope = RefCell::new(None);
         let ctx = Ctx {
             turn,
@@ -209,11 +256,14 @@ impl Engine {
         };
 
         scratch.fired.clear();
-        let mut errors = Vec::new();
         let language = turn.locale.as_deref().map_or("", primary_language);
+        let cooling = &ctx.state.handoff().cooldowns;
         for (index, rule) in self.rules.iter().enumerate() {
             if rule.gate.is_some_and(|set| scratch.hits[set].is_none())
                 || !rule.applies_to(language, locale)
+                || (!cooling.is_empty()
+                    && rule.action == Action::Offer
+                    && cooling.iter().any(|c| c.rule == rule.id))
             {
                 continue;
             }
@@ -221,10 +271,12 @@ impl Engine {
                 scratch.fired.push(index);
             }
             if !scratch.script_errors.is_empty() {
-                errors.extend(scratch.script_errors.drain(..).map(|message| EvalError {
-                    rule: rule.id.clone(),
-                    message,
-                }));
+                decision
+                    .errors
+                    .extend(scratch.script_errors.drain(..).map(|message| EvalError {
+                        rule: rule.id.clone(),
+                        message,
+                    }));
             }
         }
 
@@ -234,13 +286,6 @@ impl Engine {
                 .cmp(&(rb.priority, rb.action))
                 .then(b.cmp(&a))
         });
-        let mut decision = Decision {
-            conversation_id: turn.conversation_id.clone(),
-            turn: ctx.state.turns(),
-            errors,
-            policy: Some(self.id.clone()),
-            ..Decision::default()
-        };
         let Some(deciding) = deciding else {
             return decision;
         };
@@ -261,17 +306,6 @@ impl Engine {
                 }));
         }
         let rule = &self.rules[deciding];
-        let message = match (turn.agents_online(), rule.action) {
-            (false, _) => &rule.offline,
-            (true, Action::Offer) => &rule.offer,
-            (true, _) => &rule.online,
-        };
-        decision.action = rule.action;
-        decision.kind = Some(rule.kind);
-        decision.rule = Some(rule.id.clone());
-        decision.route = Some(rule.route.clone());
-        decision.message = Some(message.clone());
-        decision.agent_note = rule.agent_note.clone();
         let used = scratch
             .fired
             .iter()
@@ -279,7 +313,118 @@ impl Engine {
                 acc.union(self.rules[i].evidence_used)
             });
         state.decided(rule.id.clone(), rule.action, used);
+        let event = match rule.action {
+            Action::Offer => "offered",
+            _ => "escalated",
+        };
+        let detail = match rule.action {
+            Action::Offer => "the bot offered a person".to_string(),
+            _ => format!("the conversation joined queue `{}`", rule.route.queue),
+        };
+        self.conclude(
+            rule,
+            rule.action,
+            turn,
+            state,
+            &mut clock,
+            &mut decision,
+            (Phase::Bot, event, detail),
+        );
+        clock.report(&rule.id, &mut decision);
         decision
+    }
+
+    /// Completes a decision that `rule` made with `action`: the route and
+    /// messages, the offline path when no agent can take it, and (for
+    /// policies with a lifecycle) the move to `offered` or `waiting`,
+    /// explained as the step `(from, event, detail)`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn conclude(
+        &self,
+        rule: &Rule,
+        action: Action,
+        turn: &Turn,
+        state: &mut ConversationState,
+        clock: &mut Clock,
+        decision: &mut Decision,
+        (from, event, detail): (Phase, &str, String),
+    ) {
+        decision.action = action;
+        decision.kind = Some(rule.kind);
+        decision.rule = Some(rule.id.clone());
+        decision.route = Some(rule.route.clone());
+        decision.agent_note = rule.agent_note.clone();
+        let queue = &rule.route.queue;
+        if let Some((closed, local_time)) = self.closed(queue, turn, clock) {
+            decision.message = Some(rule.offline.clone());
+            decision.fallback_channel = Some(self.handoff.fallback_for(queue));
+            let detail = match &local_time {
+                Some(at) => format!("queue `{queue}` is closed ({closed}) at {at}"),
+                None => format!("no agents are available for queue `{queue}`"),
+            };
+            decision.reasons.push(Reason {
+                rule: rule.id.clone(),
+                trigger: Trigger::Availability,
+                kind: rule.kind,
+                action,
+                detail,
+                evidence: Evidence::Availability {
+                    queue: queue.clone(),
+                    closed,
+                    local_time,
+                },
+            });
+            return;
+        }
+        decision.message = Some(match action {
+            Action::Offer => rule.offer.clone(),
+            _ => rule.online.clone(),
+        });
+        let Some(lifecycle) = &self.handoff.lifecycle else {
+            return;
+        };
+        let to = match action {
+            Action::Offer => Phase::Offered,
+            _ => Phase::Waiting,
+        };
+        let since =
+            (to == Phase::Waiting && lifecycle.times_waiting()).then(|| clock.now().as_second());
+        let turns = state.turns();
+        let memory = state.handoff_mut();
+        memory.phase = to;
+        memory.rule = Some(rule.id.clone());
+        memory.kind = Some(rule.kind);
+        memory.queue = Some(Arc::from(queue.as_str()));
+        memory.since_turn = turns;
+        memory.since = since;
+        decision.reasons.push(lifecycle_reason(
+            (&rule.id, rule.kind),
+            action,
+            (from, to),
+            event,
+            detail,
+        ));
+    }
+
+    /// Why no agent can take a conversation for `queue` now, if none can:
+    /// the turn says agents are unavailable, or the queue's hours.
+    fn closed(
+        &self,
+        queue: &str,
+        turn: &Turn,
+        clock: &mut Clock,
+    ) -> Option<(String, Option<String>)> {
+        if !turn.agents_online() {
+            return Some(("agents unavailable".to_string(), None));
+        }
+        let hours = self.handoff.queues.get(queue)?.hours.as_ref()?;
+        let (closed, local_time) = hours.closed_at(clock.now());
+        let closed = closed?;
+        let name = match &closed {
+            Closed::Closure(Some(reason)) => format!("closure: {reason}"),
+            other => other.name().to_string(),
+        };
+        Some((name, Some(local_time)))
     }
 }
 
@@ -298,9 +443,9 @@ impl Rule {
 /// Per-thread buffers reused from turn to turn, so that a turn allocates
 /// nothing once they have grown.
 #[derive(Default)]
-struct Scratch {
-    text: Normalized,
-    hits: Vec<Option<Hit>>,
+pub(crate) struct Scratch {
+    pub(crate) text: Normalized,
+    pub(crate) hits: Vec<Option<Hit>>,
     cues: Vec<Cue>,
     found: Vec<Found>,
     fired: Vec<usize>,
@@ -319,6 +464,15 @@ impl Scratch {
         {
             *self = Scratch::default();
         }
+    }
+
+    /// The user's own words where a phrase of `set` matched, if one did.
+    pub(crate) fn said<'t>(&self, set: SetId, text: &'t str) -> Option<&'t str> {
+        let hit = self.hits[set]?;
+        let (start, end) = self
+            .text
+            .original_span(text, hit.start as usize, hit.end as usize);
+        Some(&text[start..end])
     }
 
     fn find_phrases(&mut self, engine: &Engine, turn: &Turn, locale: TurnLocale) {
@@ -381,6 +535,7 @@ pub(crate) fn compile(
         .set_help("write a language code such as `en`");
     }
     add_negation_cues(&spec, &mut cx);
+    let handoff = Handoff::compile(&spec, &mut cx);
 
     cx.topic_names = spec.topics.keys().cloned().collect();
     let topics: Vec<Topic> = spec
@@ -470,6 +625,7 @@ pub(crate) fn compile(
         folding: cx.folding,
         summary,
         warnings,
+        handoff,
     })
 }
 

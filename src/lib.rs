@@ -31,6 +31,7 @@ mod decision;
 mod engine;
 mod error;
 mod handle;
+mod handoff;
 mod lint;
 mod load;
 mod phrases;
@@ -43,14 +44,19 @@ mod turn;
 
 pub use crate::{
     decision::{
-        Action, Decision, EvalError, Evidence, Kind, PolicyId, Priority, Reason, Route, Trigger,
+        Action, Decision, EvalError, Evidence, FallbackChannel, Kind, PolicyId, Priority, Reason,
+        Route, Trigger,
     },
     engine::{DEFAULT_POLICY, Engine, PolicySummary},
     error::{Diagnostic, PolicyError, Severity},
     handle::{PolicyHandle, ReloadError},
+    handoff::{
+        ChannelAccount, ConversationAccount, ConversationReference, HandoffState, HandoffStatus,
+        TranscriptLine,
+    },
     load::{EngineBuilder, MAX_NESTING},
     policy::policy_schema,
-    state::{ConversationState, HISTORY, LastDecision, STATE_VERSION, StateError},
+    state::{ConversationState, HISTORY, LastDecision, Phase, STATE_VERSION, StateError},
     suite::{CaseReport, Expect, ExpectRoute, Mismatch, TestReport, TestSuite},
     trigger::script::MAX_OPERATIONS as MAX_SCRIPT_OPERATIONS,
     turn::{Intent, Outcome, Role, Turn, TurnError},

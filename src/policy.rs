@@ -12,7 +12,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use crate::condition::ConditionSpec;
-use crate::decision::{Action, Kind, Priority};
+use crate::decision::{Action, FallbackChannel, Kind, Priority};
 
 /// The JSON Schema (draft 7) of the policy format, generated from the same
 /// types that load a policy, so it cannot drift from them. Editors that
@@ -53,6 +53,14 @@ pub(crate) struct PolicySpec {
     pub(crate) topics: BTreeMap<String, Spanned<TopicSpec>>,
     #[schemars(with = "Vec<RuleSpec>")]
     pub(crate) rules: Vec<Spanned<RuleSpec>>,
+    /// How conversations are handed over; with it, the engine also tracks
+    /// each conversation's handoff phase.
+    #[serde(default)]
+    #[schemars(with = "Option<HandoffSpec>")]
+    pub(crate) handoff: Option<Spanned<HandoffSpec>>,
+    /// Per-queue settings: expected wait, opening hours, fallback channel.
+    #[serde(default)]
+    pub(crate) queues: BTreeMap<String, QueueSpec>,
     /// The policy's own tests, read by [`crate::TestSuite`], not by the engine.
     #[serde(default)]
     #[allow(dead_code)]
@@ -151,11 +159,309 @@ fn default_locale() -> String {
 }
 
 fn default_negation_window() -> Spanned<u32> {
+    unlocated(3)
+}
+
+/// A default value, which has no place in the file.
+pub(crate) fn unlocated<T>(value: T) -> Spanned<T> {
     Spanned::new(
-        3,
+        value,
         serde_saphyr::Location::UNKNOWN,
         serde_saphyr::Location::UNKNOWN,
     )
+}
+
+/// The `handoff` section: what the agent receives and how a conversation
+/// moves from the bot to a person and back.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HandoffSpec {
+    /// The transcript attached to `handoff.initiate`.
+    #[serde(default)]
+    pub(crate) transcript: TranscriptSpec,
+    /// What goes into the event's `value`: a list of fields, or a map from
+    /// the key the agent hub expects to a field.
+    #[serde(default)]
+    pub(crate) context: Option<ContextSpec>,
+    /// What is masked before text leaves the bot.
+    #[serde(default)]
+    pub(crate) redact: RedactSpec,
+    /// Answers to an offer, and the cool-down after a decline.
+    #[serde(default)]
+    pub(crate) offer: OfferSpec,
+    /// Leaving the queue: cancel phrases and the timeout.
+    #[serde(default)]
+    pub(crate) waiting: WaitingSpec,
+    /// The channel of the offline path, unless the queue names its own.
+    #[serde(default)]
+    pub(crate) fallback_channel: Option<FallbackChannel>,
+    /// What the bot says at each step.
+    #[serde(default)]
+    pub(crate) messages: LifecycleMessagesSpec,
+}
+
+/// How much of the conversation the agent receives.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TranscriptSpec {
+    /// The last N turns, user and bot.
+    #[serde(default = "default_transcript_turns")]
+    #[schemars(with = "u32")]
+    pub(crate) turns: Spanned<u32>,
+}
+
+impl Default for TranscriptSpec {
+    fn default() -> Self {
+        TranscriptSpec {
+            turns: default_transcript_turns(),
+        }
+    }
+}
+
+fn default_transcript_turns() -> Spanned<u32> {
+    unlocated(10)
+}
+
+/// A field of the decision or turn that `handoff.initiate` can carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ContextField {
+    Skill,
+    Queue,
+    Priority,
+    Kind,
+    Rule,
+    Reasons,
+    Intent,
+    Attributes,
+    AgentNote,
+    Message,
+    ConversationId,
+    Turn,
+}
+
+impl ContextField {
+    pub(crate) const ALL: [ContextField; 9] = [
+        ContextField::Skill,
+        ContextField::Queue,
+        ContextField::Priority,
+        ContextField::Kind,
+        ContextField::Rule,
+        ContextField::Reasons,
+        ContextField::Intent,
+        ContextField::Attributes,
+        ContextField::AgentNote,
+    ];
+
+    /// The field's name in the policy, which is also its default key.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ContextField::Skill => "skill",
+            ContextField::Queue => "queue",
+            ContextField::Priority => "priority",
+            ContextField::Kind => "kind",
+            ContextField::Rule => "rule",
+            ContextField::Reasons => "reasons",
+            ContextField::Intent => "intent",
+            ContextField::Attributes => "attributes",
+            ContextField::AgentNote => "agent_note",
+            ContextField::Message => "message",
+            ContextField::ConversationId => "conversation_id",
+            ContextField::Turn => "turn",
+        }
+    }
+}
+
+/// `context: [skill, queue]` or `context: { Skill: skill }`: the keys of
+/// `value`, each with the field it carries.
+#[derive(Debug, Default)]
+pub(crate) struct ContextSpec {
+    pub(crate) entries: Vec<(String, ContextField)>,
+}
+
+impl schemars::JsonSchema for ContextSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ContextSpec".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let field = generator.subschema_for::<ContextField>();
+        schemars::json_schema!({
+            "description": "What goes into `handoff.initiate`'s `value`: a list of fields, or a map from the key the agent hub expects to a field.",
+            "oneOf": [
+                { "type": "array", "items": field },
+                { "type": "object", "additionalProperties": field }
+            ]
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ContextSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ContextVisitor;
+
+        impl<'de> Visitor<'de> for ContextVisitor {
+            type Value = ContextSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of fields, or a map from key to field")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ContextSpec, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(field) = seq.next_element::<ContextField>()? {
+                    entries.push((field.name().to_string(), field));
+                }
+                Ok(ContextSpec { entries })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContextSpec, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, ContextField>()? {
+                    entries.push(entry);
+                }
+                Ok(ContextSpec { entries })
+            }
+        }
+
+        deserializer.deserialize_any(ContextVisitor)
+    }
+}
+
+/// What redaction masks before a transcript leaves the bot.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RedactSpec {
+    /// Card numbers (13 to 19 digits passing the Luhn check): all but the
+    /// last four digits.
+    #[serde(default = "yes")]
+    pub(crate) card_numbers: bool,
+    /// E-mail addresses: all of the name but its first letter.
+    #[serde(default = "yes")]
+    pub(crate) emails: bool,
+    /// Phone numbers (7 to 15 digits): all but the last two digits.
+    #[serde(default = "yes")]
+    pub(crate) phone_numbers: bool,
+    /// Regexes over the original text; every letter and digit of a match is masked.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub(crate) patterns: Vec<Spanned<String>>,
+}
+
+impl Default for RedactSpec {
+    fn default() -> Self {
+        RedactSpec {
+            card_numbers: true,
+            emails: true,
+            phone_numbers: true,
+            patterns: Vec::new(),
+        }
+    }
+}
+
+/// How the user answers an offer. The phrases are added to the built-in
+/// English ones and match when they are the whole message.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct OfferSpec {
+    #[serde(default)]
+    pub(crate) accept: PhraseList,
+    #[serde(default)]
+    pub(crate) decline: PhraseList,
+    /// Menu options that accept.
+    #[serde(default)]
+    pub(crate) accept_menu: Vec<String>,
+    /// Menu options that decline.
+    #[serde(default)]
+    pub(crate) decline_menu: Vec<String>,
+    /// After a decline, the offering rule stays quiet this long.
+    #[serde(default)]
+    #[schemars(with = "Option<PeriodSpec>")]
+    pub(crate) cooldown: Option<Spanned<PeriodSpec>>,
+}
+
+/// How a waiting user leaves the queue.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WaitingSpec {
+    /// Phrases that take the user out of the queue, added to the built-in
+    /// English ones; they match anywhere in the message.
+    #[serde(default)]
+    pub(crate) cancel: PhraseList,
+    /// After this long in the queue, the offline path.
+    #[serde(default)]
+    #[schemars(with = "Option<PeriodSpec>")]
+    pub(crate) timeout: Option<Spanned<PeriodSpec>>,
+}
+
+/// A span of turns, minutes, or both (whichever ends first for a timeout,
+/// last for a cool-down).
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PeriodSpec {
+    pub(crate) turns: Option<u32>,
+    pub(crate) minutes: Option<u32>,
+}
+
+/// Messages at each step of the handoff. `{queue}` and `{wait}` (the
+/// queue's `expected_wait`) are filled in.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LifecycleMessagesSpec {
+    pub(crate) waiting: Option<String>,
+    pub(crate) cancelled: Option<String>,
+    pub(crate) declined: Option<String>,
+    pub(crate) accepted: Option<String>,
+    pub(crate) completed: Option<String>,
+    pub(crate) timeout: Option<String>,
+    pub(crate) failed: Option<String>,
+}
+
+/// One queue's settings.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QueueSpec {
+    /// Shown as `{wait}` in the waiting message, such as `about 5 minutes`.
+    pub(crate) expected_wait: Option<String>,
+    /// The offline path's channel for this queue.
+    pub(crate) fallback_channel: Option<FallbackChannel>,
+    /// When agents staff the queue; without it, always.
+    #[schemars(with = "Option<HoursSpec>")]
+    pub(crate) hours: Option<Spanned<HoursSpec>>,
+}
+
+/// Opening hours in a named time zone, with holidays and one-off closures.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HoursSpec {
+    /// An IANA time zone, such as `Europe/London`.
+    #[schemars(with = "String")]
+    pub(crate) time_zone: Spanned<String>,
+    /// Days (`mon`, `mon-fri`, `daily`) to hours (`09:00-17:30`,
+    /// `09:00-12:00, 13:00-17:00`, `closed`).
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub(crate) open: BTreeMap<String, Spanned<String>>,
+    /// Whole days closed, such as `2026-12-25`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub(crate) holidays: Vec<Spanned<String>>,
+    /// One-off closures, from and to local date-times.
+    #[serde(default)]
+    pub(crate) closures: Vec<ClosureSpec>,
+}
+
+/// A one-off closure, such as a training afternoon.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClosureSpec {
+    /// Local date-time it starts, such as `2026-12-24T13:00`.
+    #[schemars(with = "String")]
+    pub(crate) from: Spanned<String>,
+    /// Local date-time it ends.
+    #[schemars(with = "String")]
+    pub(crate) to: Spanned<String>,
+    /// Why, shown in the decision's reason.
+    pub(crate) reason: Option<String>,
 }
 
 /// A named set of phrases and regex patterns that rules refer to with `topic`.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::Action;
+use crate::decision::{Action, Kind};
 use crate::trigger::EvidenceUsed;
 use crate::turn::{Outcome, Turn};
 
@@ -63,6 +63,77 @@ pub struct ConversationState {
     sentiment: History<f64>,
     #[serde(default)]
     last_decision: Option<LastDecision>,
+    #[serde(default, skip_serializing_if = "HandoffMemory::is_idle")]
+    handoff: HandoffMemory,
+}
+
+/// Where a conversation stands in the handoff to a person.
+///
+/// `bot` -> (`offered`) -> `waiting` -> `with_agent` -> `bot`. Policies
+/// with a `handoff` section move conversations through it; see the README.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The bot is talking with the user.
+    #[default]
+    Bot,
+    /// The bot has offered a person and waits for the answer.
+    Offered,
+    /// The user waits in a queue for an agent.
+    Waiting,
+    /// An agent has the conversation; the bot relays messages.
+    WithAgent,
+}
+
+impl Phase {
+    /// Whether the bot has the conversation.
+    pub fn is_bot(&self) -> bool {
+        *self == Phase::Bot
+    }
+}
+
+/// The handoff part of the state: the phase, since when, for which rule
+/// and queue, and the rules cooling down after a declined offer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HandoffMemory {
+    #[serde(default)]
+    pub(crate) phase: Phase,
+    /// The rule that offered or escalated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rule: Option<Arc<str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kind: Option<Kind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) queue: Option<Arc<str>>,
+    /// The user turn the phase began on.
+    #[serde(default)]
+    pub(crate) since_turn: u32,
+    /// When the phase began, in seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) since: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) cooldowns: Vec<Cooldown>,
+}
+
+impl HandoffMemory {
+    fn is_idle(&self) -> bool {
+        *self == HandoffMemory::default()
+    }
+}
+
+/// A rule that does not offer again until a turn or a time, whichever
+/// comes later among those set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Cooldown {
+    pub(crate) rule: Arc<str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) until_turn: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) until: Option<i64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +173,7 @@ impl ConversationState {
             confidence: History::default(),
             sentiment: History::default(),
             last_decision: None,
+            handoff: HandoffMemory::default(),
         }
     }
 
@@ -172,6 +244,34 @@ impl ConversationState {
         self.last_decision.as_ref()
     }
 
+    /// Where the conversation stands in the handoff to a person.
+    pub fn phase(&self) -> Phase {
+        self.handoff.phase
+    }
+
+    pub(crate) fn handoff(&self) -> &HandoffMemory {
+        &self.handoff
+    }
+
+    pub(crate) fn handoff_mut(&mut self) -> &mut HandoffMemory {
+        &mut self.handoff
+    }
+
+    /// Counts a user turn that no rule looks at (the conversation is with an
+    /// agent, or waiting): the turn number moves on, the counters do not.
+    pub(crate) fn count_turn(&mut self) {
+        self.turns = self.turns.saturating_add(1);
+    }
+
+    /// Forgets the counters and the handoff, as after an agent completed
+    /// the conversation; the turn count goes on.
+    pub(crate) fn reset_counters(&mut self) {
+        *self = ConversationState {
+            turns: self.turns,
+            ..ConversationState::new()
+        };
+    }
+
     /// Counts a user turn in; called by the engine before the rules run.
     pub(crate) fn record(&mut self, turn: &Turn) {
         self.turns = self.turns.saturating_add(1);
@@ -215,7 +315,9 @@ impl ConversationState {
 }
 
 /// The format version of a saved [`ConversationState`]; see there.
-pub const STATE_VERSION: u32 = 1;
+///
+/// Version 2 added the handoff phase.
+pub const STATE_VERSION: u32 = 2;
 
 /// A saved state that cannot be read: corrupt, foreign, or from a newer release.
 ///
@@ -247,7 +349,9 @@ impl std::error::Error for StateError {}
 fn supported_version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     let version = u32::deserialize(deserializer)?;
     match version {
-        1..=STATE_VERSION => Ok(version),
+        // An older state is upgraded as it is read: its missing parts take
+        // their defaults, and it is saved again as the current version.
+        1..=STATE_VERSION => Ok(STATE_VERSION),
         newer if newer > STATE_VERSION => Err(serde::de::Error::custom(format!(
             "state version {newer} was written by a newer release of escalate (this one reads up to {STATE_VERSION})"
         ))),

@@ -14,7 +14,9 @@
 //! ```
 //!
 //! A turn is written as in a transcript, plus an optional `expect` for that
-//! turn; the case's `expect` is for its last turn. Tests live in a policy's
+//! turn; the case's `expect` is for its last turn. A step may instead be an
+//! agent hub's status, `{ status: accepted }` (or `failed`, with an optional
+//! `message`, or `completed`), to test a whole handoff round trip. Tests live in a policy's
 //! own `tests:` section or in a file beside it (`name.tests.yaml`).
 
 use std::collections::BTreeSet;
@@ -23,11 +25,12 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::decision::{Action, Decision, Kind, Priority};
+use crate::decision::{Action, Decision, FallbackChannel, Kind, Priority};
 use crate::engine::Engine;
 use crate::error::{PolicyError, Source};
+use crate::handoff::{HandoffState, HandoffStatus, TranscriptLine};
 use crate::policy::span_of;
-use crate::state::ConversationState;
+use crate::state::{ConversationState, Phase};
 use crate::turn::Turn;
 
 /// What a policy test file holds: the tests, and which policy they test.
@@ -79,6 +82,12 @@ pub struct Expect {
     /// The message for the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The conversation's phase after the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
+    /// The fallback channel of the offline path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_channel: Option<FallbackChannel>,
 }
 
 /// The parts of a route a test expects.
@@ -123,7 +132,7 @@ pub struct TestSuite {
 #[derive(Clone, Debug)]
 struct Case {
     name: String,
-    turns: Vec<(Turn, Option<Expect>)>,
+    turns: Vec<(TranscriptLine, Option<Expect>)>,
     expect: Option<Expect>,
 }
 
@@ -155,7 +164,8 @@ pub struct CaseReport {
 pub struct Mismatch {
     /// The turn (from 1) whose decision was checked.
     pub turn: usize,
-    /// The part of the decision: `action`, `kind`, `rule`, `reasons`, `route` or `message`.
+    /// The part of the decision: `action`, `kind`, `rule`, `reasons`,
+    /// `route`, `message`, `phase` or `fallback_channel`.
     pub field: &'static str,
     /// What the test expected.
     pub expected: String,
@@ -261,8 +271,11 @@ impl TestSuite {
             let mut state = ConversationState::new();
             let mut failures = Vec::new();
             let last = case.turns.len();
-            for (index, (turn, expect)) in case.turns.iter().enumerate() {
-                let decision = engine.evaluate(&mut state, turn);
+            for (index, (step, expect)) in case.turns.iter().enumerate() {
+                let decision = match step {
+                    TranscriptLine::Turn(turn) => engine.evaluate(&mut state, turn),
+                    TranscriptLine::Status(status) => engine.apply_status(&mut state, status),
+                };
                 fired.extend(decision.reasons.iter().map(|r| r.rule.to_string()));
                 let number = index + 1;
                 let for_the_case = case.expect.as_ref().filter(|_| number == last);
@@ -358,10 +371,10 @@ fn parse<T: for<'de> Deserialize<'de> + Send>(source: &Source) -> Result<T, Poli
     crate::load::parse_yaml(source, crate::load::Limits::default())
 }
 
-/// A test turn: a transcript turn plus its own `expect`.
+/// A test step: a transcript turn or a status, plus its own `expect`.
 fn read_turn(
     fields: &Spanned<serde_json::Map<String, serde_json::Value>>,
-) -> Result<(Turn, Option<Expect>), (String, Option<String>)> {
+) -> Result<(TranscriptLine, Option<Expect>), (String, Option<String>)> {
     let mut fields = fields.value.clone();
     let expect = match fields.remove("expect") {
         Some(value) => Some(serde_json::from_value::<Expect>(value).map_err(|e| {
@@ -375,10 +388,30 @@ fn read_turn(
         })?),
         None => None,
     };
+    if let Some(state) = fields.remove("status") {
+        let state = serde_json::from_value::<HandoffState>(state).map_err(|e| {
+            let message = crate::error::without_position(&e.to_string());
+            (format!("invalid `status`: {message}"), None)
+        })?;
+        let message = match fields.remove("message") {
+            Some(serde_json::Value::String(message)) => Some(message),
+            Some(_) => return Err(("a status `message` is text".into(), None)),
+            None => None,
+        };
+        if let Some(other) = fields.keys().next() {
+            return Err((
+                format!("a status step has no field `{other}`"),
+                Some("a status step is `{ status: accepted }`, `{ status: failed, message: \"...\" }` or `{ status: completed }`".into()),
+            ));
+        }
+        let mut status = HandoffStatus::new(None, state);
+        status.message = message;
+        return Ok((TranscriptLine::Status(status), expect));
+    }
     let json = serde_json::to_vec(&fields).expect("a map serializes");
     let turn = Turn::from_json(&json)
         .map_err(|e| (format!("invalid turn: {e}"), e.help().map(String::from)))?;
-    Ok((turn, expect))
+    Ok((TranscriptLine::Turn(turn), expect))
 }
 
 fn mismatches(expect: &Expect, decision: &Decision, turn: usize) -> Vec<Mismatch> {
@@ -434,6 +467,16 @@ fn mismatches(expect: &Expect, decision: &Decision, turn: usize) -> Vec<Mismatch
             "message",
             expect.message.clone(),
             or_none(decision.message.clone()),
+        ),
+        (
+            "phase",
+            expect.phase.map(|p| p.to_string()),
+            decision.phase.to_string(),
+        ),
+        (
+            "fallback_channel",
+            expect.fallback_channel.map(|c| c.to_string()),
+            or_none(decision.fallback_channel.map(|c| c.to_string())),
         ),
     ];
     checks

@@ -30,6 +30,10 @@ pub struct Turn {
     /// The conversation this turn belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<Arc<str>>,
+    /// The message's id (a Bot Framework activity id), kept for the
+    /// transcript and for `relatesTo` in `handoff.initiate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// Who wrote it; bot turns are kept for the transcript but not evaluated.
     #[serde(default)]
     pub role: Role,
@@ -135,20 +139,34 @@ impl Turn {
     /// assert_eq!(err.help(), Some("did you mean `sentiment`?"));
     /// ```
     pub fn from_json(line: &[u8]) -> Result<Turn, TurnError> {
-        let text = std::str::from_utf8(line).map_err(|e| TurnError {
-            position: crate::error::position(line, e.valid_up_to()),
-            message: "the line is not valid UTF-8".into(),
-            help: Some("save the transcript as UTF-8".into()),
-        })?;
-        if let Some(start) = crate::error::not_an_object(line) {
-            return Err(TurnError {
-                position: crate::error::position(line, start),
-                message: "a turn is a JSON object".into(),
-                help: Some(r#"write one object per line, such as `{"text": "hello"}`"#.into()),
-            });
-        }
-        serde_json::from_str(text).map_err(|e| TurnError::from_json_error(text, &e))
+        parse_line(
+            line,
+            "a turn is a JSON object",
+            r#"write one object per line, such as `{"text": "hello"}`"#,
+        )
     }
+}
+
+/// Reads one JSON object from a line; `not_object` and its `help` say what
+/// is wrong when the line holds something else.
+pub(crate) fn parse_line<T: serde::de::DeserializeOwned>(
+    line: &[u8],
+    not_object: &str,
+    help: &str,
+) -> Result<T, TurnError> {
+    let text = std::str::from_utf8(line).map_err(|e| TurnError {
+        position: crate::error::position(line, e.valid_up_to()),
+        message: "the line is not valid UTF-8".into(),
+        help: Some("save the transcript as UTF-8".into()),
+    })?;
+    if let Some(start) = crate::error::not_an_object(line) {
+        return Err(TurnError::new(
+            crate::error::position(line, start),
+            not_object,
+            Some(help),
+        ));
+    }
+    serde_json::from_str(text).map_err(|e| TurnError::from_json_error(text, &e))
 }
 
 /// A line that is not a valid [`Turn`]: where, what, and the fix.
@@ -175,6 +193,14 @@ impl TurnError {
     /// How to fix it, when there is a likely fix.
     pub fn help(&self) -> Option<&str> {
         self.help.as_deref()
+    }
+
+    pub(crate) fn new(position: (usize, usize), message: &str, help: Option<&str>) -> TurnError {
+        TurnError {
+            position,
+            message: message.to_string(),
+            help: help.map(String::from),
+        }
     }
 
     fn from_json_error(text: &str, e: &serde_json::Error) -> TurnError {

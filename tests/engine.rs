@@ -210,9 +210,11 @@ fn decision_json_has_the_documented_shape() {
         "message",
         "agent_note",
         "policy",
+        "phase",
     ];
     want.sort();
     assert_eq!(keys, want);
+    assert_eq!(json["phase"], "waiting");
     assert_eq!(json["conversation_id"], "c-17");
     assert_eq!(json["turn"], 1);
     assert_eq!(json["action"], "escalate");

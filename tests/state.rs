@@ -1,10 +1,13 @@
 //! Saved conversation states survive upgrades, and a corrupt or foreign
 //! state is an error the bot can handle, never a panic.
 
-use escalate::{Action, ConversationState, Engine, Outcome, STATE_VERSION, Turn};
+use escalate::{Action, ConversationState, Engine, Outcome, Phase, STATE_VERSION, Turn};
 
 /// States saved by each release, kept forever: every later release must read them.
-const SAVED: [(&str, &str); 1] = [("v1", include_str!("data/states/v1.json"))];
+const SAVED: [(&str, &str, Phase); 2] = [
+    ("v1", include_str!("data/states/v1.json"), Phase::Bot),
+    ("v2", include_str!("data/states/v2.json"), Phase::Waiting),
+];
 
 #[test]
 fn states_saved_by_every_release_load_and_carry_on() {
@@ -13,9 +16,10 @@ fn states_saved_by_every_release_load_and_carry_on() {
         STATE_VERSION,
         "keep a saved state of each version"
     );
-    for (version, json) in SAVED {
+    for (version, json, phase) in SAVED {
         let state = ConversationState::from_json(json.as_bytes())
             .unwrap_or_else(|e| panic!("{version}: {e}"));
+        assert_eq!(state.phase(), phase, "{version}");
         assert_eq!(state.turns(), 4, "{version}");
         assert_eq!(state.total(&Outcome::FAILURES), 1, "{version}");
         assert_eq!(state.recent_sentiment(), &[-0.2, -0.4, -0.5], "{version}");

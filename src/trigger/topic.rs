@@ -17,7 +17,6 @@
 //! negation cue (for crisis topics, where a miss costs more than a false alarm).
 
 use regex_automata::meta::Regex;
-use regex_automata::util::syntax;
 use serde_saphyr::Spanned;
 
 use super::{Ctx, Explanation};
@@ -26,13 +25,6 @@ use crate::decision::{Evidence, Trigger};
 use crate::phrases::{Cue, Hit, HitSource, PhraseIndex, SetId, TurnLocale};
 use crate::policy::TopicSpec;
 use crate::text::Normalized;
-
-/// Longest regex source accepted, in bytes.
-const MAX_PATTERN_LEN: usize = 1_000;
-/// Compiled size limit of one regex, in bytes.
-const PATTERN_SIZE_LIMIT: usize = 1 << 20;
-/// The most a regex's lazy DFA keeps per thread, in bytes.
-const PATTERN_CACHE_LIMIT: usize = 256 << 10;
 
 /// A compiled topic.
 #[derive(Debug)]
@@ -65,7 +57,10 @@ impl Topic {
         cx.add_phrases(set, &spec_value.phrases);
         let mut patterns = Vec::new();
         for pattern in &spec_value.patterns {
-            if let Some(regex) = compile_pattern(pattern, cx) {
+            if let Some(regex) = cx.compile_pattern(
+                pattern,
+                "they match lowercase text without accents or punctuation",
+            ) {
                 patterns.push((regex, pattern.value.clone()));
             }
         }
@@ -109,79 +104,6 @@ impl Topic {
             }
         }
     }
-}
-
-fn compile_pattern(pattern: &Spanned<String>, cx: &mut Compiler) -> Option<Regex> {
-    if pattern.value.len() > MAX_PATTERN_LEN {
-        cx.error_at(
-            pattern,
-            "pattern-too-long",
-            format!(
-                "pattern is {} bytes long, more than the {MAX_PATTERN_LEN} allowed",
-                pattern.value.len()
-            ),
-        )
-        .set_help("split it into several shorter patterns, or list the words as phrases");
-        return None;
-    }
-    let budget = cx.limits.pattern_memory.saturating_sub(cx.pattern_memory);
-    let built = Regex::builder()
-        .syntax(syntax::Config::new().nest_limit(64))
-        .configure(
-            Regex::config()
-                .nfa_size_limit(Some(PATTERN_SIZE_LIMIT.min(budget)))
-                .hybrid_cache_capacity(PATTERN_CACHE_LIMIT),
-        )
-        .build(&pattern.value);
-    match built {
-        Ok(regex) if regex.memory_usage() <= budget => {
-            cx.pattern_memory += regex.memory_usage();
-            Some(regex)
-        }
-        Err(e) if e.size_limit().is_some() && budget >= PATTERN_SIZE_LIMIT => {
-            cx.error_at(
-                pattern,
-                "pattern-too-big",
-                format!("pattern compiles to more than {PATTERN_SIZE_LIMIT} bytes"),
-            )
-            .set_help(
-                "use smaller repetitions than `{1000}` and narrow classes such as `[a-z]` rather than `\\w`, or list the words as phrases",
-            );
-            None
-        }
-        Ok(_) => {
-            too_much_pattern_memory(pattern, cx);
-            None
-        }
-        Err(e) if e.size_limit().is_some() => {
-            too_much_pattern_memory(pattern, cx);
-            None
-        }
-        Err(e) => {
-            let message = e
-                .syntax_error()
-                .map_or_else(|| e.to_string(), ToString::to_string);
-            let last = message
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid regex");
-            let last = last.trim().trim_start_matches("error: ");
-            cx.error_at(pattern, "invalid-pattern", format!("invalid regex `{}`: {last}", pattern.value))
-                .set_help("patterns use Rust regex syntax (https://docs.rs/regex); they match lowercase text without accents or punctuation");
-            None
-        }
-    }
-}
-
-fn too_much_pattern_memory(pattern: &Spanned<String>, cx: &mut Compiler) {
-    let limit = cx.limits.pattern_memory;
-    cx.error_at(
-        pattern,
-        "pattern-memory",
-        format!("the policy's patterns take more than {limit} bytes together"),
-    )
-    .set_help("use fewer patterns, or raise the limit with `EngineBuilder::max_pattern_memory`");
 }
 
 impl TopicRef {

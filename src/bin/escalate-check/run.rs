@@ -1,13 +1,16 @@
 //! `escalate-check run`: dry-run a policy over JSONL transcripts.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use escalate::{Action, ConversationState, Decision, Engine, Role, Turn};
+use escalate::{
+    Action, ConversationReference, ConversationState, Decision, Engine, HandoffStatus, Role,
+    TranscriptLine, Turn,
+};
 
 use crate::{Format, Outcome, display_path, io_message, write_reasons, write_verdict};
 
@@ -17,9 +20,17 @@ Input: JSON Lines, one turn per line, such as
 Every field is optional. A file may interleave conversations: turns are
 grouped by conversation_id in file order, and each conversation starts from
 a fresh state. Bot turns (\"role\": \"bot\") are read but not evaluated.
+An agent hub's Bot Framework status events may stand between turns:
+  {\"type\": \"event\", \"name\": \"handoff.status\", \"value\": {\"state\": \"accepted\"},
+   \"conversation\": {\"id\": \"c-17\"}}
+so that a whole handoff round trip can be dry-run (policies with a
+`handoff` section track the conversation's phase).
 
-Output: `text` lists each user turn with its decision and reasons, then a
-summary; `json` prints one decision per user turn as JSON Lines.
+Output: `text` lists each user turn and status with its decision and
+reasons, then a summary; `json` prints one decision per user turn and status
+as JSON Lines. With --handoff, each decision that hands over is followed by
+the `handoff.initiate` event the bot would send (in `json`, a line of its
+own whose `type` is `event`).
 
 Long runs show progress and throughput on stderr when stderr is a terminal
 and stdout is redirected. Memory is bounded by the conversations seen in the
@@ -43,6 +54,10 @@ pub(crate) struct RunArgs {
     /// which bounds memory on long logs; a later turn starts it afresh
     #[arg(long, value_name = "LINES", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     forget_after: u64,
+    /// Also print the `handoff.initiate` event (with its redacted
+    /// transcript) for each decision that hands over
+    #[arg(long)]
+    handoff: bool,
 }
 
 #[derive(Default)]
@@ -114,9 +129,17 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
     })
 }
 
-/// Conversations open at once, keyed by id: the state and the line that
-/// last touched it.
-type Conversations = HashMap<Option<Arc<str>>, (ConversationState, u64)>;
+/// A conversation open in a run.
+struct Conversation {
+    state: ConversationState,
+    /// The line that last touched it.
+    last: u64,
+    /// Its last turns, for `handoff.initiate` (kept only with --handoff).
+    transcript: VecDeque<Turn>,
+}
+
+/// Conversations open at once, keyed by id.
+type Conversations = HashMap<Option<Arc<str>>, Conversation>;
 
 fn run_file(
     engine: &Engine,
@@ -148,13 +171,13 @@ fn run_file(
         number += 1;
         progress.advance(read as u64);
         if number.is_multiple_of(args.forget_after) {
-            conversations.retain(|_, (_, last)| number - *last <= args.forget_after);
+            conversations.retain(|_, c| number - c.last <= args.forget_after);
         }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let turn = match Turn::from_json(&line) {
-            Ok(turn) => turn,
+        let line = match TranscriptLine::from_json(&line) {
+            Ok(line) => line,
             Err(e) => {
                 eprintln!("{name}:{number}:{}: invalid turn: {e}", e.column());
                 if let Some(help) = e.help() {
@@ -164,17 +187,37 @@ fn run_file(
                 continue;
             }
         };
-        let (state, last) = conversations
-            .entry(turn.conversation_id.clone())
-            .or_insert_with(|| {
-                tally.conversations += 1;
-                (ConversationState::new(), number)
-            });
-        *last = number;
+        let id = match &line {
+            TranscriptLine::Turn(turn) => turn.conversation_id.clone(),
+            TranscriptLine::Status(status) => status.conversation_id.clone(),
+        };
+        let conversation = conversations.entry(id).or_insert_with(|| {
+            tally.conversations += 1;
+            Conversation {
+                state: ConversationState::new(),
+                last: number,
+                transcript: VecDeque::new(),
+            }
+        });
+        conversation.last = number;
+        let turn = match line {
+            TranscriptLine::Turn(turn) => turn,
+            TranscriptLine::Status(status) => {
+                let decision = engine.apply_status(&mut conversation.state, &status);
+                write_status(out, args.format, &status, &decision)?;
+                continue;
+            }
+        };
+        if args.handoff {
+            if conversation.transcript.len() == engine.transcript_turns() {
+                conversation.transcript.pop_front();
+            }
+            conversation.transcript.push_back(turn.clone());
+        }
         if turn.role == Role::Bot {
             continue;
         }
-        let decision = engine.evaluate(state, &turn);
+        let decision = engine.evaluate(&mut conversation.state, &turn);
         tally.turns += 1;
         match decision.action {
             Action::Escalate => tally.escalations += 1,
@@ -188,8 +231,67 @@ fn run_file(
             }
             Format::Text => write_text(out, &turn, &decision)?,
         }
+        if args.handoff && decision.starts_handoff() {
+            let reference =
+                ConversationReference::placeholder(turn.conversation_id.as_deref().unwrap_or("-"));
+            let transcript = conversation.transcript.make_contiguous();
+            let event = engine.handoff_initiate(&decision, &reference, transcript);
+            write_event(out, args.format, &event)?;
+        }
     }
     Ok(())
+}
+
+/// The event the bot would send: one JSON line; for people, its `value`
+/// (the reasons shown above) and its redacted transcript.
+fn write_event(out: &mut impl Write, format: Format, event: &serde_json::Value) -> io::Result<()> {
+    if format == Format::Json {
+        serde_json::to_writer(&mut *out, event)?;
+        return writeln!(out);
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    writeln!(
+        out,
+        "    sends {} {}",
+        text(&event["name"]),
+        text(&event["id"])
+    )?;
+    let mut value = event["value"].clone();
+    if let Some(reasons) = value.get_mut("reasons") {
+        let count = reasons.as_array().map_or(0, Vec::len);
+        *reasons = format!("({count}, as above)").into();
+    }
+    writeln!(out, "      value: {value}")?;
+    let activities = event["attachments"][0]["content"]["activities"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice);
+    writeln!(out, "      transcript ({} turns):", activities.len())?;
+    for activity in activities {
+        let role = text(&activity["from"]["role"]);
+        writeln!(out, "        {role}: {}", text(&activity["text"]))?;
+    }
+    Ok(())
+}
+
+/// A status from the agent hub, with what it did to the conversation.
+fn write_status(
+    out: &mut impl Write,
+    format: Format,
+    status: &HandoffStatus,
+    d: &Decision,
+) -> io::Result<()> {
+    if format == Format::Json {
+        serde_json::to_writer(&mut *out, d)?;
+        return writeln!(out);
+    }
+    let id = d.conversation_id.as_deref().unwrap_or("-");
+    write!(out, "{id} #{} status {}", d.turn, status.state)?;
+    if d.action != Action::None {
+        write!(out, ": ")?;
+        write_verdict(out, d)?;
+    }
+    writeln!(out)?;
+    write_details(out, d)
 }
 
 /// A progress bar on stderr, shown only when stderr is a terminal and
@@ -258,12 +360,23 @@ fn write_text(out: &mut impl Write, turn: &Turn, d: &Decision) -> io::Result<()>
         Some(menu) => writeln!(out, "    user: [menu {menu}] {}", turn.text)?,
         None => writeln!(out, "    user: {}", turn.text)?,
     }
+    write_details(out, d)
+}
+
+/// The reasons, messages, phase and errors of a decision, for people.
+fn write_details(out: &mut impl Write, d: &Decision) -> io::Result<()> {
     write_reasons(out, d)?;
     if let Some(message) = &d.message {
         writeln!(out, "    message: {message}")?;
     }
+    if let Some(channel) = d.fallback_channel {
+        writeln!(out, "    fallback channel: {channel}")?;
+    }
     if let Some(note) = &d.agent_note {
         writeln!(out, "    agent note: {note}")?;
+    }
+    if !d.phase.is_bot() {
+        writeln!(out, "    phase: {}", d.phase)?;
     }
     for error in &d.errors {
         writeln!(out, "    error in {}: {}", error.rule, error.message)?;

@@ -6,7 +6,9 @@ use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use escalate::{Action, ConversationState, Decision, Engine, Role, Turn};
+use escalate::{
+    Action, ConversationState, Decision, Engine, HandoffStatus, Role, TranscriptLine, Turn,
+};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -47,7 +49,8 @@ pub(crate) struct StatsArgs {
 
 struct Conversation {
     id: String,
-    turns: Vec<Turn>,
+    /// Turns, and the agent hub's statuses between them.
+    turns: Vec<TranscriptLine>,
 }
 
 /// How one conversation ended up: the first decision that offered or
@@ -247,7 +250,7 @@ fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<(), String
         std::fs::read(path).map_err(|e| format!("cannot read `{name}`: {}", io_message(&e)))?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    let mut add = |id: String, turn: Turn| {
+    let mut add = |id: String, turn: TranscriptLine| {
         let at = *index.entry(id.clone()).or_insert_with(|| {
             corpus.push(Conversation {
                 id,
@@ -260,7 +263,18 @@ fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<(), String
     if first == Some(&b'[') {
         let activities: Vec<serde_json::Value> = serde_json::from_slice(&bytes)
             .map_err(|e| format!("{name}: not a Bot Framework transcript: {e}"))?;
-        for activity in activities.iter().filter(|a| a["type"] == "message") {
+        for activity in &activities {
+            if activity["type"] == "event" && activity["name"] == "handoff.status" {
+                let json = serde_json::to_vec(activity).unwrap_or_default();
+                let status = HandoffStatus::from_json(&json)
+                    .map_err(|e| format!("{name}: invalid handoff status: {e}"))?;
+                let id = status.conversation_id.as_deref().unwrap_or("-").to_string();
+                add(id, TranscriptLine::Status(status));
+                continue;
+            }
+            if activity["type"] != "message" {
+                continue;
+            }
             let role = match activity["from"]["role"].as_str() {
                 Some("bot") => Role::Bot,
                 _ => Role::User,
@@ -276,7 +290,7 @@ fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<(), String
                 locale: activity["locale"].as_str().map(String::from),
                 ..Turn::user(activity["text"].as_str().unwrap_or_default())
             };
-            add(id, turn);
+            add(id, TranscriptLine::Turn(turn));
         }
         return Ok(());
     }
@@ -284,10 +298,13 @@ fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<(), String
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let turn = Turn::from_json(line)
+        let line = TranscriptLine::from_json(line)
             .map_err(|e| format!("{name}:{}:{}: invalid turn: {e}", number + 1, e.column()))?;
-        let id = turn.conversation_id.as_deref().unwrap_or("-").to_string();
-        add(id, turn);
+        let id = match &line {
+            TranscriptLine::Turn(turn) => turn.conversation_id.as_deref(),
+            TranscriptLine::Status(status) => status.conversation_id.as_deref(),
+        };
+        add(id.unwrap_or("-").to_string(), line);
     }
     Ok(())
 }
@@ -303,11 +320,20 @@ fn run(engine: &Engine, corpus: &[Conversation]) -> Vec<Course> {
         .par_iter()
         .map(|conversation| {
             let mut state = ConversationState::new();
+            // Statuses move the conversation on; only user turns are counted.
             let decisions: Vec<Decision> = conversation
                 .turns
                 .iter()
-                .map(|t| (t.role, engine.evaluate(&mut state, t)))
-                .filter_map(|(role, d)| (role == Role::User).then_some(d))
+                .filter_map(|line| match line {
+                    TranscriptLine::Turn(t) => {
+                        let decision = engine.evaluate(&mut state, t);
+                        (t.role == Role::User).then_some(decision)
+                    }
+                    TranscriptLine::Status(status) => {
+                        engine.apply_status(&mut state, status);
+                        None
+                    }
+                })
                 .collect();
             if let Some(bar) = &bar {
                 bar.inc(1);

@@ -1,0 +1,599 @@
+//! The conversation's lifecycle: `bot` -> (`offered`) -> `waiting` ->
+//! `with_agent` -> `bot`, for policies with a `handoff` section.
+//!
+//! ```yaml
+//! handoff:
+//!   offer:
+//!     accept: ["go ahead"]          # added to yes, sure, ok... (whole message)
+//!     decline: ["maybe later"]      # added to no, no thanks, not now...
+//!     accept_menu: [talk_to_agent]  # added to `yes`
+//!     cooldown: { turns: 5 }        # the declined rule does not offer again
+//!   waiting:
+//!     cancel: ["forget about it"]   # added to cancel, never mind... (whole message)
+//!     timeout: { turns: 6, minutes: 10 }   # then the offline path
+//!   messages:
+//!     waiting: "You're in the queue. Expected wait: {wait}."
+//! ```
+//!
+//! Every step puts a reason with trigger `lifecycle` in the decision.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use serde_saphyr::Spanned;
+
+use crate::compile::Compiler;
+use crate::decision::{Action, Decision, EvalError, Evidence, Kind, Reason, Trigger};
+use crate::engine::{Engine, Rule, Scratch};
+use crate::error::did_you_mean;
+use crate::phrases::SetId;
+use crate::policy::{HandoffSpec, PeriodSpec, PhraseList, unlocated};
+use crate::state::{ConversationState, Cooldown, HandoffMemory, Phase};
+use crate::turn::Turn;
+
+use super::{HandoffState, HandoffStatus};
+
+const DEFAULT_ACCEPT: &[&str] = &[
+    "yes",
+    "yes please",
+    "yeah",
+    "yep",
+    "sure",
+    "ok",
+    "okay",
+    "please",
+    "please do",
+    "y",
+    "connect me",
+    "yes connect me",
+    "go ahead",
+];
+const DEFAULT_DECLINE: &[&str] = &[
+    "no",
+    "no thanks",
+    "no thank you",
+    "nope",
+    "not now",
+    "no need",
+    "n",
+    "i'm fine",
+    "im fine",
+    "i'm good",
+    "maybe later",
+];
+const DEFAULT_CANCEL: &[&str] = &[
+    "cancel",
+    "never mind",
+    "nevermind",
+    "forget it",
+    "stop",
+    "stop waiting",
+    "leave the queue",
+    "i'll wait for the bot",
+    "back to the bot",
+];
+
+const DEFAULT_WAITING: &str = "You're in the queue for a person. Expected wait: {wait}. Say \"cancel\" to go back to the assistant.";
+const DEFAULT_CANCELLED: &str = "OK, I've taken you out of the queue. How else can I help?";
+const DEFAULT_DECLINED: &str = "No problem. How else can I help?";
+const DEFAULT_COMPLETED: &str =
+    "You're back with the virtual assistant. Is there anything else I can help with?";
+
+/// The placeholders lifecycle messages may use.
+const PLACEHOLDERS: [&str; 2] = ["queue", "wait"];
+
+/// A compiled lifecycle.
+#[derive(Debug)]
+pub(crate) struct Lifecycle {
+    accept: SetId,
+    decline: SetId,
+    cancel: SetId,
+    accept_menu: Vec<String>,
+    decline_menu: Vec<String>,
+    cooldown: Period,
+    timeout: Period,
+    messages: Messages,
+}
+
+#[derive(Debug)]
+struct Messages {
+    waiting: String,
+    cancelled: String,
+    declined: String,
+    accepted: Option<String>,
+    completed: String,
+    timeout: Option<String>,
+    failed: Option<String>,
+}
+
+/// Turns, minutes, or both.
+#[derive(Clone, Copy, Debug, Default)]
+struct Period {
+    turns: Option<u32>,
+    minutes: Option<u32>,
+}
+
+impl Lifecycle {
+    pub(crate) fn compile(section: &Spanned<HandoffSpec>, cx: &mut Compiler) -> Lifecycle {
+        let spec = &section.value;
+        let mut phrases = |defaults: &[&str], own: &PhraseList| {
+            let set = cx.phrases.new_set(true, false);
+            let built_in = PhraseList {
+                groups: vec![(
+                    Some("en".to_string()),
+                    defaults.iter().map(|p| unlocated(p.to_string())).collect(),
+                )],
+            };
+            cx.add_phrases(set, &built_in);
+            cx.add_phrases(set, own);
+            set
+        };
+        let accept = phrases(DEFAULT_ACCEPT, &spec.offer.accept);
+        let decline = phrases(DEFAULT_DECLINE, &spec.offer.decline);
+        let cancel = phrases(DEFAULT_CANCEL, &spec.waiting.cancel);
+        let cooldown = period(spec.offer.cooldown.as_ref(), "cooldown", cx).unwrap_or(Period {
+            turns: Some(5),
+            minutes: None,
+        });
+        let timeout = period(spec.waiting.timeout.as_ref(), "timeout", cx).unwrap_or(Period {
+            turns: None,
+            minutes: Some(10),
+        });
+        let m = &spec.messages;
+        for (name, text) in [
+            ("waiting", &m.waiting),
+            ("cancelled", &m.cancelled),
+            ("declined", &m.declined),
+            ("accepted", &m.accepted),
+            ("completed", &m.completed),
+            ("timeout", &m.timeout),
+            ("failed", &m.failed),
+        ] {
+            if let Some(unknown) = text.as_deref().and_then(unknown_placeholder) {
+                let help = did_you_mean(unknown, PLACEHOLDERS)
+                    .unwrap_or_else(|| "messages may use `{queue}` and `{wait}`".to_string());
+                cx.error_at(
+                    section,
+                    "unknown-placeholder",
+                    format!("the `{name}` message uses `{{{unknown}}}`, which is not filled in"),
+                )
+                .set_help(help);
+            }
+        }
+        Lifecycle {
+            accept,
+            decline,
+            cancel,
+            accept_menu: with_default("yes", &spec.offer.accept_menu),
+            decline_menu: with_default("no", &spec.offer.decline_menu),
+            cooldown,
+            timeout,
+            messages: Messages {
+                waiting: m.waiting.clone().unwrap_or_else(|| DEFAULT_WAITING.into()),
+                cancelled: m
+                    .cancelled
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_CANCELLED.into()),
+                declined: m
+                    .declined
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_DECLINED.into()),
+                accepted: m.accepted.clone(),
+                completed: m
+                    .completed
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_COMPLETED.into()),
+                timeout: m.timeout.clone(),
+                failed: m.failed.clone(),
+            },
+        }
+    }
+
+    /// Whether a timeout or cool-down measured in minutes needs the time.
+    pub(crate) fn times_waiting(&self) -> bool {
+        self.timeout.minutes.is_some()
+    }
+}
+
+fn with_default(default: &str, own: &[String]) -> Vec<String> {
+    std::iter::once(default.to_string())
+        .chain(own.iter().cloned())
+        .collect()
+}
+
+fn period(spec: Option<&Spanned<PeriodSpec>>, name: &str, cx: &mut Compiler) -> Option<Period> {
+    let spanned = spec?;
+    let PeriodSpec { turns, minutes } = spanned.value;
+    if turns.is_none() && minutes.is_none() || turns == Some(0) || minutes == Some(0) {
+        cx.error_at(
+            spanned,
+            "out-of-range",
+            format!("`{name}` needs a number of turns or minutes above 0"),
+        )
+        .set_help(format!(
+            "write `{name}: {{ turns: 5 }}`, `{{ minutes: 10 }}` or both"
+        ));
+        return None;
+    }
+    Some(Period { turns, minutes })
+}
+
+/// The first `{name}` in a message that is not a known placeholder.
+fn unknown_placeholder(text: &str) -> Option<&str> {
+    text.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+        .find(|name| !PLACEHOLDERS.contains(name))
+}
+
+/// A message with `{queue}` and `{wait}` filled in.
+fn fill(template: &str, queue: &str, wait: &str) -> String {
+    template.replace("{queue}", queue).replace("{wait}", wait)
+}
+
+/// The time of a turn: its `timestamp`, or the current time when it has
+/// none. Read at most once per turn, and only when a step needs it.
+pub(crate) struct Clock<'a> {
+    timestamp: Option<&'a str>,
+    now: Option<Timestamp>,
+    /// A timestamp that could not be read, reported once.
+    pub(crate) error: Option<String>,
+}
+
+impl<'a> Clock<'a> {
+    pub(crate) fn new(timestamp: Option<&'a str>) -> Clock<'a> {
+        Clock {
+            timestamp,
+            now: None,
+            error: None,
+        }
+    }
+
+    pub(crate) fn now(&mut self) -> Timestamp {
+        if let Some(now) = self.now {
+            return now;
+        }
+        let now = match self.timestamp.map(str::parse::<Timestamp>) {
+            Some(Ok(at)) => at,
+            Some(Err(_)) => {
+                self.error = Some(format!(
+                    "the turn's timestamp `{}` is not RFC 3339 (such as `2026-11-20T14:03:00Z`): used the current time",
+                    self.timestamp.unwrap_or_default()
+                ));
+                Timestamp::now()
+            }
+            None => Timestamp::now(),
+        };
+        self.now = Some(now);
+        now
+    }
+
+    /// Moves a timestamp error, if any, into the decision.
+    pub(crate) fn report(self, rule: &Arc<str>, decision: &mut Decision) {
+        if let Some(message) = self.error {
+            decision.errors.push(EvalError {
+                rule: rule.clone(),
+                message,
+            });
+        }
+    }
+}
+
+/// A reason with trigger `lifecycle`.
+pub(crate) fn reason(
+    memory: (&Arc<str>, Kind),
+    action: Action,
+    (from, to): (Phase, Phase),
+    event: &str,
+    detail: String,
+) -> Reason {
+    Reason {
+        rule: memory.0.clone(),
+        trigger: Trigger::Lifecycle,
+        kind: memory.1,
+        action,
+        detail,
+        evidence: Evidence::Lifecycle {
+            from,
+            to,
+            event: event.to_string(),
+        },
+    }
+}
+
+/// The rule a handoff started with (or `handoff` when the policy no longer has it).
+fn started_by(memory: &HandoffMemory) -> (Arc<str>, Kind) {
+    (
+        memory.rule.clone().unwrap_or_else(|| Arc::from("handoff")),
+        memory.kind.unwrap_or(Kind::Fallback),
+    )
+}
+
+impl Engine {
+    /// A user turn while the conversation waits for an agent: leave the
+    /// queue on a cancel phrase, take the offline path on timeout, or give
+    /// the waiting message.
+    pub(crate) fn while_waiting(
+        &self,
+        lifecycle: &Lifecycle,
+        scratch: &Scratch,
+        state: &mut ConversationState,
+        turn: &Turn,
+        clock: &mut Clock,
+        decision: &mut Decision,
+    ) {
+        let memory = state.handoff();
+        let (rule_id, kind) = started_by(memory);
+        let queue = memory.queue.clone().unwrap_or_else(|| Arc::from(""));
+        if let Some(words) = scratch.said(lifecycle.cancel, &turn.text) {
+            decision.message = Some(lifecycle.messages.cancelled.clone());
+            decision.reasons.push(reason(
+                (&rule_id, kind),
+                Action::None,
+                (Phase::Waiting, Phase::Bot),
+                "cancelled",
+                format!("the user left queue `{queue}`: \"{words}\""),
+            ));
+            leave_queue(state);
+            return;
+        }
+        let waited = state.turns().saturating_sub(memory.since_turn);
+        let timed_out_turns = lifecycle.timeout.turns.filter(|&limit| waited >= limit);
+        let timed_out_minutes = match (lifecycle.timeout.minutes, memory.since) {
+            (Some(limit), Some(since)) => {
+                let minutes = (clock.now().as_second() - since) / 60;
+                (minutes >= i64::from(limit)).then_some(minutes)
+            }
+            _ => None,
+        };
+        let wait = self.handoff.expected_wait(&queue);
+        if timed_out_turns.is_none() && timed_out_minutes.is_none() {
+            decision.message = Some(fill(&lifecycle.messages.waiting, &queue, wait));
+            decision.reasons.push(reason(
+                (&rule_id, kind),
+                Action::None,
+                (Phase::Waiting, Phase::Waiting),
+                "waiting",
+                format!(
+                    "waiting in queue `{queue}` for {waited} turn{} (expected wait: {wait})",
+                    plural(waited)
+                ),
+            ));
+            return;
+        }
+        let how_long = match (timed_out_turns, timed_out_minutes) {
+            (Some(turns), _) => format!("{turns} turns"),
+            (None, Some(minutes)) => format!("{minutes} minutes"),
+            (None, None) => unreachable!("checked above"),
+        };
+        let rule = self.rule(&rule_id);
+        self.offline(rule, &queue, decision);
+        if let Some(message) = &lifecycle.messages.timeout {
+            decision.message = Some(fill(message, &queue, wait));
+        }
+        decision.reasons.push(reason(
+            (&rule_id, kind),
+            Action::Escalate,
+            (Phase::Waiting, Phase::Bot),
+            "queue timeout",
+            format!("no agent took the conversation after {how_long} in queue `{queue}`"),
+        ));
+        leave_queue(state);
+    }
+
+    /// A user turn after an offer. Returns whether the answer decided the
+    /// turn (accepted or declined); otherwise the rules run as usual.
+    pub(crate) fn answer_offer(
+        &self,
+        lifecycle: &Lifecycle,
+        scratch: &Scratch,
+        state: &mut ConversationState,
+        turn: &Turn,
+        clock: &mut Clock,
+        decision: &mut Decision,
+    ) -> bool {
+        let (rule_id, kind) = started_by(state.handoff());
+        let picked = |options: &[String]| {
+            turn.menu
+                .as_deref()
+                .filter(|m| options.iter().any(|o| o.eq_ignore_ascii_case(m)))
+        };
+        let answer =
+            |options: &[String], set: SetId| match (picked(options), scratch.said(set, &turn.text))
+            {
+                (Some(option), _) => Some(format!("picked menu option `{option}`")),
+                (None, Some(words)) => Some(format!("answered \"{words}\"")),
+                (None, None) => None,
+            };
+        let rule = self.rule(&rule_id);
+        if let (Some(answer), Some(rule)) = (answer(&lifecycle.accept_menu, lifecycle.accept), rule)
+        {
+            state.handoff_mut().phase = Phase::Bot;
+            self.conclude(
+                rule,
+                Action::Escalate,
+                turn,
+                state,
+                clock,
+                decision,
+                (
+                    Phase::Offered,
+                    "offer accepted",
+                    format!("the user {answer}"),
+                ),
+            );
+            return true;
+        }
+        state.handoff_mut().phase = Phase::Bot;
+        if let Some(answer) = answer(&lifecycle.decline_menu, lifecycle.decline) {
+            let cooldown = lifecycle.cooldown;
+            let until = cooldown
+                .minutes
+                .map(|m| clock.now().as_second() + i64::from(m) * 60);
+            let turns = state.turns();
+            let memory = state.handoff_mut();
+            memory.rule = None;
+            memory.kind = None;
+            memory.cooldowns.retain(|c| c.rule != rule_id);
+            memory.cooldowns.push(Cooldown {
+                rule: rule_id.clone(),
+                until_turn: cooldown.turns.map(|t| turns.saturating_add(t)),
+                until,
+            });
+            let quiet = match (cooldown.turns, cooldown.minutes) {
+                (Some(t), Some(m)) => format!("{t} turns and {m} minutes"),
+                (Some(t), None) => format!("{t} turns"),
+                (None, Some(m)) => format!("{m} minutes"),
+                (None, None) => "a while".to_string(),
+            };
+            decision.message = Some(lifecycle.messages.declined.clone());
+            decision.reasons.push(reason(
+                (&rule_id, kind),
+                Action::None,
+                (Phase::Offered, Phase::Bot),
+                "offer declined",
+                format!("the user {answer}; `{rule_id}` will not offer again for {quiet}"),
+            ));
+            return true;
+        }
+        decision.reasons.push(reason(
+            (&rule_id, kind),
+            Action::None,
+            (Phase::Offered, Phase::Bot),
+            "offer not answered",
+            "the user went on without answering the offer".to_string(),
+        ));
+        false
+    }
+
+    /// Forgets the cool-downs that are over.
+    pub(crate) fn cooling(state: &mut ConversationState, clock: &mut Clock) {
+        let turns = state.turns();
+        let needs_time = state.handoff().cooldowns.iter().any(|c| c.until.is_some());
+        let now = needs_time.then(|| clock.now().as_second());
+        state.handoff_mut().cooldowns.retain(|c| {
+            c.until_turn.is_some_and(|until| turns <= until)
+                || c.until.zip(now).is_some_and(|(until, now)| now < until)
+        });
+    }
+
+    /// Applies a `handoff.status` event from the agent hub to the state and
+    /// explains it: `accepted` moves the conversation to `with_agent`,
+    /// `failed` takes the offline path (the offline message and the fallback
+    /// channel), `completed` returns it to the bot with the counters reset.
+    ///
+    /// The hub is trusted: a status applies whatever the phase. A policy
+    /// without a `handoff` section keeps no phase; the status then changes
+    /// nothing and the decision's `errors` say so.
+    ///
+    /// ```
+    /// use escalate::{ConversationState, Engine, HandoffState, HandoffStatus, Phase, Turn};
+    ///
+    /// let engine = Engine::builtin();
+    /// let mut state = ConversationState::new();
+    /// engine.evaluate(&mut state, &Turn::user("I want a real person"));
+    /// assert_eq!(state.phase(), Phase::Waiting);
+    /// engine.apply_status(&mut state, &HandoffStatus::new(None, HandoffState::Accepted));
+    /// assert_eq!(state.phase(), Phase::WithAgent);
+    /// let back = engine.apply_status(&mut state, &HandoffStatus::new(None, HandoffState::Completed));
+    /// assert_eq!(state.phase(), Phase::Bot);
+    /// assert!(back.message.is_some());
+    /// ```
+    pub fn apply_status(&self, state: &mut ConversationState, status: &HandoffStatus) -> Decision {
+        let mut decision = Decision {
+            conversation_id: status.conversation_id.clone(),
+            turn: state.turns(),
+            policy: Some(self.id.clone()),
+            ..Decision::default()
+        };
+        let Some(lifecycle) = &self.handoff.lifecycle else {
+            decision.errors.push(EvalError {
+                rule: Arc::from("handoff"),
+                message: "the policy has no `handoff` section, so it keeps no handoff phase: status ignored".into(),
+            });
+            return decision;
+        };
+        let from = state.phase();
+        let (rule_id, kind) = started_by(state.handoff());
+        let queue = state
+            .handoff()
+            .queue
+            .clone()
+            .unwrap_or_else(|| Arc::from(""));
+        match status.state {
+            HandoffState::Accepted => {
+                state.handoff_mut().phase = Phase::WithAgent;
+                decision.message = lifecycle.messages.accepted.clone();
+                decision.reasons.push(reason(
+                    (&rule_id, kind),
+                    Action::None,
+                    (from, Phase::WithAgent),
+                    "handoff accepted",
+                    format!("an agent from queue `{queue}` has the conversation"),
+                ));
+            }
+            HandoffState::Failed => {
+                let rule = self.rule(&rule_id);
+                self.offline(rule, &queue, &mut decision);
+                if let Some(message) = &lifecycle.messages.failed {
+                    decision.message =
+                        Some(fill(message, &queue, self.handoff.expected_wait(&queue)));
+                }
+                let why = status.message.as_deref().unwrap_or("no reason given");
+                decision.reasons.push(reason(
+                    (&rule_id, kind),
+                    Action::Escalate,
+                    (from, Phase::Bot),
+                    "handoff failed",
+                    format!("the agent hub could not hand over: {why}"),
+                ));
+                leave_queue(state);
+            }
+            HandoffState::Completed => {
+                state.reset_counters();
+                decision.message = Some(lifecycle.messages.completed.clone());
+                decision.reasons.push(reason(
+                    (&rule_id, kind),
+                    Action::None,
+                    (from, Phase::Bot),
+                    "handoff completed",
+                    "the agent finished; the bot has the conversation again, its counters reset"
+                        .to_string(),
+                ));
+            }
+        }
+        decision.phase = state.phase();
+        decision
+    }
+
+    /// Fills a decision that takes the offline path for `rule` (or for the
+    /// queue alone when the policy no longer has the rule).
+    pub(crate) fn offline(&self, rule: Option<&Rule>, queue: &str, decision: &mut Decision) {
+        decision.action = Action::Escalate;
+        decision.fallback_channel = Some(self.handoff.fallback_for(queue));
+        if let Some(rule) = rule {
+            decision.kind = Some(rule.kind);
+            decision.rule = Some(rule.id.clone());
+            decision.route = Some(rule.route.clone());
+            decision.message = Some(rule.offline.clone());
+            decision.agent_note = rule.agent_note.clone();
+        }
+    }
+
+    fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|rule| &*rule.id == id)
+    }
+}
+
+/// Back to the bot, keeping only the cool-downs.
+fn leave_queue(state: &mut ConversationState) {
+    let memory = state.handoff_mut();
+    *memory = HandoffMemory {
+        cooldowns: std::mem::take(&mut memory.cooldowns),
+        ..HandoffMemory::default()
+    };
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
