@@ -29,14 +29,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let state = states.entry("demo".to_string()).or_default();
         let decision = engine.evaluate(state, &turn);
-        match decision.action {
-            Action::None => println!("bot: (carries on)"),
-            Action::Offer | Action::Escalate => {
-                println!("bot: {}", decision.message.as_deref().unwrap_or_default());
-                for reason in &decision.reasons {
-                    println!("     because {}: {}", reason.rule, reason.detail);
-                }
-            }
+        // A message comes with every offer and escalation, and with the
+        // steps of a handoff (the queue message while waiting, for one).
+        match &decision.message {
+            None => println!("bot: (carries on)"),
+            Some(message) => println!("bot: {message}"),
+        }
+        for reason in &decision.reasons {
+            println!(
+                "     because {} [{}]: {}",
+                reason.rule, reason.trigger, reason.detail
+            );
+        }
+        if decision.starts_handoff() {
+            println!("     (a real bot sends handoff.initiate now: see examples/proxy.rs)");
         }
     }
     Ok(())

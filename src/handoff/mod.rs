@@ -459,7 +459,7 @@ impl Engine {
             "name": "handoff.initiate",
             "id": format!("handoff-{}-{}", reference.conversation.id, decision.turn),
             "timestamp": timestamp,
-            "value": self.context_value(decision, last_user),
+            "value": self.context_value(decision, transcript),
             "conversation": reference.conversation,
             "from": reference.user,
             "relatesTo": relates_to,
@@ -501,7 +501,14 @@ impl Engine {
     }
 
     /// The event's `value`: each field the policy names, under its key.
-    fn context_value(&self, decision: &Decision, last_user: Option<&Turn>) -> Value {
+    /// `intent` and `attributes` come from the latest user turn that has them.
+    fn context_value(&self, decision: &Decision, transcript: &[Turn]) -> Value {
+        let latest = |has: fn(&Turn) -> bool| {
+            transcript
+                .iter()
+                .rev()
+                .find(|t| t.role == Role::User && has(t))
+        };
         let route = decision.route.as_ref();
         let value = self
             .handoff
@@ -515,12 +522,13 @@ impl Engine {
                     ContextField::Kind => json!(decision.kind),
                     ContextField::Rule => json!(decision.rule),
                     ContextField::Reasons => json!(decision.reasons),
-                    ContextField::Intent => json!(
-                        last_user
-                            .and_then(|t| { t.intent.as_ref().or_else(|| t.top_two_intents().0) })
-                    ),
+                    ContextField::Intent => {
+                        let turn = latest(|t| t.intent.is_some() || !t.intents.is_empty());
+                        json!(turn.and_then(|t| t.intent.as_ref().or(t.top_two_intents().0)))
+                    }
                     ContextField::Attributes => {
-                        let mut attributes = json!(last_user.map(|t| &t.attributes));
+                        let turn = latest(|t| !t.attributes.is_empty());
+                        let mut attributes = json!(turn.map_or(&Map::new(), |t| &t.attributes));
                         self.redact_strings(&mut attributes);
                         attributes
                     }

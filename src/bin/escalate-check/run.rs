@@ -265,7 +265,9 @@ fn write_event(out: &mut impl Write, format: Format, event: &serde_json::Value) 
     let activities = event["attachments"][0]["content"]["activities"]
         .as_array()
         .map_or(&[][..], Vec::as_slice);
-    writeln!(out, "      transcript ({} turns):", activities.len())?;
+    let turns = activities.len();
+    let plural = if turns == 1 { "" } else { "s" };
+    writeln!(out, "      transcript ({turns} turn{plural}):")?;
     for activity in activities {
         let role = text(&activity["from"]["role"]);
         writeln!(out, "        {role}: {}", text(&activity["text"]))?;
