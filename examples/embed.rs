@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use escalate::{Action, ConversationState, Engine, Outcome, Turn};
+use escalate::{ConversationState, Engine, Outcome, Turn};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Compile once at start-up; share the engine across threads if you like.
