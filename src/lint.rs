@@ -44,6 +44,26 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
         }
     }
 
+    // Queue settings no route reaches (a misspelt name would leave its
+    // hours silently unused).
+    let routed: BTreeSet<&str> = std::iter::once(spec.route.queue.as_deref().unwrap_or("general"))
+        .chain(rules.iter().filter_map(|r| r.value.route.queue.as_deref()))
+        .collect();
+    for (name, queue) in &spec.queues {
+        if !routed.contains(name.as_str()) {
+            let help =
+                crate::error::did_you_mean(name, routed.iter().copied()).unwrap_or_else(|| {
+                    format!("route a rule to it with `route: {{ queue: {name} }}`, or remove it")
+                });
+            warnings.push(warn(
+                span_of(queue),
+                "unused-queue",
+                format!("no rule routes to queue `{name}`, so its settings never apply"),
+                help,
+            ));
+        }
+    }
+
     // Thresholds that can never be crossed.
     for rule in &rules {
         rule.value.when.value.visit(&mut |leaf| {

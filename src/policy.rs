@@ -60,7 +60,8 @@ pub(crate) struct PolicySpec {
     pub(crate) handoff: Option<Spanned<HandoffSpec>>,
     /// Per-queue settings: expected wait, opening hours, fallback channel.
     #[serde(default)]
-    pub(crate) queues: BTreeMap<String, QueueSpec>,
+    #[schemars(with = "BTreeMap<String, QueueSpec>")]
+    pub(crate) queues: BTreeMap<String, Spanned<QueueSpec>>,
     /// The policy's own tests, read by [`crate::TestSuite`], not by the engine.
     #[serde(default)]
     #[allow(dead_code)]

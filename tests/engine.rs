@@ -319,11 +319,12 @@ fn warnings_point_at_what_is_probably_a_mistake() {
         found,
         [
             ("unused-topic", 6),
-            ("shadowed-rule", 9),
+            ("unused-queue", 8),
             ("shadowed-rule", 11),
-            ("phrase-kinds-differ", 13),
-            ("never-fires", 14),
-            ("never-fires", 15),
+            ("shadowed-rule", 13),
+            ("phrase-kinds-differ", 15),
+            ("never-fires", 16),
+            ("never-fires", 17),
         ]
     );
     assert!(

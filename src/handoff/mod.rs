@@ -55,6 +55,7 @@ impl Handoff {
             .queues
             .iter()
             .map(|(name, queue)| {
+                let queue = &queue.value;
                 let hours = queue
                     .hours
                     .as_ref()
