@@ -32,7 +32,7 @@ use crate::turn::{Role, Turn};
 pub const DEFAULT_POLICY: &str = include_str!("../policies/default.yaml");
 
 const DEFAULT_ONLINE: &str = "Let me connect you with a person who can help.";
-const DEFAULT_OFFLINE: &str = "Our team is offline right now. Leave your email and we'll get back to you as soon as we're in.";
+pub(crate) const DEFAULT_OFFLINE: &str = "Our team is offline right now. Leave your email and we'll get back to you as soon as we're in.";
 const DEFAULT_OFFER: &str = "Would you like me to connect you with a person?";
 const DEFAULT_QUEUE: &str = "general";
 
@@ -358,7 +358,7 @@ impl Engine {
         if let Some((closed, local_time)) = self.closed(queue, turn, clock) {
             decision.message = Some(rule.offline.clone());
             decision.fallback_channel = Some(self.handoff.fallback_for(queue));
-            let detail = match &local_time {
+            let why = match &local_time {
                 Some(at) => format!("queue `{queue}` is closed ({closed}) at {at}"),
                 None => format!("no agents are available for queue `{queue}`"),
             };
@@ -367,13 +367,22 @@ impl Engine {
                 trigger: Trigger::Availability,
                 kind: rule.kind,
                 action,
-                detail,
+                detail: why,
                 evidence: Evidence::Availability {
                     queue: queue.clone(),
                     closed,
                     local_time,
                 },
             });
+            if from != Phase::Bot {
+                decision.reasons.push(lifecycle_reason(
+                    (&rule.id, rule.kind),
+                    action,
+                    (from, Phase::Bot),
+                    event,
+                    format!("{detail}, but no agent can take it now"),
+                ));
+            }
             return;
         }
         decision.message = Some(match action {
@@ -535,7 +544,6 @@ pub(crate) fn compile(
         .set_help("write a language code such as `en`");
     }
     add_negation_cues(&spec, &mut cx);
-    let handoff = Handoff::compile(&spec, &mut cx);
 
     cx.topic_names = spec.topics.keys().cloned().collect();
     let topics: Vec<Topic> = spec
@@ -545,6 +553,7 @@ pub(crate) fn compile(
         .collect();
 
     let defaults = Defaults::from(&spec);
+    let handoff = Handoff::compile(&spec, &defaults.offline, &mut cx);
     let mut rules = Vec::new();
     let mut first_line: HashMap<&str, usize> = HashMap::new();
     let mut disabled = 0;

@@ -1,12 +1,16 @@
 //! Properties over random turns and texts (proptest): evaluation never
 //! panics and is deterministic, evidence spans are valid, the counters
 //! agree with a reference model, a rule that never fires changes nothing,
-//! and keyword matching agrees with a slow reference matcher. 256 cases
+//! keyword matching agrees with a slow reference matcher, and the handoff
+//! phase stays consistent through any mix of turns and statuses. 256 cases
 //! each; `PROPTEST_CASES=20000 cargo test --release --test properties` for more.
 
 use std::sync::LazyLock;
 
-use escalate::{Action, ConversationState, Decision, Engine, Intent, Outcome, Turn};
+use escalate::{
+    Action, ConversationState, Decision, Engine, HandoffState, HandoffStatus, Intent, Outcome,
+    Phase, Turn,
+};
 use proptest::prelude::*;
 
 /// Words and separators that exercise case, accents, digits, emoji,
@@ -103,7 +107,86 @@ fn anonymous(mut decision: Decision) -> Decision {
     decision
 }
 
+/// A step of a handoff: a user turn from a vocabulary that offers,
+/// escalates, answers and cancels, or a status from the agent hub.
+#[derive(Clone, Debug)]
+enum Step {
+    Turn(Turn),
+    Status(HandoffState),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let texts = prop::sample::select(vec![
+        "real person please",
+        "yes",
+        "no thanks",
+        "never mind",
+        "cancel my order",
+        "hello?",
+        "this is awful",
+        "where is my parcel",
+        "",
+        "I don't need an agent",
+    ]);
+    let turn = (
+        texts,
+        outcome(),
+        score(),
+        prop::option::of(any::<bool>()),
+        prop::option::of(0u8..3),
+    )
+        .prop_map(|(text, outcome, sentiment, agents, menu)| {
+            Step::Turn(Turn {
+                outcome,
+                sentiment,
+                agents_available: agents,
+                menu: menu.map(|m| ["yes", "no", "chat_with_agent"][m as usize].to_string()),
+                ..Turn::user(text)
+            })
+        });
+    let status = prop::sample::select(vec![
+        HandoffState::Accepted,
+        HandoffState::Failed,
+        HandoffState::Completed,
+    ])
+    .prop_map(Step::Status);
+    prop_oneof![4 => turn, 1 => status]
+}
+
 proptest! {
+    #[test]
+    fn the_handoff_phase_stays_consistent(steps in prop::collection::vec(step(), 1..30)) {
+        let mut state = ConversationState::new();
+        for step in &steps {
+            let before = state.phase();
+            let decision = match step {
+                Step::Turn(turn) => BUILTIN.evaluate(&mut state, turn),
+                Step::Status(s) => BUILTIN.apply_status(&mut state, &HandoffStatus::new(None, *s)),
+            };
+            prop_assert_eq!(decision.phase, state.phase());
+            if decision.starts_handoff() {
+                prop_assert_eq!(state.phase(), Phase::Waiting, "{:?}", decision);
+            }
+            if decision.fallback_channel.is_some() {
+                prop_assert_eq!(state.phase(), Phase::Bot);
+                prop_assert!(decision.action != Action::None);
+                prop_assert!(decision.message.is_some());
+            }
+            if let (Step::Turn(_), Phase::WithAgent) = (step, before) {
+                prop_assert_eq!(decision.action, Action::None);
+                prop_assert!(decision.reasons.is_empty());
+            }
+            if state.phase() != before {
+                prop_assert!(
+                    decision.reasons.iter().any(|r| r.trigger == escalate::Trigger::Lifecycle),
+                    "{:?} -> {:?} unexplained: {:?}", before, state.phase(), decision
+                );
+            }
+            let saved = ConversationState::from_json(state.to_json().as_bytes());
+            prop_assert_eq!(saved.as_ref(), Ok(&state));
+        }
+    }
+
     #[test]
     fn evaluation_is_deterministic_and_spans_are_valid(turns in prop::collection::vec(turn(), 1..12)) {
         let first = run(&BUILTIN, &turns);

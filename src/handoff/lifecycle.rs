@@ -571,6 +571,7 @@ impl Engine {
     pub(crate) fn offline(&self, rule: Option<&Rule>, queue: &str, decision: &mut Decision) {
         decision.action = Action::Escalate;
         decision.fallback_channel = Some(self.handoff.fallback_for(queue));
+        decision.message = Some(self.handoff.offline.clone());
         if let Some(rule) = rule {
             decision.kind = Some(rule.kind);
             decision.rule = Some(rule.id.clone());

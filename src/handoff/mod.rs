@@ -35,6 +35,8 @@ pub(crate) struct Handoff {
     context: Vec<(String, ContextField)>,
     pub(crate) redactor: Redactor,
     pub(crate) fallback: FallbackChannel,
+    /// The policy's offline message, for an offline path no rule started.
+    pub(crate) offline: String,
     /// Present when the policy has a `handoff` section: the engine then
     /// tracks each conversation's phase.
     pub(crate) lifecycle: Option<Lifecycle>,
@@ -50,7 +52,7 @@ pub(crate) struct Queue {
 }
 
 impl Handoff {
-    pub(crate) fn compile(spec: &PolicySpec, cx: &mut Compiler) -> Handoff {
+    pub(crate) fn compile(spec: &PolicySpec, offline: &str, cx: &mut Compiler) -> Handoff {
         let queues = spec
             .queues
             .iter()
@@ -71,6 +73,7 @@ impl Handoff {
         let Some(section) = &spec.handoff else {
             return Handoff {
                 queues,
+                offline: offline.to_string(),
                 ..Handoff::default()
             };
         };
@@ -96,6 +99,7 @@ impl Handoff {
             context,
             redactor: Redactor::compile(&handoff.redact, cx),
             fallback: handoff.fallback_channel.unwrap_or_default(),
+            offline: offline.to_string(),
             lifecycle: Some(Lifecycle::compile(section, cx)),
             queues,
         }
@@ -125,6 +129,7 @@ impl Default for Handoff {
             context: default_context(),
             redactor: Redactor::default(),
             fallback: FallbackChannel::default(),
+            offline: crate::engine::DEFAULT_OFFLINE.to_string(),
             lifecycle: None,
             queues: BTreeMap::new(),
         }
