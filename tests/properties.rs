@@ -111,7 +111,7 @@ fn anonymous(mut decision: Decision) -> Decision {
 /// escalates, answers and cancels, or a status from the agent hub.
 #[derive(Clone, Debug)]
 enum Step {
-    Turn(Turn),
+    Turn(Box<Turn>),
     Status(HandoffState),
 }
 
@@ -136,13 +136,13 @@ fn step() -> impl Strategy<Value = Step> {
         prop::option::of(0u8..3),
     )
         .prop_map(|(text, outcome, sentiment, agents, menu)| {
-            Step::Turn(Turn {
+            Step::Turn(Box::new(Turn {
                 outcome,
                 sentiment,
                 agents_available: agents,
                 menu: menu.map(|m| ["yes", "no", "chat_with_agent"][m as usize].to_string()),
                 ..Turn::user(text)
-            })
+            }))
         });
     let status = prop::sample::select(vec![
         HandoffState::Accepted,
