@@ -414,3 +414,26 @@ fn hostile_texts_evaluate_deterministically() {
         }
     }
 }
+
+#[test]
+fn redaction_stays_linear_on_a_text_full_of_numbers() {
+    // Every detector matches thousands of times; a quadratic overlap check
+    // would take hours here.
+    let unit = "card 4242 4242 4242 4242 mail jo@example.com call +44 7700 900123; 2026-11-20 ";
+    let masked = "card **** **** **** 4242 mail j*@example.com call +** **** ****23; 2026-11-20 ";
+    let text = unit.repeat(20_000);
+    let engine = Engine::builtin();
+    assert_eq!(engine.redact(&text), masked.repeat(20_000));
+
+    let turns = [Turn::user(text.clone() + "real person")];
+    let decision = engine.evaluate(&mut ConversationState::new(), &turns[0]);
+    let event = engine.handoff_initiate(
+        &decision,
+        &escalate::ConversationReference::placeholder("big"),
+        &turns,
+    );
+    let sent = event["attachments"][0]["content"]["activities"][0]["text"]
+        .as_str()
+        .unwrap();
+    assert!(sent.starts_with(masked) && sent.ends_with("real person"));
+}

@@ -90,30 +90,23 @@ impl Redactor {
 
     /// The text with what must not leave the bot masked; borrowed when
     /// nothing was.
+    ///
+    /// One linear pass per detector, each over the previous one's output:
+    /// masked digits are `*`, so a later detector never finds them again,
+    /// and a text of a million numbers costs a million matches, not a
+    /// million squared.
     pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let d = detectors();
-        let mut spans: Vec<(usize, usize, Mask)> = Vec::new();
-        let mut add = |start: usize, end: usize, mask: Mask| {
-            if !spans.iter().any(|&(s, e, _)| start < e && s < end) {
-                spans.push((start, end, mask));
-            }
-        };
+        let mut text = Cow::Borrowed(text);
         if self.emails {
-            for m in d.email.find_iter(text) {
-                add(m.start(), m.end(), Mask::Email);
-            }
+            text = mask_matches(text, &d.email, |_, _| Some(Mask::Email));
         }
         if self.cards {
-            for m in d.card.find_iter(text) {
-                if luhn(&text[m.range()]) {
-                    add(m.start(), m.end(), Mask::Card);
-                }
-            }
+            text = mask_matches(text, &d.card, |found, _| luhn(found).then_some(Mask::Card));
         }
         if self.phones {
-            for m in d.phone.find_iter(text) {
-                let found = &text[m.range()];
-                let preceded_by_word = text[..m.start()]
+            text = mask_matches(text, &d.phone, |found, before| {
+                let preceded_by_word = before
                     .chars()
                     .next_back()
                     .is_some_and(char::is_alphanumeric);
@@ -121,30 +114,42 @@ impl Redactor {
                 let shaped = found.starts_with(['+', '('])
                     || found.contains([' ', '-', '.', ')'])
                     || digits >= 10;
-                if !preceded_by_word && shaped && !d.date.is_match(found) {
-                    add(m.start(), m.end(), Mask::Phone);
-                }
-            }
+                (!preceded_by_word && shaped && !d.date.is_match(found)).then_some(Mask::Phone)
+            });
         }
         for pattern in &self.patterns {
-            for m in pattern.find_iter(text).filter(|m| !m.is_empty()) {
-                add(m.start(), m.end(), Mask::Pattern);
-            }
+            text = mask_matches(text, pattern, |found, _| {
+                (!found.is_empty()).then_some(Mask::Pattern)
+            });
         }
-        if spans.is_empty() {
-            return Cow::Borrowed(text);
-        }
-        spans.sort_unstable_by_key(|&(start, _, _)| start);
-        let mut out = String::with_capacity(text.len());
-        let mut at = 0;
-        for (start, end, mask) in spans {
-            out.push_str(&text[at..start]);
-            mask_into(&mut out, &text[start..end], mask);
-            at = end;
-        }
-        out.push_str(&text[at..]);
-        Cow::Owned(out)
+        text
     }
+}
+
+/// Masks each match of `regex` that `kind` (given the match and the text
+/// before it) says is sensitive.
+fn mask_matches<'a>(
+    text: Cow<'a, str>,
+    regex: &Regex,
+    kind: impl Fn(&str, &str) -> Option<Mask>,
+) -> Cow<'a, str> {
+    let mut out = String::new();
+    let mut at = 0;
+    let mut masked = false;
+    for m in regex.find_iter(text.as_ref()) {
+        let found = &text[m.range()];
+        if let Some(mask) = kind(found, &text[..m.start()]) {
+            out.push_str(&text[at..m.start()]);
+            mask_into(&mut out, found, mask);
+            at = m.end();
+            masked = true;
+        }
+    }
+    if !masked {
+        return text;
+    }
+    out.push_str(&text[at..]);
+    Cow::Owned(out)
 }
 
 fn mask_into(out: &mut String, found: &str, mask: Mask) {
