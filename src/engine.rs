@@ -18,7 +18,7 @@ use crate::decision::{
 use crate::error::{Diagnostic, PolicyError, Source};
 use crate::handoff::Handoff;
 use crate::handoff::hours::Closed;
-use crate::handoff::lifecycle::{Clock, reason as lifecycle_reason};
+use crate::handoff::lifecycle::{Clock, end_cooldowns, reason as lifecycle_reason};
 use crate::phrases::{Cue, Found, Hit, PhraseIndex, SetId, TurnLocale};
 use crate::policy::{DEFAULT_NEGATION_CUES, PolicySpec, RuleSpec, is_locale_tag, primary_language};
 use crate::state::{ConversationState, Phase};
@@ -239,7 +239,7 @@ impl Engine {
                 Phase::Bot | Phase::WithAgent => {}
             }
             if !state.handoff().cooldowns.is_empty() {
-                Engine::cooling(state, &mut clock);
+                end_cooldowns(state, &mut clock);
             }
         }
 
@@ -396,8 +396,8 @@ impl Engine {
             Action::Offer => Phase::Offered,
             _ => Phase::Waiting,
         };
-        let since =
-            (to == Phase::Waiting && lifecycle.times_waiting()).then(|| clock.now().as_second());
+        let since = (to == Phase::Waiting && lifecycle.timeout_in_minutes())
+            .then(|| clock.now().as_second());
         let turns = state.turns();
         let memory = state.handoff_mut();
         memory.phase = to;

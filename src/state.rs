@@ -27,6 +27,12 @@ pub const HISTORY: usize = 32;
 /// rule used keep running (an offer made for low confidence does not forget
 /// the failures so far). The turn count and the last decision are kept.
 ///
+/// **The handoff.** Under a policy with a `handoff` section the state also
+/// keeps the conversation's [`Phase`] (with the rule and queue that started
+/// the handoff, since when, and the rules cooling down after a declined
+/// offer); [`phase`](Self::phase) tells the bot whether to relay messages to
+/// an agent. An agent hub's `completed` resets every counter.
+///
 /// **Saving and upgrades.** The JSON carries a format version `v`
 /// ([`STATE_VERSION`]). A release reads the states of every earlier release
 /// (the test suite keeps a state saved by each); a state from a newer

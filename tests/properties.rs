@@ -188,6 +188,16 @@ proptest! {
     }
 
     #[test]
+    fn redaction_keeps_the_text_readable(text in prop_oneof![any_text(), "[0-9 +()@.a-z-]{0,60}"]) {
+        let once = BUILTIN.redact(&text);
+        prop_assert_eq!(once.chars().count(), text.chars().count(), "{:?} -> {:?}", text, once);
+        prop_assert_eq!(BUILTIN.redact(&once), once.clone());
+        for (a, b) in text.chars().zip(once.chars()) {
+            prop_assert!(a == b || b == '*', "{:?} -> {:?}", text, once);
+        }
+    }
+
+    #[test]
     fn evaluation_is_deterministic_and_spans_are_valid(turns in prop::collection::vec(turn(), 1..12)) {
         let first = run(&BUILTIN, &turns);
         prop_assert_eq!(&first, &run(&BUILTIN, &turns));

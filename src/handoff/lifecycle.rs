@@ -189,8 +189,9 @@ impl Lifecycle {
         }
     }
 
-    /// Whether a timeout or cool-down measured in minutes needs the time.
-    pub(crate) fn times_waiting(&self) -> bool {
+    /// Whether the queue timeout counts minutes, so entering the queue
+    /// must note the time.
+    pub(crate) fn timeout_in_minutes(&self) -> bool {
         self.timeout.minutes.is_some()
     }
 }
@@ -466,17 +467,6 @@ impl Engine {
         false
     }
 
-    /// Forgets the cool-downs that are over.
-    pub(crate) fn cooling(state: &mut ConversationState, clock: &mut Clock) {
-        let turns = state.turns();
-        let needs_time = state.handoff().cooldowns.iter().any(|c| c.until.is_some());
-        let now = needs_time.then(|| clock.now().as_second());
-        state.handoff_mut().cooldowns.retain(|c| {
-            c.until_turn.is_some_and(|until| turns <= until)
-                || c.until.zip(now).is_some_and(|(until, now)| now < until)
-        });
-    }
-
     /// Applies a `handoff.status` event from the agent hub to the state and
     /// explains it: `accepted` moves the conversation to `with_agent`,
     /// `failed` takes the offline path (the offline message and the fallback
@@ -584,6 +574,17 @@ impl Engine {
     fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|rule| &*rule.id == id)
     }
+}
+
+/// Forgets the cool-downs that are over.
+pub(crate) fn end_cooldowns(state: &mut ConversationState, clock: &mut Clock) {
+    let turns = state.turns();
+    let needs_time = state.handoff().cooldowns.iter().any(|c| c.until.is_some());
+    let now = needs_time.then(|| clock.now().as_second());
+    state.handoff_mut().cooldowns.retain(|c| {
+        c.until_turn.is_some_and(|until| turns <= until)
+            || c.until.zip(now).is_some_and(|(until, now)| now < until)
+    });
 }
 
 /// Back to the bot, keeping only the cool-downs.
