@@ -18,9 +18,13 @@ use crate::decision::{
 use crate::error::{Diagnostic, PolicyError, Source};
 use crate::handoff::Handoff;
 use crate::handoff::hours::Closed;
-use crate::handoff::lifecycle::{Clock, end_cooldowns, reason as lifecycle_reason};
+use crate::handoff::lifecycle::{
+    Clock, end_cooldowns, fill, placeholder_problem, reason as lifecycle_reason,
+};
 use crate::phrases::{Cue, Found, Hit, PhraseIndex, SetId, TurnLocale};
-use crate::policy::{DEFAULT_NEGATION_CUES, PolicySpec, RuleSpec, is_locale_tag, primary_language};
+use crate::policy::{
+    DEFAULT_NEGATION_CUES, MessagesSpec, PolicySpec, RuleSpec, is_locale_tag, primary_language,
+};
 use crate::state::{ConversationState, Phase};
 use crate::text::{Folding, Normalized};
 use crate::trigger::script::Scripts;
@@ -356,7 +360,8 @@ impl Engine {
         decision.agent_note = rule.agent_note.clone();
         let queue = &rule.route.queue;
         if let Some((closed, local_time)) = self.closed(queue, turn, clock) {
-            decision.message = Some(rule.offline.clone());
+            let wait = self.handoff.expected_wait(queue);
+            decision.message = Some(fill(&rule.offline, queue, wait));
             decision.fallback_channel = Some(self.handoff.fallback_for(queue));
             let why = match &local_time {
                 Some(at) => format!("queue `{queue}` is closed ({closed}) at {at}"),
@@ -385,10 +390,11 @@ impl Engine {
             }
             return;
         }
-        decision.message = Some(match action {
-            Action::Offer => rule.offer.clone(),
-            _ => rule.online.clone(),
-        });
+        let message = match action {
+            Action::Offer => &rule.offer,
+            _ => &rule.online,
+        };
+        decision.message = Some(fill(message, queue, self.handoff.expected_wait(queue)));
         let Some(lifecycle) = &self.handoff.lifecycle else {
             return;
         };
@@ -544,6 +550,9 @@ pub(crate) fn compile(
         .set_help("write a language code such as `en`");
     }
     add_negation_cues(&spec, &mut cx);
+    for (message, help) in placeholder_problems(&spec.messages) {
+        cx.error("unknown-placeholder", message).set_help(help);
+    }
 
     cx.topic_names = spec.topics.keys().cloned().collect();
     let topics: Vec<Topic> = spec
@@ -737,6 +746,18 @@ impl From<&PolicySpec> for Defaults {
     }
 }
 
+/// Messages that use a `{word}` which is not a placeholder.
+fn placeholder_problems(messages: &MessagesSpec) -> Vec<(String, String)> {
+    [
+        ("online", &messages.online),
+        ("offline", &messages.offline),
+        ("offer", &messages.offer),
+    ]
+    .into_iter()
+    .filter_map(|(name, text)| placeholder_problem(name, text.as_deref()))
+    .collect()
+}
+
 fn compile_rule(
     spanned: &Spanned<RuleSpec>,
     defaults: &Defaults,
@@ -756,6 +777,14 @@ fn compile_rule(
             format!("rule id `{id}` is not a simple name"),
         )
         .set_help("use letters, digits, `-`, `_` and `.`, such as `asks-for-human`");
+    }
+    for (message, help) in placeholder_problems(&spec.messages) {
+        cx.error_at(
+            &spec.id,
+            "unknown-placeholder",
+            format!("rule `{id}`: {message}"),
+        )
+        .set_help(help);
     }
     if spec.action.value == Action::None {
         cx.error_at(

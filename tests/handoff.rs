@@ -446,6 +446,45 @@ fn messages_and_fallback_channels_on_each_path() {
 }
 
 #[test]
+fn any_message_tells_the_queue_and_the_wait() {
+    let engine = engine(
+        r#"
+version: 1
+queues:
+  billing: { expected_wait: about 2 minutes }
+rules:
+  - id: human
+    when: { keywords: [agent] }
+    kind: fallback
+    action: escalate
+    route: { queue: billing }
+    messages: { online: "Connecting you to {queue}: about {wait}.", offline: "{queue} is closed." }
+"#,
+    );
+    let online = engine.evaluate(&mut ConversationState::new(), &Turn::user("agent"));
+    assert_eq!(
+        online.message.as_deref(),
+        Some("Connecting you to billing: about about 2 minutes.")
+    );
+    let offline = Turn {
+        agents_available: Some(false),
+        ..Turn::user("agent")
+    };
+    let offline = engine.evaluate(&mut ConversationState::new(), &offline);
+    assert_eq!(offline.message.as_deref(), Some("billing is closed."));
+    let typo = "version: 1\nrules:\n  - { id: h, when: { keywords: [agent] }, kind: fallback, action: escalate, messages: { offer: \"{wait\" } }\n  - { id: g, when: { keywords: [human] }, kind: fallback, action: escalate, messages: { online: \"{wiat}\" } }\n";
+    let error = Engine::from_yaml(typo).map(|_| ()).unwrap_err();
+    let d = error.diagnostics().next().unwrap();
+    assert_eq!(
+        (d.code(), d.line()),
+        ("unknown-placeholder", 4),
+        "{}",
+        error.render()
+    );
+    assert_eq!(d.help(), Some("did you mean `wait`?"));
+}
+
+#[test]
 fn completed_resets_the_counters() {
     let engine = engine(LIFECYCLE);
     let mut state = ConversationState::new();
@@ -614,6 +653,11 @@ fn bad_handoff_settings_are_located_errors() {
             3,
         ),
         ("handoff:\n  context: [skil]\n", "unknown-value", 3),
+        (
+            "messages: { online: \"in {queue}, wait {wiat}\" }\n",
+            "unknown-placeholder",
+            0,
+        ),
     ];
     for (section, code, line) in cases {
         let yaml = format!(

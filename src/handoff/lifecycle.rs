@@ -149,15 +149,9 @@ impl Lifecycle {
             ("timeout", &m.timeout),
             ("failed", &m.failed),
         ] {
-            if let Some(unknown) = text.as_deref().and_then(unknown_placeholder) {
-                let help = did_you_mean(unknown, PLACEHOLDERS)
-                    .unwrap_or_else(|| "messages may use `{queue}` and `{wait}`".to_string());
-                cx.error_at(
-                    section,
-                    "unknown-placeholder",
-                    format!("the `{name}` message uses `{{{unknown}}}`, which is not filled in"),
-                )
-                .set_help(help);
+            if let Some((message, help)) = placeholder_problem(name, text.as_deref()) {
+                cx.error_at(section, "unknown-placeholder", message)
+                    .set_help(help);
             }
         }
         Lifecycle {
@@ -219,16 +213,24 @@ fn period(spec: Option<&Spanned<PeriodSpec>>, name: &str, cx: &mut Compiler) -> 
     Some(Period { turns, minutes })
 }
 
-/// The first `{name}` in a message that is not a known placeholder.
-fn unknown_placeholder(text: &str) -> Option<&str> {
-    text.split('{')
+/// The error and help for a message (named `name`) that uses a `{word}`
+/// which is not a placeholder, if it does.
+pub(crate) fn placeholder_problem(name: &str, text: Option<&str>) -> Option<(String, String)> {
+    let unknown = text?
+        .split('{')
         .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
-        .find(|name| !PLACEHOLDERS.contains(name))
+        .filter_map(|rest| rest.split_once('}').map(|(word, _)| word))
+        .find(|word| !PLACEHOLDERS.contains(word))?;
+    let help = did_you_mean(unknown, PLACEHOLDERS)
+        .unwrap_or_else(|| "messages may use `{queue}` and `{wait}`".to_string());
+    Some((
+        format!("the `{name}` message uses `{{{unknown}}}`, which is not filled in"),
+        help,
+    ))
 }
 
 /// A message with `{queue}` and `{wait}` filled in.
-fn fill(template: &str, queue: &str, wait: &str) -> String {
+pub(crate) fn fill(template: &str, queue: &str, wait: &str) -> String {
     template.replace("{queue}", queue).replace("{wait}", wait)
 }
 
@@ -566,7 +568,8 @@ impl Engine {
             decision.kind = Some(rule.kind);
             decision.rule = Some(rule.id.clone());
             decision.route = Some(rule.route.clone());
-            decision.message = Some(rule.offline.clone());
+            let wait = self.handoff.expected_wait(queue);
+            decision.message = Some(fill(&rule.offline, queue, wait));
             decision.agent_note = rule.agent_note.clone();
         }
     }
