@@ -1,11 +1,16 @@
 //! Any text through the built-in policy and one that uses every trigger,
-//! over a conversation: never a panic, the same decision twice, evidence
-//! spans on character boundaries of the text.
+//! over a conversation with the agent hub's statuses mixed in: never a
+//! panic, the same decision twice, evidence spans on character boundaries
+//! of the text, the phase the decision reports is the state's, and the
+//! handoff event's transcript is redacted character for character.
 #![no_main]
 
 use std::sync::LazyLock;
 
-use escalate::{ConversationState, Engine, Intent, Outcome, Turn};
+use escalate::{
+    ConversationReference, ConversationState, Engine, HandoffState, HandoffStatus, Intent,
+    Outcome, Turn,
+};
 use libfuzzer_sys::fuzz_target;
 
 static ENGINES: LazyLock<[Engine; 2]> = LazyLock::new(|| {
@@ -54,6 +59,23 @@ fuzz_target!(|data: &[u8]| {
             let a = engine.evaluate(&mut first, turn);
             let b = engine.evaluate(&mut second, turn);
             assert_eq!(a, b);
+            assert_eq!(a.phase, first.phase());
+            if a.starts_handoff() {
+                let reference = ConversationReference::placeholder("fuzz");
+                let event = engine.handoff_initiate(&a, &reference, std::slice::from_ref(turn));
+                let sent = event["attachments"][0]["content"]["activities"][0]["text"]
+                    .as_str()
+                    .unwrap();
+                assert_eq!(sent.chars().count(), turn.text.chars().count());
+            }
+            if turn.text.len() % 5 == 1 {
+                let state = [HandoffState::Accepted, HandoffState::Failed, HandoffState::Completed]
+                    [turn.text.len() % 3];
+                let status = HandoffStatus::new(None, state);
+                let a = engine.apply_status(&mut first, &status);
+                assert_eq!(a, engine.apply_status(&mut second, &status));
+                assert_eq!(a.phase, first.phase());
+            }
             for reason in &a.reasons {
                 let json = serde_json::to_value(&reason.evidence).unwrap();
                 if let (Some(s), Some(e)) = (json["start"].as_u64(), json["end"].as_u64()) {
