@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use escalate::{ConversationState, DEFAULT_POLICY, Engine, Turn};
+use escalate::{ConversationReference, ConversationState, DEFAULT_POLICY, Engine, Role, Turn};
 use regex::RegexSetBuilder;
 
 #[path = "../tests/support/synthetic.rs"]
@@ -117,9 +117,45 @@ fn turn(c: &mut Criterion) {
     group.finish();
 }
 
+/// The handoff: the `handoff.initiate` event for an escalation after 20
+/// turns of 100-byte messages (user and bot, some with card numbers and
+/// e-mail addresses to redact), and the bare redaction of one message.
+fn handoff(c: &mut Criterion) {
+    let mut group = c.benchmark_group("handoff");
+    let engine = Engine::builtin();
+    let phrases = phrases(50);
+    let transcript: Vec<Turn> = messages(&phrases, 100)
+        .into_iter()
+        .cycle()
+        .take(19)
+        .enumerate()
+        .map(|(i, text)| Turn {
+            role: if i % 2 == 1 { Role::Bot } else { Role::User },
+            ..Turn::user(match i % 3 {
+                0 => format!("{text} card 4242 4242 4242 4242"),
+                1 => format!("{text} mail jane.doe@example.com"),
+                _ => text,
+            })
+        })
+        .chain(std::iter::once(Turn::user(
+            "I want to talk to a real person",
+        )))
+        .collect();
+    let decision = engine.evaluate(&mut ConversationState::new(), transcript.last().unwrap());
+    assert!(decision.starts_handoff());
+    let reference = ConversationReference::placeholder("bench");
+    group.bench_function("initiate/20", |b| {
+        b.iter(|| black_box(engine.handoff_initiate(&decision, &reference, &transcript)))
+    });
+    group.bench_function("redact/100", |b| {
+        b.iter(|| black_box(engine.redact(black_box(&transcript[0].text)).len()))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(50).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
-    targets = turn
+    targets = turn, handoff
 }
 criterion_main!(benches);
