@@ -19,6 +19,7 @@ use jiff::tz::TimeZone;
 use serde_saphyr::Spanned;
 
 use crate::compile::Compiler;
+use crate::error::did_you_mean;
 use crate::policy::HoursSpec;
 
 /// A queue's compiled hours.
@@ -63,20 +64,24 @@ const DAYS: [(&str, &str, Weekday); 7] = [
 
 impl Hours {
     pub(crate) fn compile(queue: &str, spec: &HoursSpec, cx: &mut Compiler) -> Option<Hours> {
-        let zone = match TimeZone::get(&spec.time_zone.value) {
-            Ok(zone) => zone,
-            Err(_) => {
-                cx.error_at(
-                    &spec.time_zone,
-                    "invalid-time-zone",
-                    format!("unknown time zone `{}`", spec.time_zone.value),
-                )
-                .set_help(
-                    "use an IANA time zone name, such as `Europe/London` or `America/New_York`",
-                );
-                return None;
-            }
-        };
+        let zone = TimeZone::get(&spec.time_zone.value).ok();
+        if zone.is_none() {
+            let names: Vec<String> = jiff::tz::db()
+                .available()
+                .map(|name| name.as_str().to_string())
+                .collect();
+            let help = did_you_mean(&spec.time_zone.value, names.iter().map(String::as_str))
+                .unwrap_or_else(|| {
+                    "use an IANA time zone name, such as `Europe/London` or `America/New_York`"
+                        .to_string()
+                });
+            cx.error_at(
+                &spec.time_zone,
+                "invalid-time-zone",
+                format!("unknown time zone `{}`", spec.time_zone.value),
+            )
+            .set_help(help);
+        }
         let mut week: [Vec<(Time, Option<Time>)>; 7] = Default::default();
         let mut given_by: [Option<&str>; 7] = [None; 7];
         let mut ok = true;
@@ -133,9 +138,10 @@ impl Hours {
             }
         }
         let mut closures = Vec::new();
+        let checking_zone = zone.clone().unwrap_or(TimeZone::UTC);
         for closure in &spec.closures {
-            let from = local_instant(&closure.from, &zone, cx);
-            let to = local_instant(&closure.to, &zone, cx);
+            let from = local_instant(&closure.from, &checking_zone, cx);
+            let to = local_instant(&closure.to, &checking_zone, cx);
             match (from, to) {
                 (Some(from), Some(to)) if from < to => {
                     closures.push((from, to, closure.reason.clone()));
@@ -166,7 +172,7 @@ impl Hours {
             );
         }
         Some(Hours {
-            zone,
+            zone: zone?,
             week,
             holidays,
             closures,
@@ -295,6 +301,22 @@ mod tests {
         assert_eq!(parse_days("mo"), None);
         assert_eq!(parse_days("monkey"), None);
         assert_eq!(parse_days("mon-xyz"), None);
+    }
+
+    #[test]
+    fn a_misspelt_zone_gets_a_suggestion_and_the_other_errors_still_come() {
+        let errors = policy_errors(&queue_policy(
+            "      time_zone: Europe/Londn\n      open: { mon-fri: 9-17 }",
+        ));
+        let found: Vec<(&str, Option<&str>)> = errors
+            .iter()
+            .map(|e| (e.0.as_str(), e.3.as_deref()))
+            .collect();
+        assert_eq!(
+            found[0],
+            ("invalid-time-zone", Some("did you mean `Europe/London`?"))
+        );
+        assert_eq!(found[1].0, "invalid-hours");
     }
 
     #[test]
