@@ -230,13 +230,13 @@ impl Engine {
             match state.phase() {
                 Phase::Waiting => {
                     self.while_waiting(lifecycle, scratch, state, turn, &mut clock, &mut decision);
-                    clock.report(&Arc::from("handoff"), &mut decision);
+                    clock.report("handoff", &mut decision);
                     return decision;
                 }
                 Phase::Offered => {
                     if self.answer_offer(lifecycle, scratch, state, turn, &mut clock, &mut decision)
                     {
-                        clock.report(&Arc::from("handoff"), &mut decision);
+                        clock.report("handoff", &mut decision);
                         return decision;
                     }
                 }

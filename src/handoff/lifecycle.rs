@@ -272,10 +272,10 @@ impl<'a> Clock<'a> {
     }
 
     /// Moves a timestamp error, if any, into the decision.
-    pub(crate) fn report(self, rule: &Arc<str>, decision: &mut Decision) {
+    pub(crate) fn report(self, rule: &str, decision: &mut Decision) {
         if let Some(message) = self.error {
             decision.errors.push(EvalError {
-                rule: rule.clone(),
+                rule: Arc::from(rule),
                 message,
             });
         }
@@ -304,11 +304,13 @@ pub(crate) fn reason(
     }
 }
 
-/// The rule a handoff started with (or `handoff` when the policy no longer has it).
-fn started_by(memory: &HandoffMemory) -> (Arc<str>, Kind) {
+/// The rule a handoff started with (`handoff` when there is none) and its
+/// kind, and the queue it went to (empty when none).
+fn started_by(memory: &HandoffMemory) -> (Arc<str>, Kind, Arc<str>) {
     (
         memory.rule.clone().unwrap_or_else(|| Arc::from("handoff")),
         memory.kind.unwrap_or(Kind::Fallback),
+        memory.queue.clone().unwrap_or_else(|| Arc::from("")),
     )
 }
 
@@ -326,8 +328,7 @@ impl Engine {
         decision: &mut Decision,
     ) {
         let memory = state.handoff();
-        let (rule_id, kind) = started_by(memory);
-        let queue = memory.queue.clone().unwrap_or_else(|| Arc::from(""));
+        let (rule_id, kind, queue) = started_by(memory);
         if let Some(words) = scratch.said(lifecycle.cancel, &turn.text) {
             decision.message = Some(lifecycle.messages.cancelled.clone());
             decision.reasons.push(reason(
@@ -395,7 +396,7 @@ impl Engine {
         clock: &mut Clock,
         decision: &mut Decision,
     ) -> bool {
-        let (rule_id, kind) = started_by(state.handoff());
+        let (rule_id, kind, _) = started_by(state.handoff());
         let picked = |options: &[String]| {
             turn.menu
                 .as_deref()
@@ -506,12 +507,7 @@ impl Engine {
             return decision;
         };
         let from = state.phase();
-        let (rule_id, kind) = started_by(state.handoff());
-        let queue = state
-            .handoff()
-            .queue
-            .clone()
-            .unwrap_or_else(|| Arc::from(""));
+        let (rule_id, kind, queue) = started_by(state.handoff());
         match status.state {
             HandoffState::Accepted => {
                 state.handoff_mut().phase = Phase::WithAgent;
