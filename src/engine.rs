@@ -463,6 +463,7 @@ pub(crate) struct Scratch {
     pub(crate) hits: Vec<Option<Hit>>,
     cues: Vec<Cue>,
     found: Vec<Found>,
+    padded: Vec<u8>,
     fired: Vec<usize>,
     script_errors: Vec<String>,
 }
@@ -474,6 +475,7 @@ impl Scratch {
 
     fn trim(&mut self) {
         if self.text.bytes.capacity() > Self::KEEP_BYTES
+            || self.padded.capacity() > Self::KEEP_BYTES
             || self.cues.capacity() > Self::KEEP_BYTES / 8
             || self.found.capacity() > Self::KEEP_BYTES / 8
         {
@@ -503,7 +505,7 @@ impl Scratch {
             locale,
             &mut self.hits,
             &mut self.cues,
-            &mut self.found,
+            (&mut self.found, &mut self.padded),
         );
         for topic in engine.topics.iter().filter(|t| t.has_patterns()) {
             topic.scan_patterns(

@@ -166,11 +166,26 @@ impl PhraseIndexBuilder {
         negation_window: u32,
         default_locale: &str,
     ) -> Result<PhraseIndex, String> {
+        // With word boundaries, each pattern is stored between spaces and
+        // the text scanned between spaces too: the automaton then reports
+        // only whole-word matches, and never "no" inside "know".
+        let padded: Vec<String> = match word_boundaries {
+            true => self.patterns.iter().map(|p| format!(" {p} ")).collect(),
+            false => Vec::new(),
+        };
+        let patterns = if word_boundaries {
+            &padded
+        } else {
+            &self.patterns
+        };
         let build = |kind| {
             AhoCorasickBuilder::new()
                 .match_kind(MatchKind::Standard)
                 .kind(Some(kind))
-                .build(&self.patterns)
+                // Every padded pattern starts with a space: a prefilter
+                // would stop at every word.
+                .prefilter(!word_boundaries)
+                .build(patterns)
                 .map_err(|e| e.to_string())
         };
         // A DFA scans about a quarter faster than the contiguous NFA but
@@ -262,25 +277,34 @@ impl PhraseIndex {
 
     /// Scans the normalized text once, filling `hits` (one slot per set,
     /// first match kept) and `cues` (every negation cue found). `found` is a
-    /// buffer for the word-bounded matches.
+    /// buffer for the word-bounded matches, `padded` one for the text
+    /// between spaces.
     pub(crate) fn scan(
         &self,
         text: &Normalized,
         locale: TurnLocale,
         hits: &mut [Option<Hit>],
         cues: &mut Vec<Cue>,
-        found: &mut Vec<Found>,
+        (found, padded): (&mut Vec<Found>, &mut Vec<u8>),
     ) {
         cues.clear();
         found.clear();
         if text.bytes.is_empty() {
             return;
         }
-        for m in self.automaton.find_overlapping_iter(&text.bytes) {
-            let (start, end) = (m.start(), m.end());
-            if self.word_boundaries && !text.is_word_bounded(start, end) {
-                continue;
-            }
+        // Matches of " phrase " in " text " are the word-bounded matches of
+        // "phrase" in "text": at the same start, two bytes longer.
+        let (haystack, padding) = if self.word_boundaries {
+            padded.clear();
+            padded.push(b' ');
+            padded.extend_from_slice(&text.bytes);
+            padded.push(b' ');
+            (&padded[..], 2)
+        } else {
+            (&text.bytes[..], 0)
+        };
+        for m in self.automaton.find_overlapping_iter(haystack) {
+            let (start, end) = (m.start(), m.end() - padding);
             // "Are you human? Please help" is not "human please".
             if text.spans_sentences(start, end) {
                 continue;

@@ -410,13 +410,6 @@ impl Normalized {
             .count()
     }
 
-    /// Whether the normalized range `start..end` is a whole word or words:
-    /// nothing but a space or an end of text on either side.
-    pub(crate) fn is_word_bounded(&self, start: usize, end: usize) -> bool {
-        let bytes = &self.bytes;
-        (start == 0 || bytes[start - 1] == b' ') && (end == bytes.len() || bytes[end] == b' ')
-    }
-
     /// Whether a clause break lies between the normalized offsets `from` and `to`.
     pub(crate) fn has_clause_break_between(&self, from: usize, to: usize) -> bool {
         any_between(&self.clause_breaks, from, to)
@@ -600,13 +593,10 @@ mod tests {
     }
 
     #[test]
-    fn word_bounds_and_clause_breaks() {
+    fn clause_breaks() {
         let mut n = Normalized::default();
         n.fill("No, not you. A reagent!", Folding::default());
         assert_eq!(n.as_str(), "no not you a reagent");
-        let agent = n.as_str().find("agent").unwrap();
-        assert!(!n.is_word_bounded(agent, agent + 5));
-        assert!(n.is_word_bounded(0, 2));
         assert_eq!(n.clause_breaks, vec![2, 10, 20]);
         assert!(n.has_clause_break_between(2, 3));
         assert!(!n.has_clause_break_between(3, 9));

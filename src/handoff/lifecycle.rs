@@ -231,6 +231,9 @@ pub(crate) fn placeholder_problem(name: &str, text: Option<&str>) -> Option<(Str
 
 /// A message with `{queue}` and `{wait}` filled in.
 pub(crate) fn fill(template: &str, queue: &str, wait: &str) -> String {
+    if !template.contains('{') {
+        return template.to_string();
+    }
     template.replace("{queue}", queue).replace("{wait}", wait)
 }
 
