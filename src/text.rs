@@ -219,6 +219,28 @@ impl Sink for SpanFinder {
     }
 
     fn finish(&mut self) {}
+
+    /// Each ASCII byte is one normalized byte or none; stops counting once
+    /// both positions are found.
+    fn ascii_run(&mut self, run: &[u8], from: usize, map: &[u8; 256]) {
+        for (i, &b) in run.iter().enumerate() {
+            if self.len > self.last {
+                return;
+            }
+            let space = map[b as usize] == b' ';
+            if space && !self.ends_with_letter() {
+                continue;
+            }
+            if self.len == self.start {
+                self.from = from + i;
+            }
+            if self.len == self.last {
+                self.to = from + i;
+            }
+            self.len += 1;
+            self.last_space = space;
+        }
+    }
 }
 
 /// For each normalized byte, the original byte offset it came from.
