@@ -36,7 +36,7 @@ use crate::turn::{Role, Turn};
 pub const DEFAULT_POLICY: &str = include_str!("../policies/default.yaml");
 
 const DEFAULT_ONLINE: &str = "Let me connect you with a person who can help.";
-pub(crate) const DEFAULT_OFFLINE: &str = "Our team is offline right now. Leave your email and we'll get back to you as soon as we're in.";
+const DEFAULT_OFFLINE: &str = "Our team is offline right now. Leave your email and we'll get back to you as soon as we're in.";
 const DEFAULT_OFFER: &str = "Would you like me to connect you with a person?";
 const DEFAULT_QUEUE: &str = "general";
 
@@ -321,7 +321,7 @@ impl Engine {
             Action::Offer => "offered",
             _ => "escalated",
         };
-        let detail = match rule.action {
+        let detail = || match rule.action {
             Action::Offer => "the bot offered a person".to_string(),
             _ => format!("the conversation joined queue `{}`", rule.route.queue),
         };
@@ -341,7 +341,8 @@ impl Engine {
     /// Completes a decision that `rule` made with `action`: the route and
     /// messages, the offline path when no agent can take it, and (for
     /// policies with a lifecycle) the move to `offered` or `waiting`,
-    /// explained as the step `(from, event, detail)`.
+    /// explained as the step `(from, event, detail)` (the detail is
+    /// written only when the step is explained).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn conclude(
         &self,
@@ -351,18 +352,13 @@ impl Engine {
         state: &mut ConversationState,
         clock: &mut Clock,
         decision: &mut Decision,
-        (from, event, detail): (Phase, &str, String),
+        (from, event, detail): (Phase, &str, impl FnOnce() -> String),
     ) {
         decision.action = action;
-        decision.kind = Some(rule.kind);
-        decision.rule = Some(rule.id.clone());
-        decision.route = Some(rule.route.clone());
-        decision.agent_note = rule.agent_note.clone();
+        self.decided_by(rule, decision);
         let queue = &rule.route.queue;
         if let Some((closed, local_time)) = self.closed(queue, turn, clock) {
-            let wait = self.handoff.expected_wait(queue);
-            decision.message = Some(fill(&rule.offline, queue, wait));
-            decision.fallback_channel = Some(self.handoff.fallback_for(queue));
+            self.take_offline_path(Some(rule), queue, decision);
             let why = match &local_time {
                 Some(at) => format!("queue `{queue}` is closed ({closed}) at {at}"),
                 None => format!("no agents are available for queue `{queue}`"),
@@ -385,7 +381,7 @@ impl Engine {
                     action,
                     (from, Phase::Bot),
                     event,
-                    format!("{detail}, but no agent can take it now"),
+                    format!("{}, but no agent can take it now", detail()),
                 ));
             }
             return;
@@ -417,7 +413,7 @@ impl Engine {
             action,
             (from, to),
             event,
-            detail,
+            detail(),
         ));
     }
 
@@ -433,8 +429,7 @@ impl Engine {
             return Some(("agents unavailable".to_string(), None));
         }
         let hours = self.handoff.queues.get(queue)?.hours.as_ref()?;
-        let (closed, local_time) = hours.closed_at(clock.now());
-        let closed = closed?;
+        let (closed, local_time) = hours.closed_at(clock.now())?;
         let name = match &closed {
             Closed::Closure(Some(reason)) => format!("closure: {reason}"),
             other => other.name().to_string(),

@@ -179,32 +179,28 @@ impl Hours {
         })
     }
 
-    /// Whether the queue is closed at `now`, and the local time there.
-    pub(crate) fn closed_at(&self, now: Timestamp) -> (Option<Closed>, String) {
+    /// Why the queue is closed at `now`, with the local time there, or
+    /// `None` when it is open (the time is formatted only when closed).
+    pub(crate) fn closed_at(&self, now: Timestamp) -> Option<(Closed, String)> {
         let local = now.to_zoned(self.zone.clone());
-        let shown = local.strftime("%a %Y-%m-%d %H:%M %Z").to_string();
-        if let Some((_, _, reason)) = self
+        let time = local.time();
+        let closed = if let Some((_, _, reason)) = self
             .closures
             .iter()
             .find(|(from, to, _)| (*from..*to).contains(&now))
         {
-            return (Some(Closed::Closure(reason.clone())), shown);
-        }
-        if self.holidays.contains(&local.date()) {
-            return (Some(Closed::Holiday), shown);
-        }
-        let time = local.time();
-        let open = self.week[local.weekday().to_monday_zero_offset() as usize]
+            Closed::Closure(reason.clone())
+        } else if self.holidays.contains(&local.date()) {
+            Closed::Holiday
+        } else if self.week[local.weekday().to_monday_zero_offset() as usize]
             .iter()
-            .any(|&(start, end)| time >= start && end.is_none_or(|end| time < end));
-        (
-            if open {
-                None
-            } else {
-                Some(Closed::OutsideHours)
-            },
-            shown,
-        )
+            .any(|&(start, end)| time >= start && end.is_none_or(|end| time < end))
+        {
+            return None;
+        } else {
+            Closed::OutsideHours
+        };
+        Some((closed, local.strftime("%a %Y-%m-%d %H:%M %Z").to_string()))
     }
 }
 

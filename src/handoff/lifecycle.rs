@@ -423,11 +423,9 @@ impl Engine {
                 state,
                 clock,
                 decision,
-                (
-                    Phase::Offered,
-                    "offer accepted",
-                    format!("the user {answer}"),
-                ),
+                (Phase::Offered, "offer accepted", || {
+                    format!("the user {answer}")
+                }),
             );
             return true;
         }
@@ -561,16 +559,32 @@ impl Engine {
     /// queue alone when the policy no longer has the rule).
     pub(crate) fn offline(&self, rule: Option<&Rule>, queue: &str, decision: &mut Decision) {
         decision.action = Action::Escalate;
-        decision.fallback_channel = Some(self.handoff.fallback_for(queue));
-        decision.message = Some(self.handoff.offline.clone());
         if let Some(rule) = rule {
-            decision.kind = Some(rule.kind);
-            decision.rule = Some(rule.id.clone());
-            decision.route = Some(rule.route.clone());
-            let wait = self.handoff.expected_wait(queue);
-            decision.message = Some(fill(&rule.offline, queue, wait));
-            decision.agent_note = rule.agent_note.clone();
+            self.decided_by(rule, decision);
         }
+        self.take_offline_path(rule, queue, decision);
+    }
+
+    /// The deciding rule's part of a decision: kind, id, route, agent note.
+    pub(crate) fn decided_by(&self, rule: &Rule, decision: &mut Decision) {
+        decision.kind = Some(rule.kind);
+        decision.rule = Some(rule.id.clone());
+        decision.route = Some(rule.route.clone());
+        decision.agent_note = rule.agent_note.clone();
+    }
+
+    /// The offline message (the rule's, else the policy's) and the queue's
+    /// fallback channel.
+    pub(crate) fn take_offline_path(
+        &self,
+        rule: Option<&Rule>,
+        queue: &str,
+        decision: &mut Decision,
+    ) {
+        let template = rule.map_or(&self.handoff.offline, |rule| &rule.offline);
+        let wait = self.handoff.expected_wait(queue);
+        decision.message = Some(fill(template, queue, wait));
+        decision.fallback_channel = Some(self.handoff.fallback_for(queue));
     }
 
     fn rule(&self, id: &str) -> Option<&Rule> {

@@ -72,9 +72,13 @@ impl Handoff {
             .collect();
         let Some(section) = &spec.handoff else {
             return Handoff {
-                queues,
+                transcript_turns: 10,
+                context: default_context(),
+                redactor: Redactor::default(),
+                fallback: FallbackChannel::default(),
                 offline: offline.to_string(),
-                ..Handoff::default()
+                lifecycle: None,
+                queues,
             };
         };
         let handoff = &section.value;
@@ -119,20 +123,6 @@ impl Handoff {
             .get(queue)
             .and_then(|q| q.expected_wait.as_deref())
             .unwrap_or("a few minutes")
-    }
-}
-
-impl Default for Handoff {
-    fn default() -> Self {
-        Handoff {
-            transcript_turns: 10,
-            context: default_context(),
-            redactor: Redactor::default(),
-            fallback: FallbackChannel::default(),
-            offline: crate::engine::DEFAULT_OFFLINE.to_string(),
-            lifecycle: None,
-            queues: BTreeMap::new(),
-        }
     }
 }
 
@@ -358,8 +348,8 @@ pub enum TranscriptLine {
 }
 
 impl TranscriptLine {
-    /// Reads a line: an object with a `type` field is an event, anything
-    /// else a turn.
+    /// Reads a line: an object with a `type` field is an event (turns have
+    /// none), anything else a turn.
     ///
     /// ```
     /// use escalate::TranscriptLine;
@@ -371,15 +361,9 @@ impl TranscriptLine {
     pub fn from_json(line: &[u8]) -> Result<TranscriptLine, TurnError> {
         match Turn::from_json(line) {
             Ok(turn) => Ok(TranscriptLine::Turn(turn)),
-            Err(error) if has_type_field(line) => HandoffStatus::from_json(line)
-                .map(TranscriptLine::Status)
-                .map_err(|status_error| {
-                    if error.to_string().contains("`type`") {
-                        status_error
-                    } else {
-                        error
-                    }
-                }),
+            Err(_) if has_type_field(line) => {
+                HandoffStatus::from_json(line).map(TranscriptLine::Status)
+            }
             Err(error) => Err(error),
         }
     }
