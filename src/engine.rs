@@ -458,7 +458,6 @@ pub(crate) struct Scratch {
     pub(crate) hits: Vec<Option<Hit>>,
     cues: Vec<Cue>,
     found: Vec<Found>,
-    padded: Vec<u8>,
     fired: Vec<usize>,
     script_errors: Vec<String>,
 }
@@ -470,7 +469,6 @@ impl Scratch {
 
     fn trim(&mut self) {
         if self.text.bytes.capacity() > Self::KEEP_BYTES
-            || self.padded.capacity() > Self::KEEP_BYTES
             || self.cues.capacity() > Self::KEEP_BYTES / 8
             || self.found.capacity() > Self::KEEP_BYTES / 8
         {
@@ -494,13 +492,14 @@ impl Scratch {
             self.text.fill("", engine.folding);
             return;
         }
-        self.text.fill(&turn.text, engine.folding);
         engine.phrases.scan(
-            &self.text,
+            &turn.text,
+            engine.folding,
+            &mut self.text,
             locale,
             &mut self.hits,
             &mut self.cues,
-            (&mut self.found, &mut self.padded),
+            &mut self.found,
         );
         for topic in engine.topics.iter().filter(|t| t.has_patterns()) {
             topic.scan_patterns(

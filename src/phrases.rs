@@ -9,7 +9,9 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::nfa::{contiguous, noncontiguous};
+use aho_corasick::{Anchored, MatchKind, dfa};
 
 /// The most memory the phrase automaton may take as a DFA.
 const DFA_BUDGET: usize = 4 << 20;
@@ -17,7 +19,7 @@ const DFA_BUDGET: usize = 4 << 20;
 /// (measured at 1,000, 4,500 and 10,000 phrases: 9.5 to 9.6 times).
 const NFA_TO_DFA_GROWTH: usize = 10;
 
-use crate::text::Normalized;
+use crate::text::{Folding, Normalized};
 
 /// Index of a phrase set.
 pub(crate) type SetId = usize;
@@ -178,22 +180,31 @@ impl PhraseIndexBuilder {
         } else {
             &self.patterns
         };
-        let build = |kind| {
-            AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(kind))
-                // Every padded pattern starts with a space: a prefilter
-                // would stop at every word.
-                .prefilter(!word_boundaries)
-                .build(patterns)
-                .map_err(|e| e.to_string())
-        };
+        // The scan feeds the automaton itself, a byte at a time, and has no
+        // use for a prefilter (which would also make start states special).
+        let nfa = noncontiguous::Builder::new()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(patterns)
+            .map_err(|e| e.to_string())?;
+        let contiguous = contiguous::Builder::new()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build_from_noncontiguous(&nfa)
+            .map_err(|e| e.to_string())?;
         // A DFA scans about a quarter faster than the contiguous NFA but
         // takes about ten times its memory: use it while that stays small.
-        let mut automaton = build(AhoCorasickKind::ContiguousNFA)?;
-        if automaton.memory_usage() * NFA_TO_DFA_GROWTH <= DFA_BUDGET {
-            automaton = build(AhoCorasickKind::DFA)?;
-        }
+        let automaton = if contiguous.memory_usage() * NFA_TO_DFA_GROWTH <= DFA_BUDGET {
+            PhraseAutomaton::Dfa(
+                dfa::Builder::new()
+                    .match_kind(MatchKind::Standard)
+                    .prefilter(false)
+                    .build_from_noncontiguous(&nfa)
+                    .map_err(|e| e.to_string())?,
+            )
+        } else {
+            PhraseAutomaton::Nfa(contiguous)
+        };
         let default_language = crate::policy::primary_language(default_locale).to_ascii_lowercase();
         let default_locale = self
             .locales
@@ -215,10 +226,19 @@ impl PhraseIndexBuilder {
     }
 }
 
+/// The phrase automaton: a DFA while it stays small, else a contiguous NFA.
+/// The engine drives it a byte at a time as the text is normalized, so it
+/// is kept as the automaton itself rather than behind an `AhoCorasick`.
+#[derive(Debug)]
+enum PhraseAutomaton {
+    Dfa(dfa::DFA),
+    Nfa(contiguous::NFA),
+}
+
 /// The compiled automaton and what each of its patterns means.
 #[derive(Debug)]
 pub(crate) struct PhraseIndex {
-    automaton: AhoCorasick,
+    automaton: PhraseAutomaton,
     uses: Vec<Vec<Use>>,
     phrases: Vec<String>,
     sets: Vec<SetOptions>,
@@ -248,14 +268,17 @@ impl PhraseIndex {
 
     /// The heap memory the automaton uses, in bytes.
     pub(crate) fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage()
+        match &self.automaton {
+            PhraseAutomaton::Dfa(dfa) => dfa.memory_usage(),
+            PhraseAutomaton::Nfa(nfa) => nfa.memory_usage(),
+        }
     }
 
     /// `dfa` or `nfa`: which automaton the phrases compiled to.
     pub(crate) fn automaton_kind(&self) -> &'static str {
-        match self.automaton.kind() {
-            AhoCorasickKind::DFA => "dfa",
-            _ => "nfa",
+        match self.automaton {
+            PhraseAutomaton::Dfa(_) => "dfa",
+            PhraseAutomaton::Nfa(_) => "nfa",
         }
     }
 
@@ -275,54 +298,35 @@ impl PhraseIndex {
         }
     }
 
-    /// Scans the normalized text once, filling `hits` (one slot per set,
-    /// first match kept) and `cues` (every negation cue found). `found` is a
-    /// buffer for the word-bounded matches, `padded` one for the text
-    /// between spaces.
+    /// Normalizes `original` into `text` and scans it in the same pass,
+    /// filling `hits` (one slot per set, first match kept) and `cues`
+    /// (every negation cue found). `found` is a buffer for the word-bounded
+    /// matches.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn scan(
         &self,
-        text: &Normalized,
+        original: &str,
+        folding: Folding,
+        text: &mut Normalized,
         locale: TurnLocale,
         hits: &mut [Option<Hit>],
         cues: &mut Vec<Cue>,
-        (found, padded): (&mut Vec<Found>, &mut Vec<u8>),
+        found: &mut Vec<Found>,
     ) {
-        cues.clear();
-        found.clear();
-        if text.bytes.is_empty() {
-            return;
+        match &self.automaton {
+            PhraseAutomaton::Dfa(dfa) => self.find(dfa, original, folding, text, found),
+            PhraseAutomaton::Nfa(nfa) => self.find(nfa, original, folding, text, found),
         }
-        // Matches of " phrase " in " text " are the word-bounded matches of
-        // "phrase" in "text": at the same start, two bytes longer.
-        let (haystack, padding) = if self.word_boundaries {
-            padded.clear();
-            padded.push(b' ');
-            padded.extend_from_slice(&text.bytes);
-            padded.push(b' ');
-            (&padded[..], 2)
-        } else {
-            (&text.bytes[..], 0)
-        };
-        for m in self.automaton.find_overlapping_iter(haystack) {
-            let (start, end) = (m.start(), m.end() - padding);
-            // "Are you human? Please help" is not "human please".
-            if text.spans_sentences(start, end) {
-                continue;
-            }
-            let pattern = m.pattern().as_usize();
-            for use_ in &self.uses[pattern] {
+        cues.clear();
+        let text = &*text;
+        // "Are you human? Please help" is not "human please".
+        found.retain(|m| !text.spans_sentences(m.start as usize, m.end as usize));
+        for m in found.iter() {
+            for use_ in &self.uses[m.pattern as usize] {
                 if let Use::Cue(locale) = *use_ {
-                    cues.push(Cue {
-                        end: end as u32,
-                        locale,
-                    });
+                    cues.push(Cue { end: m.end, locale });
                 }
             }
-            found.push(Found {
-                pattern: pattern as u32,
-                start: start as u32,
-                end: end as u32,
-            });
         }
         let len = text.bytes.len();
         for m in found.iter() {
@@ -358,6 +362,49 @@ impl PhraseIndex {
                     });
                 }
             }
+        }
+    }
+
+    /// Normalizes `original` into `text`, feeding each byte to the
+    /// automaton as it is written, and collects every match into `found`
+    /// in order of its end. With word boundaries the automaton reads the
+    /// text between spaces (see [`PhraseIndexBuilder::build`]): one before
+    /// the first byte, one after the last unless the text ended on one that
+    /// normalization then trimmed.
+    fn find<A: Automaton>(
+        &self,
+        automaton: &A,
+        original: &str,
+        folding: Folding,
+        text: &mut Normalized,
+        found: &mut Vec<Found>,
+    ) {
+        found.clear();
+        let padding = usize::from(self.word_boundaries);
+        let Ok(mut state) = automaton.start_state(Anchored::No) else {
+            return;
+        };
+        if self.word_boundaries {
+            state = automaton.next_state(Anchored::No, state, b' ');
+        }
+        // Two calls with a state each, rather than one closure for both:
+        // the all-ASCII loop is inlined here, and its state stays in a
+        // register only if no other path takes its address.
+        let (state, ended_on_space) = if original.is_ascii() {
+            let mut state = state;
+            let trimmed = text.fill_ascii_feeding(original, folding, |byte, length| {
+                state = step(automaton, state, byte, length, padding, found);
+            });
+            (state, trimmed)
+        } else {
+            let mut state = state;
+            let trimmed = text.fill_feeding(original, folding, |byte, length| {
+                state = step(automaton, state, byte, length, padding, found);
+            });
+            (state, trimmed)
+        };
+        if self.word_boundaries && !ended_on_space {
+            step(automaton, state, b' ', text.bytes.len() + 1, padding, found);
         }
     }
 
@@ -412,10 +459,112 @@ impl PhraseIndex {
     }
 }
 
+/// Moves the automaton on by `byte`, the `length`th of the text, and
+/// records the matches of the state it reaches.
+#[inline(always)]
+fn step<A: Automaton>(
+    automaton: &A,
+    state: StateID,
+    byte: u8,
+    length: usize,
+    padding: usize,
+    found: &mut Vec<Found>,
+) -> StateID {
+    let state = automaton.next_state(Anchored::No, state, byte);
+    if automaton.is_special(state) {
+        matched(automaton, state, length, padding, found);
+    }
+    state
+}
+
+/// Records the matches of `state`, reached with `length` bytes of text
+/// read (not counting a leading space). A match ending there began
+/// `pattern_len - padding` bytes before, and its phrase ends `padding`
+/// bytes before the end (`padding` is 1 when the automaton reads the text
+/// between spaces, else 0).
+#[inline(never)]
+fn matched<A: Automaton>(
+    automaton: &A,
+    state: StateID,
+    length: usize,
+    padding: usize,
+    found: &mut Vec<Found>,
+) {
+    if !automaton.is_match(state) {
+        return;
+    }
+    for index in 0..automaton.match_len(state) {
+        let pattern = automaton.match_pattern(state, index);
+        let start = length + padding - automaton.pattern_len(pattern);
+        found.push(Found {
+            pattern: pattern.as_u32(),
+            start: start as u32,
+            end: (length - padding) as u32,
+        });
+    }
+}
+
 fn applies(phrase_locale: Option<LocaleId>, turn: TurnLocale) -> bool {
     match (phrase_locale, turn) {
         (None, _) | (_, TurnLocale::Unknown) => true,
         (Some(phrase), TurnLocale::Known(turn)) => phrase == turn,
         (Some(_), TurnLocale::Other) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalize;
+
+    /// The phrases each text matches, by both normalizing loops: the
+    /// all-ASCII one and the general one (an emoji at the end, a separator,
+    /// sends the text through it without changing its normalized form).
+    #[test]
+    fn both_scanning_loops_find_the_same_whole_words() {
+        let phrases = ["human", "real person", "no", "help me"];
+        let cases: [(&str, &[&str]); 8] = [
+            ("I want a HUMAN", &["human"]),
+            ("human!", &["human"]),
+            ("a real   person, please", &["real person"]),
+            ("humans know nothing", &[]),
+            ("No. Help me", &["no", "help me"]),
+            ("help. me", &[]),
+            ("", &[]),
+            ("?!", &[]),
+        ];
+        for word_boundaries in [true, false] {
+            let mut builder = PhraseIndexBuilder::default();
+            let set = builder.new_set(false, false);
+            for phrase in phrases {
+                builder.add_phrase(set, phrase, normalize(phrase, Folding::default()), None);
+            }
+            let index = builder.build(word_boundaries, 3, "en").unwrap();
+            for (text, want) in cases {
+                let mut matched = Vec::new();
+                for original in [text.to_string(), format!("{text} 🙂")] {
+                    let (mut normalized, mut hits) = (Normalized::default(), vec![None]);
+                    let (mut cues, mut found) = (Vec::new(), Vec::new());
+                    index.scan(
+                        &original,
+                        Folding::default(),
+                        &mut normalized,
+                        TurnLocale::Unknown,
+                        &mut hits,
+                        &mut cues,
+                        &mut found,
+                    );
+                    let words: Vec<String> = found
+                        .iter()
+                        .map(|f| normalized.as_str()[f.start as usize..f.end as usize].to_string())
+                        .collect();
+                    matched.push(words);
+                }
+                assert_eq!(matched[0], matched[1], "{text:?}");
+                if word_boundaries {
+                    assert_eq!(matched[0], want, "{text:?}");
+                }
+            }
+        }
     }
 }

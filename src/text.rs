@@ -71,28 +71,42 @@ trait Sink {
     }
 }
 
-impl Normalized {
+/// Writes normalized text into a [`Normalized`] and hands each byte it
+/// keeps to `feed` as `(byte, length)`, `length` being the text's length
+/// with it. The phrase scan rides on it, so a turn's text is walked once.
+struct Writer<'n, F> {
+    text: &'n mut Normalized,
+    feed: F,
+}
+
+impl<F: FnMut(u8, usize)> Writer<'_, F> {
+    fn push(&mut self, b: u8) {
+        self.text.bytes.push(b);
+        (self.feed)(b, self.text.bytes.len());
+    }
+
     fn note_break(&mut self, c: char) {
-        let len = self.bytes.len();
-        let ends_with_space = self.bytes.last() == Some(&b' ');
+        let bytes = &self.text.bytes;
+        let position = break_position(bytes.len(), bytes.last() == Some(&b' '));
         record_break(
-            &mut self.clause_breaks,
-            &mut self.sentence_breaks,
-            break_position(len, ends_with_space),
+            &mut self.text.clause_breaks,
+            &mut self.text.sentence_breaks,
+            position,
             is_clause_break(c),
             is_sentence_break(c),
         );
     }
 }
 
-impl Sink for Normalized {
+impl<F: FnMut(u8, usize)> Sink for Writer<'_, F> {
     fn letter(&mut self, c: char, _from: usize) {
-        self.bytes
-            .extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        for &b in c.encode_utf8(&mut [0; 4]).as_bytes() {
+            self.push(b);
+        }
     }
 
     fn letter_byte(&mut self, b: u8, _from: usize) {
-        self.bytes.push(b);
+        self.push(b);
     }
 
     fn separator(&mut self, c: char, _from: usize) {
@@ -100,54 +114,19 @@ impl Sink for Normalized {
             self.note_break(c);
         }
         if self.ends_with_letter() {
-            self.bytes.push(b' ');
+            self.push(b' ');
         }
     }
 
     fn ends_with_letter(&self) -> bool {
-        self.bytes.last().is_some_and(|&b| b != b' ')
+        self.text.bytes.last().is_some_and(|&b| b != b' ')
     }
 
-    fn finish(&mut self) {
-        if self.bytes.last() == Some(&b' ') {
-            self.bytes.pop();
-        }
-    }
+    /// [`Normalized::fill_feeding`] trims the end, and says so.
+    fn finish(&mut self) {}
 
-    /// Branch-free in the common case (word boundaries in chat text defeat
-    /// branch prediction): every byte is written, a separator as a space,
-    /// and the length advances unless it is a second space in a row.
-    /// Clause punctuation, which is rare, takes a branch to note its break.
     fn ascii_run(&mut self, run: &[u8], _from: usize, map: &[u8; 256]) {
-        let Normalized {
-            bytes,
-            clause_breaks,
-            sentence_breaks,
-            ..
-        } = self;
-        let start = bytes.len();
-        let mut last_space = bytes.last().is_none_or(|&b| b == b' ');
-        bytes.resize(start + run.len(), 0);
-        let out = &mut bytes[start..];
-        let mut len = 0;
-        for &b in run {
-            let class = ASCII_CLASS[b as usize];
-            if class != 0 {
-                record_break(
-                    clause_breaks,
-                    sentence_breaks,
-                    break_position(start + len, last_space),
-                    class & CLAUSE != 0,
-                    class & SENTENCE != 0,
-                );
-            }
-            let mapped = map[b as usize];
-            let space = mapped == b' ';
-            out[len] = mapped;
-            len += usize::from(!space | !last_space);
-            last_space = space;
-        }
-        bytes.truncate(start + len);
+        self.text.push_ascii(run, map, &mut self.feed);
     }
 }
 
@@ -155,6 +134,20 @@ impl Sink for Normalized {
 /// which is the last byte if the output ends with a space, else the next.
 fn break_position(len: usize, ends_with_space: bool) -> u32 {
     (len - usize::from(ends_with_space && len > 0)) as u32
+}
+
+/// Notes the break an ASCII byte of `class` makes, out of the normalizing
+/// loop.
+#[cold]
+#[inline(never)]
+fn note_ascii_break(clauses: &mut Vec<u32>, sentences: &mut Vec<u32>, at: u32, class: u8) {
+    record_break(
+        clauses,
+        sentences,
+        at,
+        class & CLAUSE != 0,
+        class & SENTENCE != 0,
+    );
 }
 
 /// Notes a clause and/or sentence break at `at`, once.
@@ -304,10 +297,14 @@ const ASCII_CLASS: [u8; 256] = {
 /// For each ASCII byte, what it becomes in normalized text: the byte, or
 /// its lowercase (`FOLDED`), for letters and digits; a space for anything
 /// else. 256 entries so that indexing by a byte needs no bounds check.
-const KEPT: [u8; 256] = ascii_map(false);
-const FOLDED: [u8; 256] = ascii_map(true);
+const KEPT: [u8; 256] = ascii_table(false);
+const FOLDED: [u8; 256] = ascii_table(true);
 
-const fn ascii_map(fold_case: bool) -> [u8; 256] {
+fn ascii_map(folding: Folding) -> &'static [u8; 256] {
+    if folding.case { &FOLDED } else { &KEPT }
+}
+
+const fn ascii_table(fold_case: bool) -> [u8; 256] {
     let mut table = [b' '; 256];
     let mut b = 0;
     while b < 128 {
@@ -323,7 +320,7 @@ const fn ascii_map(fold_case: bool) -> [u8; 256] {
 /// Normalizes `original` into `sink`.
 fn walk(original: &str, folding: Folding, sink: &mut impl Sink) {
     let bytes = original.as_bytes();
-    let map = if folding.case { &FOLDED } else { &KEPT };
+    let map = ascii_map(folding);
     if original.is_ascii() {
         // The common case, checked a word at a time.
         sink.ascii_run(bytes, 0, map);
@@ -383,12 +380,101 @@ fn push_cased(sink: &mut impl Sink, c: char, at: usize, folding: Folding) {
 impl Normalized {
     /// Normalizes `original` into these buffers, replacing what they held.
     pub(crate) fn fill(&mut self, original: &str, folding: Folding) {
+        if original.is_ascii() {
+            self.fill_ascii_feeding(original, folding, |_, _| {});
+        } else {
+            self.fill_feeding(original, folding, |_, _| {});
+        }
+    }
+
+    /// Normalizes `original` like [`Normalized::fill`], handing each byte
+    /// it keeps to `feed` as `(byte, length)`, `length` being the text's
+    /// length with it. Returns whether a space was fed at the end and then
+    /// trimmed (normalized text never ends with one).
+    pub(crate) fn fill_feeding(
+        &mut self,
+        original: &str,
+        folding: Folding,
+        feed: impl FnMut(u8, usize),
+    ) -> bool {
+        self.reset(original.len(), folding);
+        walk(original, folding, &mut Writer { text: self, feed });
+        self.trim_end()
+    }
+
+    /// [`Normalized::fill_feeding`] for an all-ASCII `original`, the common
+    /// case: inlined, so that normalization and `feed` are one loop whose
+    /// state the compiler can keep in registers.
+    #[inline(always)]
+    pub(crate) fn fill_ascii_feeding(
+        &mut self,
+        original: &str,
+        folding: Folding,
+        mut feed: impl FnMut(u8, usize),
+    ) -> bool {
+        debug_assert!(original.is_ascii());
+        self.reset(original.len(), folding);
+        self.push_ascii(original.as_bytes(), ascii_map(folding), &mut feed);
+        self.trim_end()
+    }
+
+    fn reset(&mut self, capacity: usize, folding: Folding) {
         self.bytes.clear();
-        self.bytes.reserve(original.len());
+        self.bytes.reserve(capacity);
         self.clause_breaks.clear();
         self.sentence_breaks.clear();
         self.folding = folding;
-        walk(original, folding, self);
+    }
+
+    /// Appends a run of ASCII bytes, mapped through `map`.
+    ///
+    /// Branch-free in the common case (word boundaries in chat text defeat
+    /// branch prediction): every byte is written, a separator as a space,
+    /// and the length advances unless it is a second space in a row.
+    /// Clause punctuation, which is rare, is noted out of line.
+    #[inline(always)]
+    fn push_ascii(&mut self, run: &[u8], map: &[u8; 256], feed: &mut impl FnMut(u8, usize)) {
+        let Normalized {
+            bytes,
+            clause_breaks,
+            sentence_breaks,
+            ..
+        } = self;
+        let start = bytes.len();
+        let mut last_space = bytes.last().is_none_or(|&b| b == b' ');
+        bytes.resize(start + run.len(), 0);
+        let out = &mut bytes[..];
+        let mut len = start;
+        for &b in run {
+            let class = ASCII_CLASS[b as usize];
+            if class != 0 {
+                note_ascii_break(
+                    clause_breaks,
+                    sentence_breaks,
+                    break_position(len, last_space),
+                    class,
+                );
+            }
+            let mapped = map[b as usize];
+            let space = mapped == b' ';
+            out[len] = mapped;
+            let kept = !space | !last_space;
+            len += usize::from(kept);
+            last_space = space;
+            if kept {
+                feed(mapped, len);
+            }
+        }
+        bytes.truncate(len);
+    }
+
+    /// Drops a space at the end, and says whether there was one.
+    fn trim_end(&mut self) -> bool {
+        let space = self.bytes.last() == Some(&b' ');
+        if space {
+            self.bytes.pop();
+        }
+        space
     }
 
     /// Maps a byte range of the normalized text back to a byte range of
