@@ -27,7 +27,7 @@ use crate::policy::{
 };
 use crate::state::{ConversationState, Phase};
 use crate::text::{Folding, Normalized};
-use crate::trigger::script::Scripts;
+use crate::trigger::script::{ScriptScope, Scripts};
 use crate::trigger::topic::Topic;
 use crate::trigger::{Ctx, EvidenceUsed, Explanation};
 use crate::turn::{Role, Turn};
@@ -247,7 +247,7 @@ impl Engine {
             }
         }
 
-        let script_scope = RefCell::new(None);
+        scratch.script_scope.get_mut().expire();
         let ctx = Ctx {
             turn,
             state,
@@ -256,7 +256,7 @@ impl Engine {
             phrases: &self.phrases,
             topics: &self.topics,
             scripts: &self.scripts,
-            script_scope: &script_scope,
+            script_scope: &scratch.script_scope,
         };
 
         scratch.fired.clear();
@@ -460,6 +460,7 @@ pub(crate) struct Scratch {
     found: Vec<Found>,
     fired: Vec<usize>,
     script_errors: Vec<String>,
+    script_scope: RefCell<ScriptScope>,
 }
 
 impl Scratch {

@@ -31,7 +31,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) topics: &'a [topic::Topic],
     pub(crate) scripts: &'a script::Scripts,
     /// The variables scripts see, built on first use in a turn.
-    pub(crate) script_scope: &'a RefCell<Option<rhai::Scope<'static>>>,
+    pub(crate) script_scope: &'a RefCell<script::ScriptScope>,
 }
 
 impl Ctx<'_> {

@@ -17,7 +17,7 @@
 //! past its limit; a script that fails or does not return `true` or `false`
 //! becomes an error on the decision, and its rule does not fire.
 
-use rhai::{AST, Dynamic, Map, Position};
+use rhai::{AST, Dynamic, ImmutableString, Map, Position};
 use serde_saphyr::Spanned;
 
 use super::{Ctx, Explanation};
@@ -108,14 +108,21 @@ impl Scripts {
         }
     }
 
-    /// The variables a script sees, for one turn: those in `needs`.
-    fn scope(turn: &Turn, state: &ConversationState, needs: Variables) -> rhai::Scope<'static> {
-        let opt_str = |s: Option<&str>| s.map_or(Dynamic::UNIT, |s| Dynamic::from(s.to_string()));
+    /// Sets the variables scripts see to this turn's values: those in
+    /// `needs`, and `()` for the others. Values are replaced in place, so a
+    /// scope kept from turn to turn allocates only for the values.
+    fn fill(
+        scope: &mut rhai::Scope<'static>,
+        turn: &Turn,
+        state: &ConversationState,
+        needs: Variables,
+    ) {
+        let text = |s: &str| Dynamic::from(ImmutableString::from(s));
+        let opt_str = |s: Option<&str>| s.map_or(Dynamic::UNIT, text);
         let opt_num = |n: Option<f64>| n.map_or(Dynamic::UNIT, Dynamic::from_float);
-        let mut scope = rhai::Scope::new();
-        if needs.turn {
+        let turn_map = needs.turn.then(|| {
             let mut t = Map::new();
-            t.insert("text".into(), Dynamic::from(turn.text.clone()));
+            t.insert("text".into(), text(&turn.text));
             t.insert("menu".into(), opt_str(turn.menu.as_deref()));
             t.insert(
                 "intent".into(),
@@ -123,16 +130,16 @@ impl Scripts {
             );
             t.insert("confidence".into(), opt_num(turn.top_confidence()));
             t.insert("sentiment".into(), opt_num(turn.sentiment_score()));
-            t.insert("outcome".into(), Dynamic::from(turn.outcome.as_str()));
+            t.insert("outcome".into(), text(turn.outcome.as_str()));
             t.insert("locale".into(), opt_str(turn.locale.as_deref()));
             t.insert(
                 "agents_available".into(),
                 Dynamic::from_bool(turn.agents_online()),
             );
             t.insert("timestamp".into(), opt_str(turn.timestamp.as_deref()));
-            scope.push("turn", t);
-        }
-        if needs.state {
+            t
+        });
+        let state_map = needs.state.then(|| {
             let failures = crate::turn::Outcome::FAILURES;
             let mut s = Map::new();
             s.insert("turns".into(), Dynamic::from_int(state.turns().into()));
@@ -148,17 +155,45 @@ impl Scripts {
                 "last_rule".into(),
                 opt_str(state.last_decision().map(|d| &*d.rule)),
             );
-            scope.push("state", s);
-        }
-        if needs.attributes {
+            s
+        });
+        let attributes = needs.attributes.then(|| {
             // Inserting beats `collect`, which sorts and deduplicates first.
             let mut attributes = Map::new();
             for (key, value) in &turn.attributes {
                 attributes.insert(key.as_str().into(), json_to_dynamic(value));
             }
-            scope.push("attributes", attributes);
+            attributes
+        });
+        let map = |m: Option<Map>| m.map_or(Dynamic::UNIT, Dynamic::from_map);
+        set(scope, "turn", map(turn_map));
+        set(scope, "state", map(state_map));
+        set(scope, "attributes", map(attributes));
+    }
+}
+
+/// Replaces a variable's value, or adds the variable.
+fn set(scope: &mut rhai::Scope<'static>, name: &'static str, value: Dynamic) {
+    match scope.get_mut(name) {
+        Some(slot) => *slot = value,
+        None => {
+            scope.push_dynamic(name, value);
         }
-        scope
+    }
+}
+
+/// The variables scripts see, kept by each thread from turn to turn and
+/// filled on the first script of a turn.
+#[derive(Default)]
+pub(crate) struct ScriptScope {
+    scope: rhai::Scope<'static>,
+    filled: bool,
+}
+
+impl ScriptScope {
+    /// Marks the values as another turn's: the next script fills them.
+    pub(crate) fn expire(&mut self) {
+        self.filled = false;
     }
 }
 
@@ -171,7 +206,7 @@ fn json_to_dynamic(value: &serde_json::Value) -> Dynamic {
             Some(i) => Dynamic::from_int(i),
             None => Dynamic::from_float(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Value::String(s) => Dynamic::from(s.clone()),
+        Value::String(s) => Dynamic::from(ImmutableString::from(s.as_str())),
         Value::Array(items) => Dynamic::from_array(items.iter().map(json_to_dynamic).collect()),
         Value::Object(map) => {
             let mut converted = Map::new();
@@ -201,7 +236,9 @@ impl Script {
             .set_help("scripts are for short conditions; move long logic into the bot and pass its result in `attributes`");
             return None;
         }
-        let scope = Scripts::scope(&Turn::default(), &ConversationState::new(), Variables::ALL);
+        let mut scope = rhai::Scope::new();
+        let (turn, state) = (Turn::default(), ConversationState::new());
+        Scripts::fill(&mut scope, &turn, &state, Variables::ALL);
         match cx
             .scripts
             .engine
@@ -238,9 +275,12 @@ impl Script {
     }
 
     pub(crate) fn check(&self, ctx: &Ctx) -> Result<bool, String> {
-        let mut scope = ctx.script_scope.borrow_mut();
-        let scope =
-            scope.get_or_insert_with(|| Scripts::scope(ctx.turn, ctx.state, ctx.scripts.needs));
+        let mut variables = ctx.script_scope.borrow_mut();
+        let ScriptScope { scope, filled } = &mut *variables;
+        if !*filled {
+            Scripts::fill(scope, ctx.turn, ctx.state, ctx.scripts.needs);
+            *filled = true;
+        }
         match ctx
             .scripts
             .engine
@@ -321,6 +361,30 @@ mod tests {
             let d = decide(&policy, &[turn]);
             assert_eq!(d.action, want, "{script}");
             assert!(d.errors.is_empty(), "{script}: {:?}", d.errors);
+        }
+    }
+
+    /// The variables are kept on the thread from turn to turn, and from
+    /// one engine to another: each turn must see only its own values.
+    #[test]
+    fn each_turn_sees_its_own_values() {
+        let by_tier = rule_policy(r#"{ script: 'attributes.tier == "gold"' }"#);
+        let by_text = rule_policy(r#"{ script: 'turn.text == "gold"' }"#);
+        let mut plain = Turn::user("gold");
+        plain.attributes.clear();
+        let turns = [
+            (&by_tier, gold("gold"), Action::Escalate),
+            (&by_tier, plain.clone(), Action::None),
+            (&by_text, gold("gold"), Action::None),
+            (&by_text, plain.clone(), Action::Escalate),
+            (&by_tier, plain.clone(), Action::None),
+            (&by_tier, gold("silver"), Action::None),
+            (&by_tier, gold("gold"), Action::Escalate),
+        ];
+        for (i, (engine, turn, want)) in turns.into_iter().enumerate() {
+            let d = decide(engine, &[turn]);
+            assert_eq!(d.action, want, "turn {i}");
+            assert!(d.errors.is_empty(), "turn {i}: {:?}", d.errors);
         }
     }
 
