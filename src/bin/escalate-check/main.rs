@@ -14,6 +14,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// Buffer for reading transcripts and writing decisions: a million turns
+/// are about 200 MB in and 500 MB out, so fewer, larger system calls.
+pub(crate) const IO_BUFFER: usize = 256 << 10;
+
 const AFTER_HELP: &str = "\
 Examples:
   escalate-check run examples/transcripts/*.jsonl
@@ -81,7 +85,7 @@ enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = io::BufWriter::with_capacity(IO_BUFFER, stdout.lock());
     let result = match cli.command {
         Command::Run(args) => run::run(&args, &mut out),
         Command::Check(args) => check::check(&args, &mut out),

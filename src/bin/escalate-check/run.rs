@@ -12,7 +12,7 @@ use escalate::{
     TranscriptLine, Turn,
 };
 
-use crate::{Format, Outcome, display_path, io_message, write_reasons, write_verdict};
+use crate::{Format, IO_BUFFER, Outcome, display_path, io_message, write_reasons, write_verdict};
 
 pub(crate) const AFTER_HELP: &str = "\
 Input: JSON Lines, one turn per line, such as
@@ -96,10 +96,10 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
     for path in &args.files {
         let name = display_path(path);
         let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
-            Box::new(io::stdin().lock())
+            Box::new(BufReader::with_capacity(IO_BUFFER, io::stdin().lock()))
         } else {
             match File::open(path) {
-                Ok(file) => Box::new(BufReader::new(file)),
+                Ok(file) => Box::new(BufReader::with_capacity(IO_BUFFER, file)),
                 Err(e) => {
                     eprintln!("escalate-check: cannot read `{name}`: {}", io_message(&e));
                     tally.bad_lines += 1;
