@@ -247,7 +247,6 @@ impl Engine {
             }
         }
 
-        scratch.script_scope.get_mut().expire();
         let ctx = Ctx {
             turn,
             state,
@@ -468,7 +467,10 @@ impl Scratch {
     /// turn are given back rather than held for the thread's life.
     const KEEP_BYTES: usize = 64 << 10;
 
+    /// Ends a turn: drops the script variables' values, and gives back
+    /// buffers grown past [`Scratch::KEEP_BYTES`].
     fn trim(&mut self) {
+        self.script_scope.get_mut().release();
         if self.text.bytes.capacity() > Self::KEEP_BYTES
             || self.cues.capacity() > Self::KEEP_BYTES / 8
             || self.found.capacity() > Self::KEEP_BYTES / 8

@@ -182,8 +182,9 @@ fn set(scope: &mut rhai::Scope<'static>, name: &'static str, value: Dynamic) {
     }
 }
 
-/// The variables scripts see, kept by each thread from turn to turn and
-/// filled on the first script of a turn.
+/// The variables scripts see, kept by each thread from turn to turn (their
+/// names and storage, not their values) and filled on the first script of
+/// a turn.
 #[derive(Default)]
 pub(crate) struct ScriptScope {
     scope: rhai::Scope<'static>,
@@ -191,9 +192,14 @@ pub(crate) struct ScriptScope {
 }
 
 impl ScriptScope {
-    /// Marks the values as another turn's: the next script fills them.
-    pub(crate) fn expire(&mut self) {
-        self.filled = false;
+    /// Ends a turn: drops the values it filled, so that no turn's data
+    /// outlives it on the thread.
+    pub(crate) fn release(&mut self) {
+        if std::mem::take(&mut self.filled) {
+            for name in ["turn", "state", "attributes"] {
+                set(&mut self.scope, name, Dynamic::UNIT);
+            }
+        }
     }
 }
 
