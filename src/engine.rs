@@ -199,13 +199,18 @@ impl Engine {
         thread_local! {
             static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
         }
-        let mut decision = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        let mut decision = Decision {
+            conversation_id: turn.conversation_id.clone(),
+            turn: state.turns(),
+            policy: Some(self.id.clone()),
+            ..Decision::default()
+        };
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
             Ok(mut scratch) => {
-                let decision = self.decide(&mut scratch, state, turn);
+                self.decide(&mut scratch, state, turn, &mut decision);
                 scratch.trim();
-                decision
             }
-            Err(_) => self.decide(&mut Scratch::default(), state, turn),
+            Err(_) => self.decide(&mut Scratch::default(), state, turn, &mut decision),
         });
         decision.phase = state.phase();
         decision
@@ -216,28 +221,22 @@ impl Engine {
         scratch: &mut Scratch,
         state: &mut ConversationState,
         turn: &Turn,
-    ) -> Decision {
+        decision: &mut Decision,
+    ) {
         let locale = self.phrases.turn_locale(turn.locale.as_deref());
         scratch.find_phrases(self, turn, locale);
-        let mut decision = Decision {
-            conversation_id: turn.conversation_id.clone(),
-            turn: state.turns(),
-            policy: Some(self.id.clone()),
-            ..Decision::default()
-        };
         let mut clock = Clock::new(turn.timestamp.as_deref());
         if let Some(lifecycle) = &self.handoff.lifecycle {
             match state.phase() {
                 Phase::Waiting => {
-                    self.while_waiting(lifecycle, scratch, state, turn, &mut clock, &mut decision);
-                    clock.report("handoff", &mut decision);
-                    return decision;
+                    self.while_waiting(lifecycle, scratch, state, turn, &mut clock, decision);
+                    clock.report("handoff", decision);
+                    return;
                 }
                 Phase::Offered => {
-                    if self.answer_offer(lifecycle, scratch, state, turn, &mut clock, &mut decision)
-                    {
-                        clock.report("handoff", &mut decision);
-                        return decision;
+                    if self.answer_offer(lifecycle, scratch, state, turn, &mut clock, decision) {
+                        clock.report("handoff", decision);
+                        return;
                     }
                 }
                 Phase::Bot | Phase::WithAgent => {}
@@ -290,7 +289,7 @@ impl Engine {
                 .then(b.cmp(&a))
         });
         let Some(deciding) = deciding else {
-            return decision;
+            return;
         };
 
         let mut explanations = Vec::new();
@@ -330,11 +329,10 @@ impl Engine {
             turn,
             state,
             &mut clock,
-            &mut decision,
+            decision,
             (Phase::Bot, event, detail),
         );
-        clock.report(&rule.id, &mut decision);
-        decision
+        clock.report(&rule.id, decision);
     }
 
     /// Completes a decision that `rule` made with `action`: the route and
