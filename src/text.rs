@@ -492,6 +492,19 @@ impl Normalized {
     /// covers whole characters, and any combining marks after the last one.
     /// Walks the text again: call it for evidence, not on every turn.
     pub(crate) fn original_span(&self, original: &str, start: usize, end: usize) -> (usize, usize) {
+        // In an all-ASCII text, normalized byte i comes from original byte i
+        // until the first byte normalization dropped (a separator after a
+        // separator, or at the start), which is the first place they differ.
+        if end <= self.bytes.len() && original.is_ascii() {
+            let map = ascii_map(self.folding);
+            let same = original.as_bytes()[..end]
+                .iter()
+                .zip(&self.bytes[..end])
+                .all(|(&o, &n)| map[o as usize] == n);
+            if same {
+                return (start, end);
+            }
+        }
         let mut finder = SpanFinder {
             start,
             last: end - 1,
