@@ -1,0 +1,60 @@
+//! Evaluates the benchmark's turns in a plain loop, for profilers that
+//! want a process rather than a criterion harness (`valgrind
+//! --tool=cachegrind`, `perf record`):
+//!
+//! ```sh
+//! cargo build --release --example turn_loop
+//! valgrind --tool=cachegrind --cache-sim=no target/release/examples/turn_loop 400000 100
+//! ```
+//!
+//! Arguments: turns (default 400,000), message size in bytes (20, 100 or
+//! 1,000; default 100), `script` to add the benchmark's Rhai rule, and
+//! `quiet` or `loud` to keep only the messages that decide `none`, or that
+//! do not. The policy has 1,000 phrases, as in `turn/engine/1000/*`; each
+//! turn gets a fresh state. Prints how many turns escalated or offered.
+
+#[path = "../tests/support/synthetic.rs"]
+mod synthetic;
+
+use std::hint::black_box;
+
+use escalate::{Action, ConversationState, Engine, Turn};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    let count: usize = arg(0).map_or(400_000, |n| n.parse().expect("a number of turns"));
+    let size: usize = arg(1).map_or(100, |n| n.parse().expect("a message size"));
+    let script = arg(2) == Some("script");
+    let keep = arg(3).unwrap_or("all");
+
+    let phrases = synthetic::phrases(1_000);
+    let engine = Engine::from_yaml(&synthetic::policy_yaml(&phrases, script))
+        .expect("the generated policy compiles");
+    let turns: Vec<Turn> = synthetic::messages(&phrases, size)
+        .into_iter()
+        .map(|message| {
+            let mut turn = Turn::user(message);
+            turn.attributes.insert("tier".into(), "silver".into());
+            turn
+        })
+        .filter(|turn| {
+            let quiet = engine.evaluate(&mut ConversationState::new(), turn).action == Action::None;
+            match keep {
+                "quiet" => quiet,
+                "loud" => !quiet,
+                _ => true,
+            }
+        })
+        .collect();
+    assert!(!turns.is_empty(), "no message is {keep}");
+
+    let mut fired = 0;
+    for i in 0..count {
+        let mut state = ConversationState::new();
+        let decision = engine.evaluate(&mut state, &turns[i % turns.len()]);
+        fired += usize::from(decision.action != Action::None);
+        black_box(&decision);
+    }
+    println!("{fired} of {count} turns escalated or offered");
+}
