@@ -390,11 +390,7 @@ fn push_cased(sink: &mut impl Sink, c: char, at: usize, folding: Folding) {
 impl Normalized {
     /// Normalizes `original` into these buffers, replacing what they held.
     pub(crate) fn fill(&mut self, original: &str, folding: Folding) {
-        if original.is_ascii() {
-            self.fill_ascii_feeding(original, folding, |_, _| {});
-        } else {
-            self.fill_feeding(original, folding, |_, _| {});
-        }
+        self.fill_feeding(original, folding, |_, _| {});
     }
 
     /// Normalizes `original` like [`Normalized::fill`], handing each byte

@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use crate::compile::Compiler;
 use crate::decision::{Decision, FallbackChannel};
 use crate::engine::Engine;
-use crate::policy::{ContextField, PolicySpec};
+use crate::policy::{ContextField, PolicySpec, TranscriptSpec};
 use crate::turn::{Role, Turn, TurnError, parse_line};
 use hours::Hours;
 use lifecycle::Lifecycle;
@@ -72,7 +72,7 @@ impl Handoff {
             .collect();
         let Some(section) = &spec.handoff else {
             return Handoff {
-                transcript_turns: 10,
+                transcript_turns: TranscriptSpec::default().turns.value as usize,
                 context: default_context(),
                 redactor: Redactor::default(),
                 fallback: FallbackChannel::default(),
