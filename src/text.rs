@@ -45,6 +45,10 @@ pub(crate) struct Normalized {
     /// `;` a newline ...); no phrase matches across them.
     pub(crate) sentence_breaks: Vec<u32>,
     folding: Folding,
+    /// How many bytes at the start of `bytes` stand at the same offsets in
+    /// the original: up to the first byte normalization dropped, in an
+    /// all-ASCII text; 0 otherwise.
+    same_offsets: usize,
 }
 
 /// Receives what the walker produces, in order.
@@ -420,8 +424,10 @@ impl Normalized {
     ) -> bool {
         debug_assert!(original.is_ascii());
         self.reset(original.len(), folding);
-        self.push_ascii(original.as_bytes(), ascii_map(folding), &mut feed);
-        self.trim_end()
+        let first_dropped = self.push_ascii(original.as_bytes(), ascii_map(folding), &mut feed);
+        let trimmed = self.trim_end();
+        self.same_offsets = first_dropped.min(self.bytes.len());
+        trimmed
     }
 
     fn reset(&mut self, capacity: usize, folding: Folding) {
@@ -430,6 +436,7 @@ impl Normalized {
         self.clause_breaks.clear();
         self.sentence_breaks.clear();
         self.folding = folding;
+        self.same_offsets = 0;
     }
 
     /// Appends a run of ASCII bytes, mapped through `map`.
@@ -437,9 +444,15 @@ impl Normalized {
     /// Branch-free in the common case (word boundaries in chat text defeat
     /// branch prediction): every byte is written, a separator as a space,
     /// and the length advances unless it is a second space in a row.
-    /// Clause punctuation, which is rare, is noted out of line.
+    /// Clause punctuation, which is rare, is noted out of line. Returns the
+    /// output offset of the first byte dropped (`usize::MAX` if none was).
     #[inline(always)]
-    fn push_ascii(&mut self, run: &[u8], map: &[u8; 256], feed: &mut impl FnMut(u8, usize)) {
+    fn push_ascii(
+        &mut self,
+        run: &[u8],
+        map: &[u8; 256],
+        feed: &mut impl FnMut(u8, usize),
+    ) -> usize {
         let Normalized {
             bytes,
             clause_breaks,
@@ -451,6 +464,7 @@ impl Normalized {
         bytes.resize(start + run.len(), 0);
         let out = &mut bytes[..];
         let mut len = start;
+        let mut first_dropped = usize::MAX;
         for &b in run {
             let class = ASCII_CLASS[b as usize];
             if class != 0 {
@@ -469,9 +483,12 @@ impl Normalized {
             last_space = space;
             if kept {
                 feed(mapped, len);
+            } else {
+                first_dropped = first_dropped.min(len);
             }
         }
         bytes.truncate(len);
+        first_dropped
     }
 
     /// Drops a space at the end, and says whether there was one.
@@ -488,18 +505,8 @@ impl Normalized {
     /// covers whole characters, and any combining marks after the last one.
     /// Walks the text again: call it for evidence, not on every turn.
     pub(crate) fn original_span(&self, original: &str, start: usize, end: usize) -> (usize, usize) {
-        // In an all-ASCII text, normalized byte i comes from original byte i
-        // until the first byte normalization dropped (a separator after a
-        // separator, or at the start), which is the first place they differ.
-        if end <= self.bytes.len() && original.is_ascii() {
-            let map = ascii_map(self.folding);
-            let same = original.as_bytes()[..end]
-                .iter()
-                .zip(&self.bytes[..end])
-                .all(|(&o, &n)| map[o as usize] == n);
-            if same {
-                return (start, end);
-            }
+        if end <= self.same_offsets {
+            return (start, end);
         }
         let mut finder = SpanFinder {
             start,
@@ -688,6 +695,9 @@ mod tests {
             "ﬁne",
             "abc\u{301}\u{302} d",
             "1,000.50 €",
+            "I want a REAL person",
+            "Call me  now, ok",
+            "  leading and trailing  ",
         ];
         for folding in [
             Folding::default(),
@@ -700,9 +710,19 @@ mod tests {
                 accents: false,
             },
         ] {
-            for sample in samples {
+            // The all-ASCII loop knows where offsets start to differ, so it
+            // maps some spans without a walk: both fills are checked.
+            let fills = samples
+                .iter()
+                .map(|&s| (s, false))
+                .chain(samples.iter().filter(|s| s.is_ascii()).map(|&s| (s, true)));
+            for (sample, ascii) in fills {
                 let mut n = Normalized::default();
-                n.fill(sample, folding);
+                if ascii {
+                    n.fill_ascii_feeding(sample, folding, |_, _| {});
+                } else {
+                    n.fill(sample, folding);
+                }
                 let mut origins = Origins::default();
                 walk(sample, folding, &mut origins);
                 assert_eq!(
