@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Arguments: turns (default 400,000), message size in bytes (20, 100 or
-//! 1,000; default 100), `script` to add the benchmark's Rhai rule, and
+//! 1,000; default 100), `script` to add the benchmark's Rhai rule (or
+//! `plain`, the default, without it), and
 //! `quiet` or `loud` to keep only the messages that decide `none`, or that
 //! do not. The policy has 1,000 phrases, as in `turn/engine/1000/*`; each
 //! turn gets a fresh state. Prints how many turns escalated or offered.
@@ -25,7 +26,11 @@ fn main() {
     let arg = |i: usize| args.get(i).map(String::as_str);
     let count: usize = arg(0).map_or(400_000, |n| n.parse().expect("a number of turns"));
     let size: usize = arg(1).map_or(100, |n| n.parse().expect("a message size"));
-    let script = arg(2) == Some("script");
+    let script = match arg(2).unwrap_or("plain") {
+        "script" => true,
+        "plain" => false,
+        other => panic!("`{other}`: expected `script` or `plain`"),
+    };
     let keep = arg(3).unwrap_or("all");
 
     let phrases = synthetic::phrases(1_000);

@@ -111,9 +111,9 @@ pub enum FallbackChannel {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Route {
     /// The agents' queue.
-    pub queue: String,
+    pub queue: Arc<str>,
     /// The skill an agent needs, if any.
-    pub skill: Option<String>,
+    pub skill: Option<Arc<str>>,
     /// How urgently the queue should serve it.
     pub priority: Priority,
 }
@@ -157,9 +157,9 @@ pub enum Evidence {
     Phrase {
         /// The topic the phrase belongs to, for topic triggers.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        topic: Option<String>,
+        topic: Option<Arc<str>>,
         /// The phrase as the policy wrote it.
-        phrase: String,
+        phrase: Arc<str>,
         /// Byte offset where the match starts in the original text.
         start: usize,
         /// Byte offset where the match ends in the original text.
@@ -168,9 +168,9 @@ pub enum Evidence {
     /// A topic's regex pattern matched.
     Pattern {
         /// The topic.
-        topic: String,
+        topic: Arc<str>,
         /// The pattern as the policy wrote it.
-        pattern: String,
+        pattern: Arc<str>,
         /// Byte offset where the match starts in the original text.
         start: usize,
         /// Byte offset where the match ends in the original text.
@@ -223,7 +223,7 @@ pub enum Evidence {
     /// Why no agent can take the conversation now.
     Availability {
         /// The queue the decision routes to.
-        queue: String,
+        queue: Arc<str>,
         /// `agents unavailable`, `outside hours`, `holiday` or `closure`.
         closed: String,
         /// The time in the queue's time zone, when its hours decided.

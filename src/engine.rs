@@ -402,7 +402,7 @@ impl Engine {
         memory.phase = to;
         memory.rule = Some(rule.id.clone());
         memory.kind = Some(rule.kind);
-        memory.queue = Some(Arc::from(queue.as_str()));
+        memory.queue = Some(queue.clone());
         memory.since_turn = turns;
         memory.since = since;
         decision.reasons.push(lifecycle_reason(
@@ -705,8 +705,8 @@ fn add_negation_cues(spec: &PolicySpec, cx: &mut Compiler) {
 /// The policy-level defaults every rule falls back on.
 struct Defaults {
     name: String,
-    queue: String,
-    skill: Option<String>,
+    queue: Arc<str>,
+    skill: Option<Arc<str>>,
     priority: Priority,
     online: String,
     offline: String,
@@ -721,8 +721,8 @@ impl From<&PolicySpec> for Defaults {
                 .route
                 .queue
                 .clone()
-                .unwrap_or_else(|| DEFAULT_QUEUE.to_string()),
-            skill: spec.route.skill.clone(),
+                .map_or(Arc::from(DEFAULT_QUEUE), Arc::from),
+            skill: spec.route.skill.as_deref().map(Arc::from),
             priority: spec.route.priority.unwrap_or_default(),
             online: spec
                 .messages
@@ -827,9 +827,14 @@ fn compile_rule(
             queue: spec
                 .route
                 .queue
-                .clone()
-                .unwrap_or_else(|| defaults.queue.clone()),
-            skill: spec.route.skill.clone().or_else(|| defaults.skill.clone()),
+                .as_deref()
+                .map_or_else(|| defaults.queue.clone(), Arc::from),
+            skill: spec
+                .route
+                .skill
+                .as_deref()
+                .map(Arc::from)
+                .or_else(|| defaults.skill.clone()),
             priority: spec.route.priority.unwrap_or(defaults.priority),
         },
         online: spec

@@ -8,6 +8,7 @@
 //! keeps its first match that is word-bounded and not negated.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::nfa::{contiguous, noncontiguous};
@@ -92,7 +93,7 @@ pub(crate) struct PhraseIndexBuilder {
     patterns: Vec<String>,
     pattern_of: HashMap<String, usize>,
     uses: Vec<Vec<Use>>,
-    phrases: Vec<String>,
+    phrases: Vec<Arc<str>>,
     sets: Vec<SetOptions>,
     locales: Vec<String>,
 }
@@ -117,7 +118,7 @@ impl PhraseIndexBuilder {
     ) {
         let locale = locale.map(|l| self.locale_id(l));
         let phrase = self.phrases.len() as u32;
-        self.phrases.push(original.to_string());
+        self.phrases.push(Arc::from(original));
         let pattern = self.pattern(normalized);
         self.uses[pattern].push(Use::Phrase {
             set,
@@ -240,7 +241,7 @@ enum PhraseAutomaton {
 pub(crate) struct PhraseIndex {
     automaton: PhraseAutomaton,
     uses: Vec<Vec<Use>>,
-    phrases: Vec<String>,
+    phrases: Vec<Arc<str>>,
     sets: Vec<SetOptions>,
     locales: Vec<String>,
     word_boundaries: bool,
@@ -262,7 +263,7 @@ impl PhraseIndex {
     }
 
     /// The phrase as the policy wrote it.
-    pub(crate) fn phrase(&self, id: u32) -> &str {
+    pub(crate) fn phrase(&self, id: u32) -> &Arc<str> {
         &self.phrases[id as usize]
     }
 

@@ -448,12 +448,15 @@ fn mismatches(expect: &Expect, decision: &Decision, turn: usize) -> Vec<Mismatch
         (
             "route",
             expected_route.queue.map(|q| format!("queue {q}")),
-            format!("queue {}", or_none(route.map(|r| r.queue.clone()))),
+            format!("queue {}", or_none(route.map(|r| r.queue.to_string()))),
         ),
         (
             "route",
             expected_route.skill.map(|s| format!("skill {s}")),
-            format!("skill {}", or_none(route.and_then(|r| r.skill.clone()))),
+            format!(
+                "skill {}",
+                or_none(route.and_then(|r| r.skill.as_deref().map(String::from)))
+            ),
         ),
         (
             "route",

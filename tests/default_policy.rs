@@ -130,11 +130,7 @@ fn compliance_topics_go_to_their_queues() {
         let d = decide(text, None);
         assert_eq!(d.action, Action::Escalate, "{text}");
         assert_eq!(d.rule.as_deref(), Some(rule), "{text}");
-        assert_eq!(
-            d.route.as_ref().map(|r| r.queue.as_str()),
-            Some(queue),
-            "{text}"
-        );
+        assert_eq!(d.route.as_ref().map(|r| &*r.queue), Some(queue), "{text}");
     }
 }
 

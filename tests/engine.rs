@@ -73,7 +73,7 @@ fn messages_routes_and_notes() {
     let d = &run(&e, &[Turn::user("b")])[0];
     let route = d.route.as_ref().unwrap();
     assert_eq!(
-        (route.queue.as_str(), route.skill.as_deref(), route.priority),
+        (&*route.queue, route.skill.as_deref(), route.priority),
         ("vip", Some("triage"), Priority::Low)
     );
     assert_eq!(d.agent_note.as_deref(), Some("note b"));

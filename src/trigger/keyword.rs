@@ -13,7 +13,7 @@
 
 use serde_saphyr::Spanned;
 
-use super::{Ctx, Explanation};
+use super::{Ctx, Explanation, phrase_detail};
 use crate::compile::Compiler;
 use crate::decision::{Evidence, Trigger};
 use crate::phrases::{HitSource, SetId};
@@ -66,12 +66,12 @@ impl Keyword {
         let HitSource::Phrase(phrase) = hit.source else {
             unreachable!("keyword sets hold phrases only")
         };
-        let phrase = ctx.phrases.phrase(phrase).to_string();
+        let phrase = ctx.phrases.phrase(phrase).clone();
         let (start, end) = ctx.original_span(&hit);
         let detail = if self.whole_message {
             format!("the whole message is the phrase \"{phrase}\" ({start}..{end})")
         } else {
-            format!("phrase \"{phrase}\" matched at {start}..{end}")
+            phrase_detail(&[], &phrase, start, end)
         };
         Explanation {
             trigger: Trigger::Keyword,

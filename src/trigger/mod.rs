@@ -148,6 +148,26 @@ impl Leaf {
     }
 }
 
+/// The detail line of a phrase match, `phrase "real person" matched at
+/// 9..20`, after the pieces of `lead` (such as `topic refund: `). Written in
+/// one allocation without `format!`: it is built on every turn a phrase
+/// fires on.
+pub(crate) fn phrase_detail(lead: &[&str], phrase: &str, start: usize, end: usize) -> String {
+    let (mut from, mut to) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let tail = [
+        "phrase \"",
+        phrase,
+        "\" matched at ",
+        from.format(start),
+        "..",
+        to.format(end),
+    ];
+    let pieces = || lead.iter().chain(&tail);
+    let mut detail = String::with_capacity(pieces().map(|piece| piece.len()).sum());
+    pieces().for_each(|piece| detail.push_str(piece));
+    detail
+}
+
 /// Formats a number for detail lines: at most three decimals, no trailing zeros.
 pub(crate) fn num(value: f64) -> String {
     let s = format!("{value:.3}");

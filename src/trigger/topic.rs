@@ -16,10 +16,12 @@
 //! topic matched. `negation: false` makes a topic fire even after a
 //! negation cue (for crisis topics, where a miss costs more than a false alarm).
 
+use std::sync::Arc;
+
 use regex_automata::meta::Regex;
 use serde_saphyr::Spanned;
 
-use super::{Ctx, Explanation};
+use super::{Ctx, Explanation, phrase_detail};
 use crate::compile::Compiler;
 use crate::decision::{Evidence, Trigger};
 use crate::phrases::{Cue, Hit, HitSource, PhraseIndex, SetId, TurnLocale};
@@ -29,9 +31,9 @@ use crate::text::Normalized;
 /// A compiled topic.
 #[derive(Debug)]
 pub(crate) struct Topic {
-    name: String,
+    name: Arc<str>,
     set: SetId,
-    patterns: Vec<(Regex, String)>,
+    patterns: Vec<(Regex, Arc<str>)>,
     negation: bool,
 }
 
@@ -61,11 +63,11 @@ impl Topic {
                 pattern,
                 "they match lowercase text without accents or punctuation",
             ) {
-                patterns.push((regex, pattern.value.clone()));
+                patterns.push((regex, Arc::from(pattern.value.as_str())));
             }
         }
         Topic {
-            name: name.to_string(),
+            name: Arc::from(name),
             set,
             patterns,
             negation: spec_value.negation,
@@ -145,15 +147,12 @@ impl TopicRef {
         let (start, end) = ctx.original_span(&hit);
         let (detail, evidence) = match hit.source {
             HitSource::Phrase(phrase) => {
-                let phrase = ctx.phrases.phrase(phrase).to_string();
+                let phrase = ctx.phrases.phrase(phrase);
                 (
-                    format!(
-                        "topic {}: phrase \"{phrase}\" matched at {start}..{end}",
-                        topic.name
-                    ),
+                    phrase_detail(&["topic ", &topic.name, ": "], phrase, start, end),
                     Evidence::Phrase {
                         topic: Some(topic.name.clone()),
-                        phrase,
+                        phrase: phrase.clone(),
                         start,
                         end,
                     },
