@@ -292,13 +292,12 @@ impl Engine {
             return;
         };
 
-        let mut explanations = Vec::new();
         for &index in &scratch.fired {
             let rule = &self.rules[index];
-            rule.condition.explain(&ctx, &mut explanations);
+            rule.condition.explain(&ctx, &mut scratch.explanations);
             decision
                 .reasons
-                .extend(explanations.drain(..).map(|e: Explanation| Reason {
+                .extend(scratch.explanations.drain(..).map(|e| Reason {
                     rule: rule.id.clone(),
                     trigger: e.trigger,
                     kind: rule.kind,
@@ -456,6 +455,7 @@ pub(crate) struct Scratch {
     cues: Vec<Cue>,
     found: Vec<Found>,
     fired: Vec<usize>,
+    explanations: Vec<Explanation>,
     script_errors: Vec<String>,
     script_scope: RefCell<ScriptScope>,
 }

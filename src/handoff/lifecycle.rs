@@ -229,12 +229,26 @@ pub(crate) fn placeholder_problem(name: &str, text: Option<&str>) -> Option<(Str
     ))
 }
 
-/// A message with `{queue}` and `{wait}` filled in.
+/// A message with `{queue}` and `{wait}` filled in, in one pass (a queue
+/// name that itself holds `{wait}` stays as it is).
 pub(crate) fn fill(template: &str, queue: &str, wait: &str) -> String {
-    if !template.contains('{') {
-        return template.to_string();
+    let mut message = String::with_capacity(template.len() + queue.len() + wait.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        message.push_str(&rest[..open]);
+        rest = &rest[open..];
+        let (value, placeholder) = if rest.starts_with("{queue}") {
+            (queue, "{queue}")
+        } else if rest.starts_with("{wait}") {
+            (wait, "{wait}")
+        } else {
+            ("{", "{")
+        };
+        message.push_str(value);
+        rest = &rest[placeholder.len()..];
     }
-    template.replace("{queue}", queue).replace("{wait}", wait)
+    message.push_str(rest);
+    message
 }
 
 /// The time of a turn: its `timestamp`, or the current time when it has
@@ -614,4 +628,33 @@ fn leave_queue(state: &mut ConversationState) {
 
 fn plural(n: u32) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn fills_each_placeholder_once_and_leaves_other_braces() {
+        let cases = [
+            ("plain", "plain"),
+            ("", ""),
+            ("{queue}", "billing"),
+            (
+                "Joining {queue} (about {wait}).",
+                "Joining billing (about 5 minutes).",
+            ),
+            (
+                "{wait}{wait} {queue}{queue}",
+                "5 minutes5 minutes billingbilling",
+            ),
+            ("{ {queue {wait} {other} {", "{ {queue 5 minutes {other} {"),
+            ("é{queue}ü", "ébillingü"),
+        ];
+        for (template, want) in cases {
+            assert_eq!(fill(template, "billing", "5 minutes"), want, "{template:?}");
+        }
+        // What a queue name holds is not filled in again.
+        assert_eq!(fill("{queue}", "{wait}", "5 minutes"), "{wait}");
+    }
 }

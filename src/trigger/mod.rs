@@ -154,17 +154,18 @@ impl Leaf {
 /// fires on.
 pub(crate) fn phrase_detail(lead: &[&str], phrase: &str, start: usize, end: usize) -> String {
     let (mut from, mut to) = (itoa::Buffer::new(), itoa::Buffer::new());
-    let tail = [
-        "phrase \"",
-        phrase,
-        "\" matched at ",
-        from.format(start),
-        "..",
-        to.format(end),
-    ];
-    let pieces = || lead.iter().chain(&tail);
-    let mut detail = String::with_capacity(pieces().map(|piece| piece.len()).sum());
-    pieces().for_each(|piece| detail.push_str(piece));
+    let (from, to) = (from.format(start), to.format(end));
+    let lead_len: usize = lead.iter().map(|piece| piece.len()).sum();
+    let mut detail = String::with_capacity(lead_len + phrase.len() + from.len() + to.len() + 23);
+    for piece in lead {
+        detail.push_str(piece);
+    }
+    detail.push_str("phrase \"");
+    detail.push_str(phrase);
+    detail.push_str("\" matched at ");
+    detail.push_str(from);
+    detail.push_str("..");
+    detail.push_str(to);
     detail
 }
 
