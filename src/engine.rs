@@ -495,7 +495,6 @@ impl Scratch {
         }
         engine.phrases.scan(
             &turn.text,
-            engine.folding,
             &mut self.text,
             locale,
             &mut self.hits,
@@ -596,6 +595,7 @@ pub(crate) fn compile(
     let phrases = cx
         .phrases
         .build(
+            cx.folding,
             matching.word_boundaries,
             matching.negation.window.value,
             &matching.default_locale,

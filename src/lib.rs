@@ -28,6 +28,7 @@
 mod compile;
 mod condition;
 mod decision;
+mod dfa;
 mod engine;
 mod error;
 mod handle;

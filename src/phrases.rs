@@ -14,13 +14,15 @@ use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::nfa::{contiguous, noncontiguous};
 use aho_corasick::{Anchored, MatchKind, dfa};
 
+use crate::dfa::FlatDfa;
+
 /// The most memory the phrase automaton may take as a DFA.
 const DFA_BUDGET: usize = 4 << 20;
 /// How much larger a DFA is than the contiguous NFA of the same phrases
 /// (measured at 1,000, 4,500 and 10,000 phrases: 9.5 to 9.6 times).
 const NFA_TO_DFA_GROWTH: usize = 10;
 
-use crate::text::{Folding, Normalized};
+use crate::text::{AsciiTable, Folding, Normalized};
 
 /// Index of a phrase set.
 pub(crate) type SetId = usize;
@@ -96,9 +98,19 @@ pub(crate) struct PhraseIndexBuilder {
     phrases: Vec<Arc<str>>,
     sets: Vec<SetOptions>,
     locales: Vec<String>,
+    /// The most memory the automaton may take as a DFA; `None` for
+    /// [`DFA_BUDGET`].
+    dfa_budget: Option<usize>,
 }
 
 impl PhraseIndexBuilder {
+    /// Sets the most memory the automaton may take as a DFA (0 for an NFA
+    /// whatever the size).
+    #[cfg(test)]
+    pub(crate) fn dfa_budget(&mut self, bytes: usize) {
+        self.dfa_budget = Some(bytes);
+    }
+
     /// Starts a new phrase set and returns its id.
     pub(crate) fn new_set(&mut self, whole_message: bool, negation: bool) -> SetId {
         self.sets.push(SetOptions {
@@ -162,9 +174,10 @@ impl PhraseIndexBuilder {
         id
     }
 
-    /// Builds the automaton.
+    /// Builds the automaton, for text normalized with `folding`.
     pub(crate) fn build(
         self,
+        folding: Folding,
         word_boundaries: bool,
         negation_window: u32,
         default_locale: &str,
@@ -193,18 +206,28 @@ impl PhraseIndexBuilder {
             .prefilter(false)
             .build_from_noncontiguous(&nfa)
             .map_err(|e| e.to_string())?;
-        // A DFA scans about a quarter faster than the contiguous NFA but
-        // takes about ten times its memory: use it while that stays small.
-        let automaton = if contiguous.memory_usage() * NFA_TO_DFA_GROWTH <= DFA_BUDGET {
-            PhraseAutomaton::Dfa(
-                dfa::Builder::new()
-                    .match_kind(MatchKind::Standard)
-                    .prefilter(false)
-                    .build_from_noncontiguous(&nfa)
-                    .map_err(|e| e.to_string())?,
-            )
+        // A DFA scans faster than the contiguous NFA but takes about ten
+        // times its memory: use it while that stays small.
+        let budget = self.dfa_budget.unwrap_or(DFA_BUDGET);
+        let dfa = if contiguous.memory_usage() * NFA_TO_DFA_GROWTH <= budget {
+            let dfa = dfa::Builder::new()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build_from_noncontiguous(&nfa)
+                .map_err(|e| e.to_string())?;
+            FlatDfa::new(&dfa, patterns)
         } else {
-            PhraseAutomaton::Nfa(contiguous)
+            None
+        };
+        let (automaton, ascii) = match dfa {
+            Some(dfa) => {
+                let ascii = AsciiTable::new(folding, |byte| dfa.class(byte));
+                (PhraseAutomaton::Dfa(dfa), ascii)
+            }
+            None => (
+                PhraseAutomaton::Nfa(contiguous),
+                AsciiTable::new(folding, |_| 0),
+            ),
         };
         let default_language = crate::policy::primary_language(default_locale).to_ascii_lowercase();
         let default_locale = self
@@ -214,6 +237,8 @@ impl PhraseIndexBuilder {
             .map(|i| i as LocaleId);
         Ok(PhraseIndex {
             automaton,
+            ascii,
+            folding,
             uses: self.uses,
             phrases: self.phrases,
             sets: self.sets,
@@ -227,12 +252,13 @@ impl PhraseIndexBuilder {
     }
 }
 
-/// The phrase automaton: a DFA while it stays small, else a contiguous NFA.
-/// The engine drives it a byte at a time as the text is normalized, so it
-/// is kept as the automaton itself rather than behind an `AhoCorasick`.
+/// The phrase automaton: a DFA (copied into a flat table) while it stays
+/// small, else a contiguous NFA. The engine drives it a byte at a time as
+/// the text is normalized, so it is kept as the automaton itself rather
+/// than behind an `AhoCorasick`.
 #[derive(Debug)]
 enum PhraseAutomaton {
-    Dfa(dfa::DFA),
+    Dfa(FlatDfa),
     Nfa(contiguous::NFA),
 }
 
@@ -240,6 +266,9 @@ enum PhraseAutomaton {
 #[derive(Debug)]
 pub(crate) struct PhraseIndex {
     automaton: PhraseAutomaton,
+    /// The all-ASCII normalizing loop's table, tagged with the DFA's classes.
+    ascii: AsciiTable,
+    folding: Folding,
     uses: Vec<Vec<Use>>,
     phrases: Vec<Arc<str>>,
     sets: Vec<SetOptions>,
@@ -307,7 +336,6 @@ impl PhraseIndex {
     pub(crate) fn scan(
         &self,
         original: &str,
-        folding: Folding,
         text: &mut Normalized,
         locale: TurnLocale,
         hits: &mut [Option<Hit>],
@@ -315,8 +343,8 @@ impl PhraseIndex {
         found: &mut Vec<Found>,
     ) {
         match &self.automaton {
-            PhraseAutomaton::Dfa(dfa) => self.find(dfa, original, folding, text, found),
-            PhraseAutomaton::Nfa(nfa) => self.find(nfa, original, folding, text, found),
+            PhraseAutomaton::Dfa(dfa) => self.find(dfa, original, text, found),
+            PhraseAutomaton::Nfa(nfa) => self.find(nfa, original, text, found),
         }
         cues.clear();
         let text = &*text;
@@ -372,40 +400,46 @@ impl PhraseIndex {
     /// text between spaces (see [`PhraseIndexBuilder::build`]): one before
     /// the first byte, one after the last unless the text ended on one that
     /// normalization then trimmed.
-    fn find<A: Automaton>(
+    fn find<S: Scanner>(
         &self,
-        automaton: &A,
+        automaton: &S,
         original: &str,
-        folding: Folding,
         text: &mut Normalized,
         found: &mut Vec<Found>,
     ) {
         found.clear();
         let padding = usize::from(self.word_boundaries);
-        let Ok(mut state) = automaton.start_state(Anchored::No) else {
+        let Some(mut state) = automaton.start() else {
             return;
         };
         if self.word_boundaries {
-            state = automaton.next_state(Anchored::No, state, b' ');
+            state = automaton.next_byte(state, b' ');
         }
+        let step = |state, length, found: &mut Vec<Found>| {
+            if automaton.is_match(state) {
+                automaton.record(state, length, padding, found);
+            }
+            state
+        };
         // Two calls with a state each, rather than one closure for both:
         // the all-ASCII loop is inlined here, and its state stays in a
         // register only if no other path takes its address.
         let (state, ended_on_space) = if original.is_ascii() {
             let mut state = state;
-            let trimmed = text.fill_ascii_feeding(original, folding, |byte, length| {
-                state = step(automaton, state, byte, length, padding, found);
+            let trimmed = text.fill_ascii_feeding(original, &self.ascii, |entry, length| {
+                state = step(automaton.next_entry(state, entry), length, found);
             });
             (state, trimmed)
         } else {
             let mut state = state;
-            let trimmed = text.fill_feeding(original, folding, |byte, length| {
-                state = step(automaton, state, byte, length, padding, found);
+            let trimmed = text.fill_feeding(original, self.folding, |byte, length| {
+                state = step(automaton.next_byte(state, byte), length, found);
             });
             (state, trimmed)
         };
         if self.word_boundaries && !ended_on_space {
-            step(automaton, state, b' ', text.bytes.len() + 1, padding, found);
+            let length = text.bytes.len() + 1;
+            step(automaton.next_byte(state, b' '), length, found);
         }
     }
 
@@ -460,48 +494,102 @@ impl PhraseIndex {
     }
 }
 
-/// Moves the automaton on by `byte`, the `length`th of the text, and
-/// records the matches of the state it reaches.
-#[inline(always)]
-fn step<A: Automaton>(
-    automaton: &A,
-    state: StateID,
-    byte: u8,
-    length: usize,
-    padding: usize,
-    found: &mut Vec<Found>,
-) -> StateID {
-    let state = automaton.next_state(Anchored::No, state, byte);
-    if automaton.is_special(state) {
-        matched(automaton, state, length, padding, found);
-    }
-    state
+/// What the scan needs of the phrase automaton, whichever it is.
+trait Scanner {
+    type State: Copy;
+    /// The state before any byte is read.
+    fn start(&self) -> Option<Self::State>;
+    /// The state after a byte the all-ASCII loop wrote, given as its
+    /// [`AsciiTable`] entry.
+    fn next_entry(&self, state: Self::State, entry: u32) -> Self::State;
+    /// The state after `byte`.
+    fn next_byte(&self, state: Self::State, byte: u8) -> Self::State;
+    /// Whether `state` may have matches: a quick test on every byte.
+    fn is_match(&self, state: Self::State) -> bool;
+    /// Records the matches of `state`, reached with `length` bytes of text
+    /// read (not counting a leading space). A match ending there began
+    /// `pattern_len - padding` bytes before, and its phrase ends `padding`
+    /// bytes before the end (`padding` is 1 when the automaton reads the
+    /// text between spaces, else 0).
+    fn record(&self, state: Self::State, length: usize, padding: usize, found: &mut Vec<Found>);
 }
 
-/// Records the matches of `state`, reached with `length` bytes of text
-/// read (not counting a leading space). A match ending there began
-/// `pattern_len - padding` bytes before, and its phrase ends `padding`
-/// bytes before the end (`padding` is 1 when the automaton reads the text
-/// between spaces, else 0).
-#[inline(never)]
-fn matched<A: Automaton>(
-    automaton: &A,
-    state: StateID,
-    length: usize,
-    padding: usize,
-    found: &mut Vec<Found>,
-) {
-    if !automaton.is_match(state) {
-        return;
+impl Scanner for FlatDfa {
+    type State = u32;
+
+    fn start(&self) -> Option<u32> {
+        Some(FlatDfa::start(self))
     }
-    for index in 0..automaton.match_len(state) {
-        let pattern = automaton.match_pattern(state, index);
-        let start = length + padding - automaton.pattern_len(pattern);
-        found.push(Found {
-            pattern: pattern.as_u32(),
-            start: start as u32,
-            end: (length - padding) as u32,
-        });
+
+    #[inline(always)]
+    fn next_entry(&self, state: u32, entry: u32) -> u32 {
+        self.next(state, AsciiTable::tag(entry))
+    }
+
+    #[inline(always)]
+    fn next_byte(&self, state: u32, byte: u8) -> u32 {
+        self.next(state, self.class(byte))
+    }
+
+    #[inline(always)]
+    fn is_match(&self, state: u32) -> bool {
+        FlatDfa::is_match(self, state)
+    }
+
+    #[inline(never)]
+    fn record(&self, state: u32, length: usize, padding: usize, found: &mut Vec<Found>) {
+        for &(pattern, pattern_len) in self.matches(state) {
+            found.push(found_at(pattern, pattern_len as usize, length, padding));
+        }
+    }
+}
+
+impl Scanner for contiguous::NFA {
+    type State = StateID;
+
+    fn start(&self) -> Option<StateID> {
+        self.start_state(Anchored::No).ok()
+    }
+
+    #[inline(always)]
+    fn next_entry(&self, state: StateID, entry: u32) -> StateID {
+        self.next_state(Anchored::No, state, entry as u8)
+    }
+
+    #[inline(always)]
+    fn next_byte(&self, state: StateID, byte: u8) -> StateID {
+        self.next_state(Anchored::No, state, byte)
+    }
+
+    #[inline(always)]
+    fn is_match(&self, state: StateID) -> bool {
+        self.is_special(state)
+    }
+
+    #[inline(never)]
+    fn record(&self, state: StateID, length: usize, padding: usize, found: &mut Vec<Found>) {
+        if !Automaton::is_match(self, state) {
+            return;
+        }
+        for index in 0..self.match_len(state) {
+            let pattern = self.match_pattern(state, index);
+            found.push(found_at(
+                pattern.as_u32(),
+                self.pattern_len(pattern),
+                length,
+                padding,
+            ));
+        }
+    }
+}
+
+/// A match of `pattern` (`pattern_len` bytes long) ending after `length`
+/// bytes of text.
+fn found_at(pattern: u32, pattern_len: usize, length: usize, padding: usize) -> Found {
+    Found {
+        pattern,
+        start: (length + padding - pattern_len) as u32,
+        end: (length - padding) as u32,
     }
 }
 
@@ -518,7 +606,8 @@ mod tests {
     use super::*;
     use crate::text::normalize;
 
-    /// The phrases each text matches, by both normalizing loops: the
+    /// The phrases each text matches, with either automaton and by both
+    /// normalizing loops: the
     /// all-ASCII one and the general one (an emoji at the end, a separator,
     /// sends the text through it without changing its normalized form).
     #[test]
@@ -534,13 +623,18 @@ mod tests {
             ("", &[]),
             ("?!", &[]),
         ];
-        for word_boundaries in [true, false] {
+        for (word_boundaries, budget) in [(true, DFA_BUDGET), (false, DFA_BUDGET), (true, 0)] {
             let mut builder = PhraseIndexBuilder::default();
+            builder.dfa_budget(budget);
             let set = builder.new_set(false, false);
             for phrase in phrases {
                 builder.add_phrase(set, phrase, normalize(phrase, Folding::default()), None);
             }
-            let index = builder.build(word_boundaries, 3, "en").unwrap();
+            let index = builder
+                .build(Folding::default(), word_boundaries, 3, "en")
+                .unwrap();
+            let kind = index.automaton_kind();
+            assert_eq!(kind, if budget == 0 { "nfa" } else { "dfa" });
             for (text, want) in cases {
                 let mut matched = Vec::new();
                 for original in [text.to_string(), format!("{text} 🙂")] {
@@ -548,7 +642,6 @@ mod tests {
                     let (mut cues, mut found) = (Vec::new(), Vec::new());
                     index.scan(
                         &original,
-                        Folding::default(),
                         &mut normalized,
                         TurnLocale::Unknown,
                         &mut hits,
@@ -561,9 +654,9 @@ mod tests {
                         .collect();
                     matched.push(words);
                 }
-                assert_eq!(matched[0], matched[1], "{text:?}");
+                assert_eq!(matched[0], matched[1], "{text:?} {kind}");
                 if word_boundaries {
-                    assert_eq!(matched[0], want, "{text:?}");
+                    assert_eq!(matched[0], want, "{text:?} {kind}");
                 }
             }
         }

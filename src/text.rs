@@ -129,8 +129,11 @@ impl<F: FnMut(u8, usize)> Sink for Writer<'_, F> {
     /// [`Normalized::fill_feeding`] trims the end, and says so.
     fn finish(&mut self) {}
 
-    fn ascii_run(&mut self, run: &[u8], _from: usize, map: &[u8; 256]) {
-        self.text.push_ascii(run, map, &mut self.feed);
+    fn ascii_run(&mut self, run: &[u8], _from: usize, _map: &[u8; 256]) {
+        let feed = &mut self.feed;
+        let entries = plain_entries(self.text.folding);
+        self.text
+            .push_ascii(run, entries, &mut |entry, length| feed(entry as u8, length));
     }
 }
 
@@ -144,14 +147,28 @@ fn break_position(len: usize, ends_with_space: bool) -> u32 {
 /// loop.
 #[cold]
 #[inline(never)]
-fn note_ascii_break(clauses: &mut Vec<u32>, sentences: &mut Vec<u32>, at: u32, class: u8) {
+fn note_ascii_break(
+    clauses: &mut Vec<u32>,
+    sentences: &mut Vec<u32>,
+    (len, last_space): (usize, u32),
+    entry: u32,
+) {
+    let class = (entry >> 8) as u8;
     record_break(
         clauses,
         sentences,
-        at,
+        break_position(len, last_space != 0),
         class & CLAUSE != 0,
         class & SENTENCE != 0,
     );
+}
+
+/// Notes that the all-ASCII loop dropped a byte at output offset `at`,
+/// out of the loop, so that the first such offset needs no register there.
+#[cold]
+#[inline(never)]
+fn note_drop(first_dropped: &mut usize, at: usize) {
+    *first_dropped = (*first_dropped).min(at);
 }
 
 /// Notes a clause and/or sentence break at `at`, once.
@@ -318,6 +335,63 @@ fn ascii_map(folding: Folding) -> &'static [u8; 256] {
     if folding.case { &FOLDED } else { &KEPT }
 }
 
+/// What the all-ASCII loop needs to know of each byte, in one look-up: the
+/// byte it becomes (bits 0-7), the break it makes (bits 8-15, see
+/// [`ASCII_CLASS`]), a tag the scan gives the byte it becomes (bits 16-23:
+/// the phrase automaton's class of that byte) and whether that is a space
+/// (bit 24).
+#[derive(Clone, Debug)]
+pub(crate) struct AsciiTable {
+    entries: [u32; 256],
+    folding: Folding,
+}
+
+impl AsciiTable {
+    /// The table for `folding`, each byte tagged with `tag` of the byte it
+    /// becomes.
+    pub(crate) fn new(folding: Folding, tag: impl Fn(u8) -> u8) -> AsciiTable {
+        let mut entries = *plain_entries(folding);
+        for entry in &mut entries {
+            *entry |= u32::from(tag(*entry as u8)) << 16;
+        }
+        AsciiTable { entries, folding }
+    }
+
+    /// The tag of the byte an entry stands for.
+    #[inline(always)]
+    pub(crate) fn tag(entry: u32) -> u8 {
+        (entry >> 16) as u8
+    }
+}
+
+/// The bits of an [`AsciiTable`] entry that hold its break class.
+const BREAKS: u32 = 0xff00;
+/// The bit of an [`AsciiTable`] entry set when the byte becomes a space.
+const SPACE: u32 = 1 << 24;
+
+const KEPT_ENTRIES: [u32; 256] = ascii_entries(&KEPT);
+const FOLDED_ENTRIES: [u32; 256] = ascii_entries(&FOLDED);
+
+/// The entries of an [`AsciiTable`] without tags.
+fn plain_entries(folding: Folding) -> &'static [u32; 256] {
+    if folding.case {
+        &FOLDED_ENTRIES
+    } else {
+        &KEPT_ENTRIES
+    }
+}
+
+const fn ascii_entries(map: &[u8; 256]) -> [u32; 256] {
+    let mut entries = [0u32; 256];
+    let mut b = 0;
+    while b < 256 {
+        let space = if map[b] == b' ' { SPACE } else { 0 };
+        entries[b] = map[b] as u32 | (ASCII_CLASS[b] as u32) << 8 | space;
+        b += 1;
+    }
+    entries
+}
+
 const fn ascii_table(fold_case: bool) -> [u8; 256] {
     let mut table = [b' '; 256];
     let mut b = 0;
@@ -414,17 +488,18 @@ impl Normalized {
 
     /// [`Normalized::fill_feeding`] for an all-ASCII `original`, the common
     /// case: inlined, so that normalization and `feed` are one loop whose
-    /// state the compiler can keep in registers.
+    /// state the compiler can keep in registers. `feed` gets each byte's
+    /// entry in `table` (which also gives the folding).
     #[inline(always)]
     pub(crate) fn fill_ascii_feeding(
         &mut self,
         original: &str,
-        folding: Folding,
-        mut feed: impl FnMut(u8, usize),
+        table: &AsciiTable,
+        mut feed: impl FnMut(u32, usize),
     ) -> bool {
         debug_assert!(original.is_ascii());
-        self.reset(original.len(), folding);
-        let first_dropped = self.push_ascii(original.as_bytes(), ascii_map(folding), &mut feed);
+        self.reset(original.len(), table.folding);
+        let first_dropped = self.push_ascii(original.as_bytes(), &table.entries, &mut feed);
         let trimmed = self.trim_end();
         self.same_offsets = first_dropped.min(self.bytes.len());
         trimmed
@@ -439,19 +514,20 @@ impl Normalized {
         self.same_offsets = 0;
     }
 
-    /// Appends a run of ASCII bytes, mapped through `map`.
+    /// Appends a run of ASCII bytes, mapped through the [`AsciiTable`]
+    /// `entries`, handing each byte it keeps to `feed` as its entry.
     ///
-    /// Branch-free in the common case (word boundaries in chat text defeat
-    /// branch prediction): every byte is written, a separator as a space,
-    /// and the length advances unless it is a second space in a row.
-    /// Clause punctuation, which is rare, is noted out of line. Returns the
+    /// Every byte is written, a separator as a space, and the length
+    /// advances unless it is a second space in a row (the one branch, taken
+    /// rarely). Clause punctuation, which is rare too, is noted out of line.
+    /// Returns the
     /// output offset of the first byte dropped (`usize::MAX` if none was).
     #[inline(always)]
     fn push_ascii(
         &mut self,
         run: &[u8],
-        map: &[u8; 256],
-        feed: &mut impl FnMut(u8, usize),
+        entries: &[u32; 256],
+        feed: &mut impl FnMut(u32, usize),
     ) -> usize {
         let Normalized {
             bytes,
@@ -460,32 +536,30 @@ impl Normalized {
             ..
         } = self;
         let start = bytes.len();
-        let mut last_space = bytes.last().is_none_or(|&b| b == b' ');
+        // `SPACE` if the output ends with a space (or is empty), else 0.
+        let mut last_space = match bytes.last() {
+            None | Some(b' ') => SPACE,
+            Some(_) => 0,
+        };
         bytes.resize(start + run.len(), 0);
         let out = &mut bytes[..];
         let mut len = start;
         let mut first_dropped = usize::MAX;
         for &b in run {
-            let class = ASCII_CLASS[b as usize];
-            if class != 0 {
-                note_ascii_break(
-                    clause_breaks,
-                    sentence_breaks,
-                    break_position(len, last_space),
-                    class,
-                );
+            let entry = entries[b as usize];
+            if entry & BREAKS != 0 {
+                // The break's position is worked out in there: given here,
+                // the compiler would work it out before the test.
+                note_ascii_break(clause_breaks, sentence_breaks, (len, last_space), entry);
             }
-            let mapped = map[b as usize];
-            let space = mapped == b' ';
-            out[len] = mapped;
-            let kept = !space | !last_space;
-            len += usize::from(kept);
-            last_space = space;
-            if kept {
-                feed(mapped, len);
-            } else {
-                first_dropped = first_dropped.min(len);
+            out[len] = entry as u8;
+            if entry & last_space != 0 {
+                note_drop(&mut first_dropped, len);
+                continue;
             }
+            last_space = entry & SPACE;
+            len += 1;
+            feed(entry, len);
         }
         bytes.truncate(len);
         first_dropped
@@ -719,7 +793,7 @@ mod tests {
             for (sample, ascii) in fills {
                 let mut n = Normalized::default();
                 if ascii {
-                    n.fill_ascii_feeding(sample, folding, |_, _| {});
+                    n.fill_ascii_feeding(sample, &AsciiTable::new(folding, |_| 0), |_, _| {});
                 } else {
                     n.fill(sample, folding);
                 }
