@@ -153,7 +153,7 @@ fn note_ascii_break(
     (len, last_space): (usize, u32),
     entry: u32,
 ) {
-    let class = (entry >> 8) as u8;
+    let class = (entry >> 16) as u8;
     record_break(
         clauses,
         sentences,
@@ -336,10 +336,10 @@ fn ascii_map(folding: Folding) -> &'static [u8; 256] {
 }
 
 /// What the all-ASCII loop needs to know of each byte, in one look-up: the
-/// byte it becomes (bits 0-7), the break it makes (bits 8-15, see
-/// [`ASCII_CLASS`]), a tag the scan gives the byte it becomes (bits 16-23:
-/// the phrase automaton's class of that byte) and whether that is a space
-/// (bit 24).
+/// byte it becomes (bits 0-7), a tag the scan gives the byte it becomes
+/// (bits 8-15: the phrase automaton's class of that byte, where one
+/// instruction can read it), the break it makes (bits 16-23, see
+/// [`ASCII_CLASS`]) and whether it becomes a space (bit 24).
 #[derive(Clone, Debug)]
 pub(crate) struct AsciiTable {
     entries: [u32; 256],
@@ -352,7 +352,7 @@ impl AsciiTable {
     pub(crate) fn new(folding: Folding, tag: impl Fn(u8) -> u8) -> AsciiTable {
         let mut entries = *plain_entries(folding);
         for entry in &mut entries {
-            *entry |= u32::from(tag(*entry as u8)) << 16;
+            *entry |= u32::from(tag(*entry as u8)) << 8;
         }
         AsciiTable { entries, folding }
     }
@@ -360,12 +360,12 @@ impl AsciiTable {
     /// The tag of the byte an entry stands for.
     #[inline(always)]
     pub(crate) fn tag(entry: u32) -> u8 {
-        (entry >> 16) as u8
+        (entry >> 8) as u8
     }
 }
 
 /// The bits of an [`AsciiTable`] entry that hold its break class.
-const BREAKS: u32 = 0xff00;
+const BREAKS: u32 = 0xff_0000;
 /// The bit of an [`AsciiTable`] entry set when the byte becomes a space.
 const SPACE: u32 = 1 << 24;
 
@@ -386,7 +386,7 @@ const fn ascii_entries(map: &[u8; 256]) -> [u32; 256] {
     let mut b = 0;
     while b < 256 {
         let space = if map[b] == b' ' { SPACE } else { 0 };
-        entries[b] = map[b] as u32 | (ASCII_CLASS[b] as u32) << 8 | space;
+        entries[b] = map[b] as u32 | (ASCII_CLASS[b] as u32) << 16 | space;
         b += 1;
     }
     entries
