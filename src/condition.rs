@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::compile::Compiler;
-use crate::decision::Evidence;
+use crate::decision::{Evidence, Reason};
 use crate::phrases::SetId;
 use crate::policy::PhraseList;
 use crate::trigger::confidence::{Confidence, ConfidenceSpec};
@@ -197,30 +197,38 @@ impl Condition {
         }
     }
 
-    /// The triggers that made a holding condition hold, in order: every part
-    /// of an `all` and the first holding part of an `any`. A `not` is
-    /// reported (as what did not happen) only when nothing else is.
-    pub(crate) fn explain(&self, ctx: &Ctx, out: &mut Vec<Explanation>) {
+    /// The triggers that made a holding condition hold, in order, each
+    /// made a reason by `reason` and pushed onto `out`: every part of an
+    /// `all` and the first holding part of an `any`. A `not` is reported (as
+    /// what did not happen) only when nothing else is.
+    pub(crate) fn explain(
+        &self,
+        ctx: &Ctx,
+        out: &mut Vec<Reason>,
+        reason: &impl Fn(Explanation) -> Reason,
+    ) {
+        let before = out.len();
         let mut negations = Vec::new();
-        self.explain_parts(ctx, out, &mut negations);
-        if out.is_empty() {
-            out.append(&mut negations);
+        self.explain_parts(ctx, out, &mut negations, reason);
+        if out.len() == before {
+            out.extend(negations.into_iter().map(reason));
         }
     }
 
     fn explain_parts(
         &self,
         ctx: &Ctx,
-        out: &mut Vec<Explanation>,
+        out: &mut Vec<Reason>,
         negations: &mut Vec<Explanation>,
+        reason: &impl Fn(Explanation) -> Reason,
     ) {
         match self {
             Condition::All(parts) => parts
                 .iter()
-                .for_each(|c| c.explain_parts(ctx, out, negations)),
+                .for_each(|c| c.explain_parts(ctx, out, negations, reason)),
             Condition::Any(parts) => {
                 if let Some(first) = parts.iter().find(|c| c.check(ctx, &mut Vec::new())) {
-                    first.explain_parts(ctx, out, negations);
+                    first.explain_parts(ctx, out, negations, reason);
                 }
             }
             Condition::Not(inner) => {
@@ -231,7 +239,7 @@ impl Condition {
                     evidence: Evidence::Not { not: summary },
                 });
             }
-            Condition::Leaf(leaf) => out.push(leaf.explain(ctx)),
+            Condition::Leaf(leaf) => out.push(reason(leaf.explain(ctx))),
         }
     }
 

@@ -294,17 +294,15 @@ impl Engine {
 
         for &index in &scratch.fired {
             let rule = &self.rules[index];
-            rule.condition.explain(&ctx, &mut scratch.explanations);
-            decision
-                .reasons
-                .extend(scratch.explanations.drain(..).map(|e| Reason {
-                    rule: rule.id.clone(),
-                    trigger: e.trigger,
-                    kind: rule.kind,
-                    action: rule.action,
-                    detail: e.detail,
-                    evidence: e.evidence,
-                }));
+            let reason = |e: Explanation| Reason {
+                rule: rule.id.clone(),
+                trigger: e.trigger,
+                kind: rule.kind,
+                action: rule.action,
+                detail: e.detail,
+                evidence: e.evidence,
+            };
+            rule.condition.explain(&ctx, &mut decision.reasons, &reason);
         }
         let rule = &self.rules[deciding];
         let used = scratch
@@ -455,7 +453,6 @@ pub(crate) struct Scratch {
     cues: Vec<Cue>,
     found: Vec<Found>,
     fired: Vec<usize>,
-    explanations: Vec<Explanation>,
     script_errors: Vec<String>,
     script_scope: RefCell<ScriptScope>,
 }
