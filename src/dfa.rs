@@ -1,12 +1,12 @@
 //! The phrase automaton as one flat transition table.
 //!
 //! `aho-corasick` builds the automaton; this copies its DFA into a table the
-//! scan indexes directly, for three things the crate's `Automaton` trait
+//! scan indexes directly, for two things the crate's `Automaton` trait
 //! cannot give: the byte class of each byte the normalizer writes is looked
 //! up in the same table entry as what the byte becomes (one load per byte
-//! of text instead of three), match states are numbered last so that one
-//! comparison with a constant says whether a state matches, and nothing of
-//! the automaton is reloaded from memory on each byte.
+//! of text instead of three), and match states are numbered last so that
+//! one comparison with a value held in a register says whether a state
+//! matches (the trait's test reloads its bound from memory on each byte).
 
 use aho_corasick::Anchored;
 use aho_corasick::automaton::{Automaton, StateID};

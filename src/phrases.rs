@@ -215,6 +215,8 @@ impl PhraseIndexBuilder {
                 .prefilter(false)
                 .build_from_noncontiguous(&nfa)
                 .map_err(|e| e.to_string())?;
+            // `None` only if the table would not fit 32-bit state ids,
+            // which the budget rules out: the NFA then serves.
             FlatDfa::new(&dfa, patterns)
         } else {
             None
@@ -238,7 +240,6 @@ impl PhraseIndexBuilder {
         Ok(PhraseIndex {
             automaton,
             ascii,
-            folding,
             uses: self.uses,
             phrases: self.phrases,
             sets: self.sets,
@@ -266,9 +267,9 @@ enum PhraseAutomaton {
 #[derive(Debug)]
 pub(crate) struct PhraseIndex {
     automaton: PhraseAutomaton,
-    /// The all-ASCII normalizing loop's table, tagged with the DFA's classes.
+    /// The all-ASCII normalizing loop's table (tagged with the DFA's
+    /// classes), which also gives the folding.
     ascii: AsciiTable,
-    folding: Folding,
     uses: Vec<Vec<Use>>,
     phrases: Vec<Arc<str>>,
     sets: Vec<SetOptions>,
@@ -432,7 +433,7 @@ impl PhraseIndex {
             (state, trimmed)
         } else {
             let mut state = state;
-            let trimmed = text.fill_feeding(original, self.folding, |byte, length| {
+            let trimmed = text.fill_feeding(original, self.ascii.folding(), |byte, length| {
                 state = step(automaton.next_byte(state, byte), length, found);
             });
             (state, trimmed)
@@ -607,9 +608,9 @@ mod tests {
     use crate::text::normalize;
 
     /// The phrases each text matches, with either automaton and by both
-    /// normalizing loops: the
-    /// all-ASCII one and the general one (an emoji at the end, a separator,
-    /// sends the text through it without changing its normalized form).
+    /// normalizing loops: the all-ASCII one and the general one (an emoji
+    /// at the end, a separator, sends the text through it without changing
+    /// its normalized form).
     #[test]
     fn both_scanning_loops_find_the_same_whole_words() {
         let phrases = ["human", "real person", "no", "help me"];

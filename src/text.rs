@@ -143,8 +143,9 @@ fn break_position(len: usize, ends_with_space: bool) -> u32 {
     (len - usize::from(ends_with_space && len > 0)) as u32
 }
 
-/// Notes the break an ASCII byte of `class` makes, out of the normalizing
-/// loop.
+/// Notes the break the ASCII byte of table `entry` makes, out of the
+/// normalizing loop, given the output's length and whether it ends with a
+/// space.
 #[cold]
 #[inline(never)]
 fn note_ascii_break(
@@ -357,6 +358,11 @@ impl AsciiTable {
         AsciiTable { entries, folding }
     }
 
+    /// The folding the table normalizes with.
+    pub(crate) fn folding(&self) -> Folding {
+        self.folding
+    }
+
     /// The tag of the byte an entry stands for.
     #[inline(always)]
     pub(crate) fn tag(entry: u32) -> u8 {
@@ -520,8 +526,8 @@ impl Normalized {
     /// Every byte is written, a separator as a space, and the length
     /// advances unless it is a second space in a row (the one branch, taken
     /// rarely). Clause punctuation, which is rare too, is noted out of line.
-    /// Returns the
-    /// output offset of the first byte dropped (`usize::MAX` if none was).
+    /// Returns the output offset of the first byte dropped (`usize::MAX` if
+    /// none was).
     #[inline(always)]
     fn push_ascii(
         &mut self,
