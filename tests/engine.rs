@@ -347,3 +347,61 @@ fn the_shipped_policies_have_no_warnings() {
         assert!(warnings.is_empty(), "{policy}: {warnings:?}");
     }
 }
+
+/// What a phrase matches under each folding, in all-ASCII text and in text
+/// with other characters (which takes the general normalizing path).
+#[test]
+fn folding_settings_decide_what_a_phrase_matches() {
+    let cases: [(&str, &[(&str, bool)]); 4] = [
+        (
+            "{ fold_case: true, fold_accents: true }",
+            &[
+                ("I want a REAL Person", true),
+                ("I want a real person 🙂", true),
+                ("un café noir", true),
+                ("un CAFE noir", true),
+            ],
+        ),
+        (
+            "{ fold_case: false, fold_accents: true }",
+            &[
+                ("I want a Real Person", true),
+                ("I want a real person", false),
+                ("I want a Real Person 🙂", true),
+                ("I want a REAL PERSON 🙂", false),
+                ("un café noir", true),
+                ("un CAFE noir", false),
+            ],
+        ),
+        (
+            "{ fold_case: true, fold_accents: false }",
+            &[
+                ("I want a real PERSON", true),
+                ("un café noir", true),
+                ("un CAFÉ noir", true),
+                ("un cafe noir", false),
+            ],
+        ),
+        (
+            "{ fold_case: false, fold_accents: false }",
+            &[
+                ("Real Person", true),
+                ("real person", false),
+                ("un café noir", true),
+                ("un cafe noir", false),
+                ("un CAFÉ noir", false),
+            ],
+        ),
+    ];
+    for (matching, texts) in cases {
+        let policy = format!(
+            "version: 1\nmatching: {matching}\nrules:\n  \
+             - {{ id: person, when: {{ keywords: [\"Real Person\", \"café\"] }}, kind: planned, action: escalate }}\n"
+        );
+        let e = engine(&policy);
+        for &(text, fires) in texts {
+            let d = &run(&e, &[Turn::user(text)])[0];
+            assert_eq!(d.action == Action::Escalate, fires, "{matching} {text:?}");
+        }
+    }
+}
