@@ -7,7 +7,8 @@
 //! Policies are generated: keyword rules and topics holding 50, 1,000 and
 //! 10,000 two- and three-word phrases, plus threshold rules. Messages are a
 //! pool of English chat messages of about 20, 100 and 1,000 bytes, some of
-//! which contain a phrase of every set.
+//! which contain a phrase of every set. `rules/{10,1000}` evaluates a
+//! message no rule matches against 10 and 1,000 keyword rules.
 
 use std::hint::black_box;
 
@@ -104,6 +105,24 @@ fn turn(c: &mut Criterion) {
             black_box(scripted.evaluate(&mut state, &pool[next]))
         })
     });
+
+    // A turn's cost should not grow with keyword rules that do not match.
+    let quiet = Turn::user(messages(&phrases_1k, 100).swap_remove(1));
+    for rules in [10, 1_000] {
+        let mut yaml = String::from("version: 1\nrules:\n");
+        for i in 0..rules {
+            yaml.push_str(&format!(
+                "  - {{ id: r{i}, when: {{ keywords: [\"word{i} alpha\", \"word{i} beta\"] }}, kind: fallback, action: offer }}\n"
+            ));
+        }
+        let engine = Engine::from_yaml(&yaml).unwrap();
+        group.bench_function(BenchmarkId::new("rules", rules), |b| {
+            b.iter(|| {
+                let mut state = ConversationState::new();
+                black_box(engine.evaluate(&mut state, &quiet))
+            })
+        });
+    }
 
     for &count in &PHRASE_COUNTS {
         let yaml = policy_yaml(&phrases(count), false);

@@ -21,7 +21,7 @@ use crate::handoff::hours::Closed;
 use crate::handoff::lifecycle::{
     Clock, end_cooldowns, fill, placeholder_problem, reason as lifecycle_reason,
 };
-use crate::phrases::{Cue, Found, Hit, PhraseIndex, SetId, TurnLocale};
+use crate::phrases::{Cue, Found, Hits, PhraseIndex, SetId, TurnLocale};
 use crate::policy::{
     DEFAULT_NEGATION_CUES, MessagesSpec, PolicySpec, RuleSpec, is_locale_tag, primary_language,
 };
@@ -64,6 +64,7 @@ const DEFAULT_QUEUE: &str = "general";
 pub struct Engine {
     pub(crate) id: Arc<PolicyId>,
     pub(crate) rules: Vec<Rule>,
+    gates: Gates,
     phrases: PhraseIndex,
     topics: Vec<Topic>,
     scripts: Scripts,
@@ -89,6 +90,44 @@ pub(crate) struct Rule {
     evidence_used: EvidenceUsed,
     /// A phrase set without whose hit the rule cannot fire.
     gate: Option<SetId>,
+}
+
+/// Which rules a turn has to check: those without a phrase gate, and those
+/// whose gate has a hit. A policy of many keyword rules then costs a turn
+/// what its few matching rules cost, not a look at every rule.
+#[derive(Debug)]
+struct Gates {
+    ungated: Vec<usize>,
+    /// For each phrase set, the rules it gates.
+    by_set: Vec<Vec<usize>>,
+}
+
+impl Gates {
+    fn new(rules: &[Rule], sets: usize) -> Gates {
+        let mut gates = Gates {
+            ungated: Vec::new(),
+            by_set: vec![Vec::new(); sets],
+        };
+        for (index, rule) in rules.iter().enumerate() {
+            match rule.gate {
+                Some(set) => gates.by_set[set].push(index),
+                None => gates.ungated.push(index),
+            }
+        }
+        gates
+    }
+
+    /// The rules to check on a turn with `hits`, in policy order.
+    fn candidates(&self, hits: &Hits, out: &mut Vec<usize>) {
+        out.clear();
+        out.extend_from_slice(&self.ungated);
+        for &set in hits.filled() {
+            out.extend_from_slice(&self.by_set[set]);
+        }
+        if !hits.filled().is_empty() {
+            out.sort_unstable();
+        }
+    }
 }
 
 /// Counts that describe a compiled policy, as `escalate-check check` prints them.
@@ -258,11 +297,13 @@ impl Engine {
         };
 
         scratch.fired.clear();
+        self.gates
+            .candidates(&scratch.hits, &mut scratch.candidates);
         let language = turn.locale.as_deref().map_or("", primary_language);
         let cooling = &ctx.state.handoff().cooldowns;
-        for (index, rule) in self.rules.iter().enumerate() {
-            if rule.gate.is_some_and(|set| scratch.hits[set].is_none())
-                || !rule.applies_to(language, locale)
+        for &index in &scratch.candidates {
+            let rule = &self.rules[index];
+            if !rule.applies_to(language, locale)
                 || (!cooling.is_empty()
                     && rule.action == Action::Offer
                     && cooling.iter().any(|c| c.rule == rule.id))
@@ -449,9 +490,10 @@ impl Rule {
 #[derive(Default)]
 pub(crate) struct Scratch {
     pub(crate) text: Normalized,
-    pub(crate) hits: Vec<Option<Hit>>,
+    pub(crate) hits: Hits,
     cues: Vec<Cue>,
     found: Vec<Found>,
+    candidates: Vec<usize>,
     fired: Vec<usize>,
     script_errors: Vec<String>,
     script_scope: RefCell<ScriptScope>,
@@ -484,9 +526,8 @@ impl Scratch {
     }
 
     fn find_phrases(&mut self, engine: &Engine, turn: &Turn, locale: TurnLocale) {
-        self.hits.clear();
-        self.hits.resize(engine.phrases.set_count(), None);
-        if self.hits.is_empty() {
+        self.hits.reset(engine.phrases.set_count());
+        if engine.phrases.set_count() == 0 {
             self.text.fill("", engine.folding);
             return;
         }
@@ -630,6 +671,7 @@ pub(crate) fn compile(
             name: defaults.name,
             hash: summary.hash.clone(),
         }),
+        gates: Gates::new(&rules, phrases.set_count()),
         rules,
         phrases,
         topics,

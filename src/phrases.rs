@@ -47,6 +47,48 @@ pub(crate) struct Hit {
     pub(crate) end: u32,
 }
 
+/// A turn's hit table: one slot per phrase set, each holding the set's first
+/// match, and the sets that have one, so that the rules they gate can be
+/// found without looking at the others.
+#[derive(Debug, Default)]
+pub(crate) struct Hits {
+    slots: Vec<Option<Hit>>,
+    filled: Vec<SetId>,
+}
+
+impl Hits {
+    /// Empties the table, for `sets` phrase sets. Only the slots that were
+    /// filled are cleared, so a turn costs nothing per set of the policy.
+    pub(crate) fn reset(&mut self, sets: usize) {
+        for &set in &self.filled {
+            self.slots[set] = None;
+        }
+        self.filled.clear();
+        self.slots.resize(sets, None);
+    }
+
+    /// Gives `set` its match, if it has none yet.
+    pub(crate) fn fill(&mut self, set: SetId, hit: Hit) {
+        if self.slots[set].is_none() {
+            self.slots[set] = Some(hit);
+            self.filled.push(set);
+        }
+    }
+
+    /// The sets that have a match, in the order they got it.
+    pub(crate) fn filled(&self) -> &[SetId] {
+        &self.filled
+    }
+}
+
+impl std::ops::Index<SetId> for Hits {
+    type Output = Option<Hit>;
+
+    fn index(&self, set: SetId) -> &Option<Hit> {
+        &self.slots[set]
+    }
+}
+
 /// A word-bounded match of one of the automaton's patterns.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Found {
@@ -339,7 +381,7 @@ impl PhraseIndex {
         original: &str,
         text: &mut Normalized,
         locale: TurnLocale,
-        hits: &mut [Option<Hit>],
+        hits: &mut Hits,
         cues: &mut Vec<Cue>,
         found: &mut Vec<Found>,
     ) {
@@ -385,11 +427,14 @@ impl PhraseIndex {
                         self.is_negated(text, cues, outer.start as usize, phrase_locale, locale)
                     });
                 if !negated {
-                    hits[set] = Some(Hit {
-                        source: HitSource::Phrase(phrase),
-                        start: m.start,
-                        end: m.end,
-                    });
+                    hits.fill(
+                        set,
+                        Hit {
+                            source: HitSource::Phrase(phrase),
+                            start: m.start,
+                            end: m.end,
+                        },
+                    );
                 }
             }
         }
@@ -607,6 +652,30 @@ mod tests {
     use super::*;
     use crate::text::normalize;
 
+    /// A reset table holds no match, whatever the table held before and
+    /// however many sets the next policy has.
+    #[test]
+    fn a_reset_hit_table_is_empty() {
+        let hit = Hit {
+            source: HitSource::Phrase(0),
+            start: 0,
+            end: 1,
+        };
+        let mut hits = Hits::default();
+        hits.reset(10);
+        hits.fill(7, hit);
+        hits.fill(2, hit);
+        hits.fill(7, Hit { start: 5, ..hit });
+        assert_eq!(hits.filled(), [7, 2]);
+        assert_eq!(hits[7], Some(hit));
+        for sets in [3, 10, 12] {
+            hits.reset(sets);
+            assert!(hits.filled().is_empty());
+            assert!((0..sets).all(|set| hits[set].is_none()), "{sets} sets");
+            hits.fill(sets - 1, hit);
+        }
+    }
+
     /// The phrases each text matches, with either automaton and by both
     /// normalizing loops: the all-ASCII one and the general one (an emoji
     /// at the end, a separator, sends the text through it without changing
@@ -639,7 +708,8 @@ mod tests {
             for (text, want) in cases {
                 let mut matched = Vec::new();
                 for original in [text.to_string(), format!("{text} 🙂")] {
-                    let (mut normalized, mut hits) = (Normalized::default(), vec![None]);
+                    let (mut normalized, mut hits) = (Normalized::default(), Hits::default());
+                    hits.reset(1);
                     let (mut cues, mut found) = (Vec::new(), Vec::new());
                     index.scan(
                         &original,

@@ -405,3 +405,30 @@ fn folding_settings_decide_what_a_phrase_matches() {
         }
     }
 }
+
+/// Rules are checked, and reasons listed, in policy order, whatever order
+/// their phrases come in and whether or not a phrase gates them.
+#[test]
+fn reasons_follow_policy_order_whatever_order_the_phrases_come_in() {
+    let e = engine(
+        r#"
+version: 1
+rules:
+  - { id: late-phrase, when: { keywords: ["zebra"] }, kind: fallback, action: offer }
+  - { id: no-gate, when: { any: [{ keywords: ["zebra"] }, { menu: [agent] }] }, kind: fallback, action: offer }
+  - { id: early-phrase, when: { keywords: ["apple"] }, kind: fallback, action: offer }
+  - { id: both, when: { all: [{ keywords: ["apple"] }, { keywords: ["zebra"] }] }, kind: fallback, action: offer }
+  - { id: never, when: { keywords: ["mango"] }, kind: fallback, action: offer }
+"#,
+    );
+    for text in ["apple then zebra", "zebra then apple"] {
+        let d = &run(&e, &[Turn::user(text)])[0];
+        let rules: Vec<&str> = d.reasons.iter().map(|r| &*r.rule).collect();
+        assert_eq!(
+            rules,
+            ["late-phrase", "no-gate", "early-phrase", "both", "both"],
+            "{text:?}"
+        );
+        assert_eq!(d.rule.as_deref(), Some("late-phrase"), "{text:?}");
+    }
+}

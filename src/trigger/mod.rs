@@ -16,7 +16,7 @@ pub(crate) mod topic;
 use std::cell::RefCell;
 
 use crate::decision::{Evidence, Trigger};
-use crate::phrases::{Hit, PhraseIndex};
+use crate::phrases::{Hit, Hits, PhraseIndex};
 use crate::state::ConversationState;
 use crate::text::Normalized;
 use crate::turn::Turn;
@@ -26,7 +26,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) turn: &'a Turn,
     pub(crate) state: &'a ConversationState,
     pub(crate) text: &'a Normalized,
-    pub(crate) hits: &'a [Option<Hit>],
+    pub(crate) hits: &'a Hits,
     pub(crate) phrases: &'a PhraseIndex,
     pub(crate) topics: &'a [topic::Topic],
     pub(crate) scripts: &'a script::Scripts,

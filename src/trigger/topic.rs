@@ -24,7 +24,7 @@ use serde_saphyr::Spanned;
 use super::{Ctx, Explanation, phrase_detail};
 use crate::compile::Compiler;
 use crate::decision::{Evidence, Trigger};
-use crate::phrases::{Cue, Hit, HitSource, PhraseIndex, SetId, TurnLocale};
+use crate::phrases::{Cue, Hit, HitSource, Hits, PhraseIndex, SetId, TurnLocale};
 use crate::policy::TopicSpec;
 use crate::text::Normalized;
 
@@ -86,7 +86,7 @@ impl Topic {
         locale: TurnLocale,
         index: &PhraseIndex,
         cues: &[Cue],
-        hits: &mut [Option<Hit>],
+        hits: &mut Hits,
     ) {
         if hits[self.set].is_some() || text.bytes.is_empty() {
             return;
@@ -97,11 +97,12 @@ impl Topic {
                 .filter(|m| !m.is_empty())
                 .find(|m| !self.negation || !index.is_negated(text, cues, m.start(), None, locale));
             if let Some(m) = found {
-                hits[self.set] = Some(Hit {
+                let hit = Hit {
                     source: HitSource::Pattern(i as u32),
                     start: m.start() as u32,
                     end: m.end() as u32,
-                });
+                };
+                hits.fill(self.set, hit);
                 return;
             }
         }
