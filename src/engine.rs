@@ -68,7 +68,6 @@ pub struct Engine {
     phrases: PhraseIndex,
     topics: Vec<Topic>,
     scripts: Scripts,
-    folding: Folding,
     summary: PolicySummary,
     warnings: Vec<Diagnostic>,
     pub(crate) handoff: Handoff,
@@ -528,7 +527,7 @@ impl Scratch {
     fn find_phrases(&mut self, engine: &Engine, turn: &Turn, locale: TurnLocale) {
         self.hits.reset(engine.phrases.set_count());
         if engine.phrases.set_count() == 0 {
-            self.text.fill("", engine.folding);
+            self.text.fill("", engine.phrases.folding());
             return;
         }
         engine.phrases.scan(
@@ -676,7 +675,6 @@ pub(crate) fn compile(
         phrases,
         topics,
         scripts: cx.scripts,
-        folding: cx.folding,
         summary,
         warnings,
         handoff,
@@ -759,7 +757,7 @@ impl From<&PolicySpec> for Defaults {
             queue: spec
                 .route
                 .queue
-                .clone()
+                .as_deref()
                 .map_or(Arc::from(DEFAULT_QUEUE), Arc::from),
             skill: spec.route.skill.as_deref().map(Arc::from),
             priority: spec.route.priority.unwrap_or_default(),

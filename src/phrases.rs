@@ -334,6 +334,11 @@ impl PhraseIndex {
         self.patterns
     }
 
+    /// The folding the index normalizes text with.
+    pub(crate) fn folding(&self) -> Folding {
+        self.ascii.folding()
+    }
+
     /// The phrase as the policy wrote it.
     pub(crate) fn phrase(&self, id: u32) -> &Arc<str> {
         &self.phrases[id as usize]
@@ -478,7 +483,7 @@ impl PhraseIndex {
             (state, trimmed)
         } else {
             let mut state = state;
-            let trimmed = text.fill_feeding(original, self.ascii.folding(), |byte, length| {
+            let trimmed = text.fill_feeding(original, self.folding(), |byte, length| {
                 state = step(automaton.next_byte(state, byte), length, found);
             });
             (state, trimmed)
