@@ -188,7 +188,17 @@ impl Condition {
     }
 
     /// Whether the condition holds; allocates nothing unless a script fails.
+    /// Inlined: most rules are one trigger, checked without a call.
+    #[inline]
     pub(crate) fn check(&self, ctx: &Ctx, errors: &mut Vec<String>) -> bool {
+        match self {
+            Condition::Leaf(leaf) => leaf.check(ctx, errors),
+            composite => composite.check_parts(ctx, errors),
+        }
+    }
+
+    #[inline(never)]
+    fn check_parts(&self, ctx: &Ctx, errors: &mut Vec<String>) -> bool {
         match self {
             Condition::All(parts) => parts.iter().all(|c| c.check(ctx, errors)),
             Condition::Any(parts) => parts.iter().any(|c| c.check(ctx, errors)),
