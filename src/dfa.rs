@@ -4,16 +4,21 @@
 //! scan indexes directly, for two things the crate's `Automaton` trait
 //! cannot give: the byte class of each byte the normalizer writes is looked
 //! up in the same table entry as what the byte becomes (one load per byte
-//! of text instead of three), and match states are numbered last so that
-//! one comparison with a value held in a register says whether a state
-//! matches (the trait's test reloads its bound from memory on each byte).
+//! of text instead of three), and a match state's id carries a tag bit, so
+//! that a test of the state itself says whether it matches (the trait's
+//! test compares with a bound it reloads from memory on each byte).
 
 use aho_corasick::Anchored;
 use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa;
 
+/// Set in the id of every match state, as the transitions give it. An id
+/// with the tag must go through [`FlatDfa::untag`] before it is read from.
+pub(crate) const MATCH_TAG: u32 = 1 << 31;
+
 /// A DFA over byte classes, with states numbered by their row's offset in
-/// `trans` (a state's transitions are `trans[state..state + stride]`).
+/// `trans` (a state's transitions are `trans[state..state + stride]`), and
+/// match states, numbered last, tagged with [`MATCH_TAG`].
 #[derive(Clone, Debug)]
 pub(crate) struct FlatDfa {
     /// The class of each byte. Bytes that occur in no pattern share one.
@@ -64,11 +69,16 @@ impl FlatDfa {
             (0..order.len()).partition(|&i| !dfa.is_match(order[i]));
         let mut row_of = vec![0u32; order.len()];
         for (row, &i) in plain.iter().chain(&matching).enumerate() {
-            row_of[i] = u32::try_from(row * stride).ok()?;
+            row_of[i] = u32::try_from(row * stride)
+                .ok()
+                .filter(|&id| id < MATCH_TAG)?;
+        }
+        for &i in &matching {
+            row_of[i] |= MATCH_TAG;
         }
         let mut trans = vec![0u32; order.len() * stride];
         for (i, targets) in next.chunks_exact(stride).enumerate() {
-            let row = row_of[i] as usize;
+            let row = FlatDfa::untag(row_of[i]) as usize;
             for (class, &to) in targets.iter().enumerate() {
                 trans[row + class] = row_of[index(&index_of, to)? as usize];
             }
@@ -86,14 +96,14 @@ impl FlatDfa {
             classes,
             stride,
             trans,
-            start: row_of[0],
+            start: row_of[0] & !MATCH_TAG,
             first_match: u32::try_from(plain.len() * stride).ok()?,
             match_starts,
             matches,
         })
     }
 
-    /// The state before any byte is read.
+    /// The state before any byte is read, untagged.
     pub(crate) fn start(&self) -> u32 {
         self.start
     }
@@ -104,21 +114,27 @@ impl FlatDfa {
         self.classes[byte as usize]
     }
 
-    /// The state after reading a byte of `class` in `state`.
+    /// The state after reading a byte of `class` in the untagged `state`.
     #[inline(always)]
     pub(crate) fn next(&self, state: u32, class: u8) -> u32 {
         self.trans[state as usize + class as usize]
     }
 
-    /// Whether `state` is a match state.
+    /// Whether `state` is a match state: whether it has the tag.
     #[inline(always)]
-    pub(crate) fn is_match(&self, state: u32) -> bool {
-        state >= self.first_match
+    pub(crate) fn is_match(state: u32) -> bool {
+        state & MATCH_TAG != 0
+    }
+
+    /// `state` without the tag, to read its transitions.
+    #[inline(always)]
+    pub(crate) fn untag(state: u32) -> u32 {
+        state & !MATCH_TAG
     }
 
     /// The matches of a match state, as (pattern id, pattern length).
     pub(crate) fn matches(&self, state: u32) -> &[(u32, u32)] {
-        let i = (state - self.first_match) as usize / self.stride;
+        let i = (Self::untag(state) - self.first_match) as usize / self.stride;
         &self.matches[self.match_starts[i] as usize..self.match_starts[i + 1] as usize]
     }
 
@@ -219,11 +235,12 @@ mod tests {
             let mut state = flat.start();
             for (i, &b) in text.as_bytes().iter().enumerate() {
                 state = flat.next(state, flat.class(b));
-                if flat.is_match(state) {
+                if FlatDfa::is_match(state) {
                     for &(pattern, len) in flat.matches(state) {
                         assert_eq!(len as usize, patterns[pattern as usize].len());
                         got.push((i + 1, pattern));
                     }
+                    state = FlatDfa::untag(state);
                 }
             }
             want.sort();

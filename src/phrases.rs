@@ -464,13 +464,15 @@ impl PhraseIndex {
             return;
         };
         if self.word_boundaries {
-            state = automaton.next_byte(state, b' ');
+            // Matches here would end before the text begins: none is kept.
+            state = automaton.untag(automaton.next_byte(state, b' '));
         }
         let step = |state, length, found: &mut Vec<Found>| {
             if automaton.is_match(state) {
-                automaton.record(state, length, padding, found);
+                automaton.record(state, length, padding, found)
+            } else {
+                state
             }
-            state
         };
         // Two calls with a state each, rather than one closure for both:
         // the all-ASCII loop is inlined here, and its state stays in a
@@ -551,18 +553,29 @@ trait Scanner {
     /// The state before any byte is read.
     fn start(&self) -> Option<Self::State>;
     /// The state after a byte the all-ASCII loop wrote, given as its
-    /// [`AsciiTable`] entry.
+    /// [`AsciiTable`] entry. The next three functions take only states
+    /// that [`Scanner::record`] or [`Scanner::untag`] gave back when
+    /// [`Scanner::is_match`] said yes.
     fn next_entry(&self, state: Self::State, entry: u32) -> Self::State;
     /// The state after `byte`.
     fn next_byte(&self, state: Self::State, byte: u8) -> Self::State;
     /// Whether `state` may have matches: a quick test on every byte.
     fn is_match(&self, state: Self::State) -> bool;
+    /// `state` as the transition functions take it, its matches ignored.
+    fn untag(&self, state: Self::State) -> Self::State;
     /// Records the matches of `state`, reached with `length` bytes of text
-    /// read (not counting a leading space). A match ending there began
-    /// `pattern_len - padding` bytes before, and its phrase ends `padding`
-    /// bytes before the end (`padding` is 1 when the automaton reads the
-    /// text between spaces, else 0).
-    fn record(&self, state: Self::State, length: usize, padding: usize, found: &mut Vec<Found>);
+    /// read (not counting a leading space), and gives back the state to go
+    /// on from. A match ending there began `pattern_len - padding` bytes
+    /// before, and its phrase ends `padding` bytes before the end
+    /// (`padding` is 1 when the automaton reads the text between spaces,
+    /// else 0).
+    fn record(
+        &self,
+        state: Self::State,
+        length: usize,
+        padding: usize,
+        found: &mut Vec<Found>,
+    ) -> Self::State;
 }
 
 impl Scanner for FlatDfa {
@@ -584,14 +597,22 @@ impl Scanner for FlatDfa {
 
     #[inline(always)]
     fn is_match(&self, state: u32) -> bool {
-        FlatDfa::is_match(self, state)
+        FlatDfa::is_match(state)
     }
 
+    fn untag(&self, state: u32) -> u32 {
+        FlatDfa::untag(state)
+    }
+
+    /// Out of line, so that the untagging stays on this rare path: inlined,
+    /// the compiler would untag every state, one more step on each byte's
+    /// chain of loads.
     #[inline(never)]
-    fn record(&self, state: u32, length: usize, padding: usize, found: &mut Vec<Found>) {
+    fn record(&self, state: u32, length: usize, padding: usize, found: &mut Vec<Found>) -> u32 {
         for &(pattern, pattern_len) in self.matches(state) {
             found.push(found_at(pattern, pattern_len as usize, length, padding));
         }
+        FlatDfa::untag(state)
     }
 }
 
@@ -617,10 +638,20 @@ impl Scanner for contiguous::NFA {
         self.is_special(state)
     }
 
+    fn untag(&self, state: StateID) -> StateID {
+        state
+    }
+
     #[inline(never)]
-    fn record(&self, state: StateID, length: usize, padding: usize, found: &mut Vec<Found>) {
+    fn record(
+        &self,
+        state: StateID,
+        length: usize,
+        padding: usize,
+        found: &mut Vec<Found>,
+    ) -> StateID {
         if !Automaton::is_match(self, state) {
-            return;
+            return state;
         }
         for index in 0..self.match_len(state) {
             let pattern = self.match_pattern(state, index);
@@ -631,6 +662,7 @@ impl Scanner for contiguous::NFA {
                 padding,
             ));
         }
+        state
     }
 }
 
