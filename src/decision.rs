@@ -65,7 +65,7 @@ pub enum Trigger {
     /// A Rhai script.
     Script,
     /// A step of the handoff: an offer answered, a queue joined, left or
-    /// timed out, an agent hub's status (see [`Phase`](crate::Phase)).
+    /// timed out, an agent hub's status (see [`Phase`]).
     Lifecycle,
     /// Agents are unavailable: the queue is closed, or the turn said so.
     Availability,

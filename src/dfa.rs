@@ -96,7 +96,7 @@ impl FlatDfa {
             classes,
             stride,
             trans,
-            start: row_of[0] & !MATCH_TAG,
+            start: FlatDfa::untag(row_of[0]),
             first_match: u32::try_from(plain.len() * stride).ok()?,
             match_starts,
             matches,

@@ -547,15 +547,15 @@ impl PhraseIndex {
     }
 }
 
-/// What the scan needs of the phrase automaton, whichever it is.
+/// What the scan needs of the phrase automaton, whichever it is. The
+/// transition functions take only states that [`Scanner::is_match`] says
+/// no to, or that [`Scanner::record`] or [`Scanner::untag`] gave back.
 trait Scanner {
     type State: Copy;
     /// The state before any byte is read.
     fn start(&self) -> Option<Self::State>;
     /// The state after a byte the all-ASCII loop wrote, given as its
-    /// [`AsciiTable`] entry. The next three functions take only states
-    /// that [`Scanner::record`] or [`Scanner::untag`] gave back when
-    /// [`Scanner::is_match`] said yes.
+    /// [`AsciiTable`] entry.
     fn next_entry(&self, state: Self::State, entry: u32) -> Self::State;
     /// The state after `byte`.
     fn next_byte(&self, state: Self::State, byte: u8) -> Self::State;
