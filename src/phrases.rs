@@ -716,11 +716,12 @@ mod tests {
     /// The phrases each text matches, with either automaton and by both
     /// normalizing loops: the all-ASCII one and the general one (an emoji
     /// at the end, a separator, sends the text through it without changing
-    /// its normalized form).
+    /// its normalized form); and every match is one a brute-force search
+    /// of the normalized text finds, whatever the word-boundary setting.
     #[test]
     fn both_scanning_loops_find_the_same_whole_words() {
-        let phrases = ["human", "real person", "no", "help me"];
-        let cases: [(&str, &[&str]); 8] = [
+        let phrases = ["human", "real person", "no", "help me", "man"];
+        let cases: [(&str, &[&str]); 11] = [
             ("I want a HUMAN", &["human"]),
             ("human!", &["human"]),
             ("a real   person, please", &["real person"]),
@@ -729,6 +730,9 @@ mod tests {
             ("help. me", &[]),
             ("", &[]),
             ("?!", &[]),
+            ("no no no", &["no", "no", "no"]),
+            ("humanhuman nohuman", &[]),
+            ("real person real person", &["real person", "real person"]),
         ];
         for (word_boundaries, budget) in [(true, DFA_BUDGET), (false, DFA_BUDGET), (true, 0)] {
             let mut builder = PhraseIndexBuilder::default();
@@ -766,7 +770,35 @@ mod tests {
                 if word_boundaries {
                     assert_eq!(matched[0], want, "{text:?} {kind}");
                 }
+                let mut all = brute_force(text, &phrases, word_boundaries);
+                all.sort();
+                matched[0].sort();
+                assert_eq!(matched[0], all, "{text:?} {kind} {word_boundaries}");
             }
         }
+    }
+
+    /// Every occurrence of `phrases` in the normalized `text` (between
+    /// spaces or ends when `word_boundaries`) that stays in one sentence.
+    fn brute_force(text: &str, phrases: &[&str], word_boundaries: bool) -> Vec<String> {
+        let mut normalized = Normalized::default();
+        normalized.fill(text, Folding::default());
+        let bytes = normalized.as_str().as_bytes();
+        let mut found = Vec::new();
+        for phrase in phrases {
+            let phrase = normalize(phrase, Folding::default());
+            for start in 0..bytes.len() {
+                let end = start + phrase.len();
+                let bounded = |at: Option<&u8>| !word_boundaries || at.is_none_or(|&b| b == b' ');
+                if bytes[start..].starts_with(phrase.as_bytes())
+                    && bounded(start.checked_sub(1).and_then(|i| bytes.get(i)))
+                    && bounded(bytes.get(end))
+                    && !normalized.spans_sentences(start, end)
+                {
+                    found.push(phrase.clone());
+                }
+            }
+        }
+        found
     }
 }
