@@ -87,8 +87,6 @@ pub(crate) struct Rule {
     pub(crate) agent_note: Option<String>,
     locales: Vec<String>,
     evidence_used: EvidenceUsed,
-    /// A phrase set without whose hit the rule cannot fire.
-    gate: Option<SetId>,
 }
 
 /// Which rules a turn has to check: those without a phrase gate, and those
@@ -102,13 +100,15 @@ struct Gates {
 }
 
 impl Gates {
-    fn new(rules: &[Rule], sets: usize) -> Gates {
+    /// Gates each rule by the phrase set without whose hit it cannot fire,
+    /// if it has one.
+    fn new(rules: &[Rule], topics: &[Topic], sets: usize) -> Gates {
         let mut gates = Gates {
             ungated: Vec::new(),
             by_set: vec![Vec::new(); sets],
         };
         for (index, rule) in rules.iter().enumerate() {
-            match rule.gate {
+            match rule.condition.required_set(topics) {
                 Some(set) => gates.by_set[set].push(index),
                 None => gates.ungated.push(index),
             }
@@ -615,7 +615,7 @@ pub(crate) fn compile(
         } else {
             first_line.insert(id, line);
         }
-        if let Some(compiled) = compile_rule(rule, &defaults, &topics, &mut cx) {
+        if let Some(compiled) = compile_rule(rule, &defaults, &mut cx) {
             if rule.value.enabled {
                 rules.push(compiled);
             } else {
@@ -670,7 +670,7 @@ pub(crate) fn compile(
             name: defaults.name,
             hash: summary.hash.clone(),
         }),
-        gates: Gates::new(&rules, phrases.set_count()),
+        gates: Gates::new(&rules, &topics, phrases.set_count()),
         rules,
         phrases,
         topics,
@@ -795,7 +795,6 @@ fn placeholder_problems(messages: &MessagesSpec) -> Vec<(String, String)> {
 fn compile_rule(
     spanned: &Spanned<RuleSpec>,
     defaults: &Defaults,
-    topics: &[Topic],
     cx: &mut Compiler,
 ) -> Option<Rule> {
     let spec = &spanned.value;
@@ -853,7 +852,6 @@ fn compile_rule(
     }
     let condition = Condition::compile(&spec.when, cx)?;
     let evidence_used = condition.evidence_used();
-    let gate = condition.required_set(topics);
     Some(Rule {
         id: Arc::from(id.as_str()),
         condition,
@@ -891,7 +889,6 @@ fn compile_rule(
             .unwrap_or_else(|| defaults.offer.clone()),
         agent_note: spec.agent_note.clone(),
         evidence_used,
-        gate,
         locales: spec
             .locales
             .iter()
