@@ -246,6 +246,14 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
         serde_saphyr::Error::Budget { breach, .. } => explain_budget(breach),
         _ => explain_yaml_message(message),
     };
+    // The parser places a missing field at the last key it read; the field
+    // is missing from the whole map, so point at where the map begins.
+    let (offset, len) = match code {
+        "missing-field" if error.location().is_some() => {
+            map_start(source.text, offset).unwrap_or((offset, len))
+        }
+        _ => (offset, len),
+    };
     let is_test_file = source.text.lines().any(|l| l.starts_with("tests:"))
         && !source.text.lines().any(|l| l.starts_with("rules:"));
     let help = if code == "missing-field" && is_test_file {
@@ -262,6 +270,102 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
         d.set_help(help);
     }
     d
+}
+
+/// Where the map holding the key at `offset` begins: its first key, or
+/// the `{` of a map written on one line. Returns the offset and the length
+/// to underline, or `None` where the text around `offset` is neither a
+/// block map (keys first on their lines, the first maybe after `- `) nor
+/// a one-line flow map.
+fn map_start(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let offset = offset.min(text.len());
+    if !text.is_char_boundary(offset) {
+        return None;
+    }
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..offset];
+    if let Some(open) = unclosed_brace(before) {
+        return Some((line_start + open, 1));
+    }
+    let at = |start: usize| Some((start, key_len(&text[start..])));
+    if !before.bytes().all(|b| b == b' ' || b == b'-') {
+        return None;
+    }
+    if before.contains('-') {
+        return at(offset);
+    }
+    let column = before.len();
+    let mut start = offset;
+    let mut end = line_start;
+    while end > 0 {
+        let from = text[..end - 1].rfind('\n').map_or(0, |i| i + 1);
+        let line = text[from..end - 1].trim_end_matches('\r');
+        end = from;
+        let content = line.trim_start_matches(' ');
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - content.len();
+        if indent == 0 && (content.starts_with("---") || content.starts_with('%')) {
+            break;
+        }
+        let (dashed, key_column) = after_dashes(content, indent);
+        match (dashed, indent.cmp(&column)) {
+            // Deeper: a value of one of the map's keys.
+            (_, std::cmp::Ordering::Greater) | (true, std::cmp::Ordering::Equal) => {}
+            (false, std::cmp::Ordering::Equal) => start = from + indent,
+            (true, std::cmp::Ordering::Less) if key_column == column => return at(from + column),
+            _ => break,
+        }
+    }
+    at(start)
+}
+
+/// Whether a line's content (starting at column `indent`) opens with
+/// block sequence dashes, and the column of what follows them.
+fn after_dashes(content: &str, indent: usize) -> (bool, usize) {
+    let mut rest = content;
+    let mut column = indent;
+    while rest.starts_with("- ") || rest == "-" {
+        let after = rest[1..].trim_start_matches(' ');
+        column += rest.len() - after.len();
+        rest = after;
+    }
+    (column != indent, column)
+}
+
+/// The offset in `line` of the last `{` not closed before its end,
+/// outside quotes.
+fn unclosed_brace(line: &str) -> Option<usize> {
+    let mut open = Vec::new();
+    let mut quote = None;
+    let mut escaped = false;
+    for (i, b) in line.bytes().enumerate() {
+        match (quote, b) {
+            (Some(b'"'), b'\\') if !escaped => {
+                escaped = true;
+                continue;
+            }
+            (Some(q), _) if b == q && !escaped => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'{') => open.push(i),
+            (None, b'}') => {
+                open.pop();
+            }
+            (None, _) => {}
+        }
+        escaped = false;
+    }
+    open.pop()
+}
+
+/// The length of the key that `text` starts with (at least one byte).
+fn key_len(text: &str) -> usize {
+    text.find([':', ' ', ',', '}', '\n', '\r'])
+        .unwrap_or(text.len())
+        .max(1)
+        .min(text.len())
 }
 
 fn line_col_offset(text: &str, line: usize, column: usize) -> usize {
@@ -383,4 +487,88 @@ fn explain_yaml_message(message: &str) -> (&'static str, String, Option<String>)
         "check the YAML near here: indentation, quotes, and a space after each `:`"
     };
     ("yaml", message.to_string(), Some(help.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the map holding a key begins: each case marks the key serde
+    /// reports with `@` and the expected start with `^` (`None` for text
+    /// that is left where serde placed it).
+    #[test]
+    fn a_missing_field_moves_to_the_start_of_its_map() {
+        let cases: [(&str, &str, Option<usize>); 9] = [
+            (
+                "block rule",
+                "rules:\n  - ^id: a\n    when:\n      keywords:\n        - x\n    @action: offer\n",
+                Some(2),
+            ),
+            (
+                "dash at the key's own column",
+                "rules:\n- ^id: a\n  words:\n  - x\n  @action: offer\n",
+                Some(2),
+            ),
+            (
+                "first key of its item",
+                "rules:\n  - id: b\n    kind: planned\n  - ^@id: a\n",
+                Some(2),
+            ),
+            (
+                "one-line flow map",
+                "rules:\n  - ^{ id: a, when: { keywords: [\"}\"] }, @action: offer }\n",
+                Some(1),
+            ),
+            (
+                "top level after comments",
+                "# policy\n\n^name: x\n# rules\nrules: []\n@matching: {}\n",
+                Some(4),
+            ),
+            (
+                "top level after the document marker",
+                "%YAML 1.2\n---\n^version: 1\n@rules: []\n",
+                Some(7),
+            ),
+            (
+                "nested block map",
+                "rules:\n  - id: a\n    route:\n      ^priority: high\n      @skill: x\n",
+                Some(8),
+            ),
+            (
+                "second line of a multi-line flow map",
+                "rules:\n  - { id: a,\n      kind: planned, @action: offer }\n",
+                None,
+            ),
+            (
+                "a value after its key",
+                "rules:\n  - id: a\n    when: @x\n",
+                None,
+            ),
+        ];
+        for (name, marked, len) in cases {
+            let text = marked.replace(['^', '@'], "");
+            let at = marked.replace('^', "").find('@').unwrap();
+            let expected = len.map(|len| (marked.replace('@', "").find('^').unwrap(), len));
+            assert_eq!(map_start(&text, at), expected, "{name}");
+        }
+    }
+
+    /// On any offset of real policies (multi-byte characters, comments,
+    /// block scalars, flow maps) the start found is a place in the text at
+    /// or before the key, never past it, and never a panic.
+    #[test]
+    fn the_start_of_a_map_is_never_past_its_key() {
+        for text in [
+            crate::engine::DEFAULT_POLICY,
+            include_str!("../policies/examples/telecom.yaml"),
+            include_str!("../policies/examples/health-insurer.yaml"),
+        ] {
+            for offset in 0..=text.len() {
+                if let Some((start, len)) = map_start(text, offset) {
+                    assert!(start <= offset && start + len <= text.len(), "{offset}");
+                    assert!(text.is_char_boundary(start) && text.is_char_boundary(start + len));
+                }
+            }
+        }
+    }
 }

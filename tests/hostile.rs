@@ -354,6 +354,48 @@ fn malformed_turns_are_errors_that_say_where_and_why() {
     assert_eq!(e.help(), Some("did you mean `no_match`?"));
 }
 
+/// A missing field is reported where its map begins (the parser itself
+/// names the last key it read), in block and in flow style, with the fix.
+#[test]
+fn a_missing_field_is_placed_at_the_start_of_its_map() {
+    let cases = [
+        (
+            "version: 1\nrules:\n  - id: r\n    when: { keywords: [x] }\n    action: escalate\n",
+            (3, 5),
+            "missing field `kind`",
+        ),
+        (
+            "version: 1\nrules:\n  - { id: r, when: { keywords: [x] }, kind: planned }\n",
+            (3, 5),
+            "missing field `action`",
+        ),
+        (
+            "# no version\nname: n\nrules: []\n",
+            (2, 1),
+            "missing field `version`",
+        ),
+    ];
+    for (yaml, place, message) in cases {
+        let e = Engine::from_yaml(yaml).expect_err(yaml);
+        let first = e.diagnostics().next().unwrap();
+        assert_eq!(
+            (
+                first.code(),
+                (first.line(), first.column()),
+                first.message()
+            ),
+            ("missing-field", place, message),
+            "{}",
+            e.render()
+        );
+        assert!(
+            first
+                .help()
+                .is_some_and(|h| h.starts_with("add") || h.starts_with("start"))
+        );
+    }
+}
+
 /// Found by `cargo fuzz run turn_parse`: an error inside a JSON text of
 /// several lines, next to a two-byte character, panicked on a slice that
 /// was not a char boundary.
