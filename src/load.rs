@@ -246,12 +246,15 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
         serde_saphyr::Error::Budget { breach, .. } => explain_budget(breach),
         _ => explain_yaml_message(message),
     };
-    // The parser places a missing field at the last key it read; the field
-    // is missing from the whole map, so point at where the map begins.
+    // The parser places a missing field at the last key it read, though
+    // the field is missing from the whole map: point at where the map
+    // begins. It places a tab error near the tab, sometimes on the line
+    // before: point at the first tab from the reported line on.
     let (offset, len) = match code {
         "missing-field" if error.location().is_some() => {
             map_start(source.text, offset).unwrap_or((offset, len))
         }
+        "tab" => first_tab(source.text, offset).map_or((offset, len), |tab| (tab, 1)),
         _ => (offset, len),
     };
     let is_test_file = source.text.lines().any(|l| l.starts_with("tests:"))
@@ -319,6 +322,16 @@ fn map_start(text: &str, offset: usize) -> Option<(usize, usize)> {
         }
     }
     at(start)
+}
+
+/// The offset of the first tab from the start of the line holding `offset` on.
+fn first_tab(text: &str, offset: usize) -> Option<usize> {
+    let offset = offset.min(text.len());
+    let line_start = text.as_bytes()[..offset]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    text[line_start..].find('\t').map(|i| line_start + i)
 }
 
 /// Whether a line's content (starting at column `indent`) opens with
@@ -476,13 +489,39 @@ fn explain_yaml_message(message: &str) -> (&'static str, String, Option<String>)
             Some("flatten nested `all`, `any` and `not`".to_string()),
         );
     }
-    if message.starts_with("invalid type") {
-        return ("invalid-type", message.to_string(), None);
+    const LIST: &str = "write a list here, such as `[a, b]`, or one `- item` per line";
+    const MAP: &str = "write a map here, such as `{ key: value }`, or one `key: value` per line";
+    if let Some(rest) = message.strip_prefix("invalid type") {
+        let expected = rest.split_once(", expected ").map_or("", |(_, e)| e);
+        let help = if expected.contains("list") || expected.contains("sequence") {
+            Some(LIST)
+        } else if expected.contains("map") {
+            Some(MAP)
+        } else {
+            None
+        };
+        return (
+            "invalid-type",
+            message.to_string(),
+            help.map(str::to_string),
+        );
+    }
+    if message
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .any(|word| word == "tab" || word == "tabs")
+    {
+        return (
+            "tab",
+            "a tab where YAML allows only spaces".to_string(),
+            Some("indent with spaces, not tabs".to_string()),
+        );
     }
     let help = if message.starts_with("expected sequence") {
-        "write a list here, such as `[a, b]`, or one `- item` per line"
+        LIST
     } else if message.starts_with("expected mapping") {
-        "write a map here, such as `{ key: value }`, or one `key: value` per line"
+        MAP
+    } else if message.starts_with("expected string scalar") {
+        "write a single value here, not a list or a map"
     } else {
         "check the YAML near here: indentation, quotes, and a space after each `:`"
     };
