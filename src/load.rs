@@ -260,7 +260,7 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
     let is_test_file = source.text.lines().any(|l| l.starts_with("tests:"))
         && !source.text.lines().any(|l| l.starts_with("rules:"));
     let help = if code == "missing-field" && is_test_file {
-        Some("this looks like a policy test file: run it with `escalate-check test FILE`".into())
+        Some("this looks like a policy test file: name it `NAME.tests.yaml` and run it with `escalate-check test FILE`".into())
     } else {
         help
     };
