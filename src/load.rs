@@ -285,10 +285,10 @@ fn map_start(text: &str, offset: usize) -> Option<(usize, usize)> {
     if !text.is_char_boundary(offset) {
         return None;
     }
-    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let before = &text[line_start..offset];
+    let first = line_start(text, offset);
+    let before = &text[first..offset];
     if let Some(open) = unclosed_brace(before) {
-        return Some((line_start + open, 1));
+        return Some((first + open, 1));
     }
     let at = |start: usize| Some((start, key_len(&text[start..])));
     if !before.bytes().all(|b| b == b' ' || b == b'-') {
@@ -299,9 +299,9 @@ fn map_start(text: &str, offset: usize) -> Option<(usize, usize)> {
     }
     let column = before.len();
     let mut start = offset;
-    let mut end = line_start;
+    let mut end = first;
     while end > 0 {
-        let from = text[..end - 1].rfind('\n').map_or(0, |i| i + 1);
+        let from = line_start(text, end - 1);
         let line = text[from..end - 1].trim_end_matches('\r');
         end = from;
         let content = line.trim_start_matches(' ');
@@ -326,12 +326,17 @@ fn map_start(text: &str, offset: usize) -> Option<(usize, usize)> {
 
 /// The offset of the first tab from the start of the line holding `offset` on.
 fn first_tab(text: &str, offset: usize) -> Option<usize> {
-    let offset = offset.min(text.len());
-    let line_start = text.as_bytes()[..offset]
+    let from = line_start(text, offset);
+    text[from..].find('\t').map(|i| from + i)
+}
+
+/// The offset where the line holding `offset` begins.
+fn line_start(text: &str, offset: usize) -> usize {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    before
         .iter()
         .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    text[line_start..].find('\t').map(|i| line_start + i)
+        .map_or(0, |i| i + 1)
 }
 
 /// Whether a line's content (starting at column `indent`) opens with
