@@ -149,6 +149,11 @@ impl PolicyError {
         PolicyError { diagnostics }
     }
 
+    /// The first diagnostic, for a caller that knows more than its producer.
+    pub(crate) fn first_mut(&mut self) -> &mut Diagnostic {
+        &mut self.diagnostics[0]
+    }
+
     /// A file that could not be read at all (code `io`), with the fix.
     pub(crate) fn unreadable(file: &str, message: String, help: &str) -> PolicyError {
         let source = Source { file, text: "" };

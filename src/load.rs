@@ -118,7 +118,15 @@ impl EngineBuilder {
         if yaml.len() > self.limits.policy_bytes {
             return Err(self.too_large(&source, yaml.len()));
         }
-        let spec: PolicySpec = parse_yaml(&source, self.limits)?;
+        let spec: PolicySpec = parse_yaml(&source, self.limits).map_err(|mut e| {
+            let first = e.first_mut();
+            if first.code() == "missing-field" && looks_like_a_test_file(yaml) {
+                first.set_help(
+                    "this looks like a policy test file: name it `NAME.tests.yaml` and run it with `escalate-check test FILE`",
+                );
+            }
+            e
+        })?;
         compile(spec, source, self.limits)
     }
 
@@ -174,6 +182,12 @@ impl EngineBuilder {
         );
         PolicyError::new(vec![d])
     }
+}
+
+/// Whether a text that failed to load as a policy reads like a test file:
+/// `tests:` at the top level, and no `rules:`.
+fn looks_like_a_test_file(text: &str) -> bool {
+    text.lines().any(|l| l.starts_with("tests:")) && !text.lines().any(|l| l.starts_with("rules:"))
 }
 
 pub(crate) fn lowercase_io(e: &std::io::Error) -> String {
@@ -256,13 +270,6 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
         }
         "tab" => first_tab(source.text, offset).map_or((offset, len), |tab| (tab, 1)),
         _ => (offset, len),
-    };
-    let is_test_file = source.text.lines().any(|l| l.starts_with("tests:"))
-        && !source.text.lines().any(|l| l.starts_with("rules:"));
-    let help = if code == "missing-field" && is_test_file {
-        Some("this looks like a policy test file: name it `NAME.tests.yaml` and run it with `escalate-check test FILE`".into())
-    } else {
-        help
     };
     let mut d = if error.location().is_some() {
         source.error_at(offset, len, code, message)
@@ -479,6 +486,7 @@ fn explain_yaml_message(message: &str) -> (&'static str, String, Option<String>)
                 .to_string(),
             "kind" => "add `kind: planned` or `kind: fallback`".to_string(),
             "action" => "add `action: escalate` or `action: offer`".to_string(),
+            "turns" => "give it `turns: [{ text: \"...\" }]`".to_string(),
             other => format!("add `{other}`"),
         };
         return (
