@@ -207,7 +207,7 @@ impl Source<'_> {
         message: impl Into<String>,
     ) -> Diagnostic {
         let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
-        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let line_start = line_start(self.text.as_bytes(), offset);
         let line_end = self.text[offset..]
             .find('\n')
             .map_or(self.text.len(), |i| offset + i);
@@ -292,13 +292,18 @@ pub(crate) fn not_an_object(json: &[u8]) -> Option<usize> {
         .filter(|&at| json[at] != b'{')
 }
 
+/// The offset where the line holding byte `offset` of `text` begins.
+pub(crate) fn line_start(text: &[u8], offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |nl| nl + 1)
+}
+
 /// The 1-based line and character column of a byte offset.
 pub(crate) fn position(text: &[u8], offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |nl| nl + 1);
+    let line_start = line_start(text, offset);
     let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
     (
         line,

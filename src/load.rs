@@ -9,7 +9,9 @@ use serde_saphyr::budget::BudgetBreach;
 use crate::policy::PolicySpec;
 
 use crate::engine::{Engine, compile};
-use crate::error::{Diagnostic, PolicyError, Source, Unknown, lowercase_first, without_position};
+use crate::error::{
+    Diagnostic, PolicyError, Source, Unknown, line_start, lowercase_first, without_position,
+};
 
 /// Loads policies with non-default options: the file name errors mention,
 /// and the limits that keep a hostile or mistaken policy from costing
@@ -292,7 +294,7 @@ fn map_start(text: &str, offset: usize) -> Option<(usize, usize)> {
     if !text.is_char_boundary(offset) {
         return None;
     }
-    let first = line_start(text, offset);
+    let first = line_start(text.as_bytes(), offset);
     let before = &text[first..offset];
     if let Some(open) = unclosed_brace(before) {
         return Some((first + open, 1));
@@ -308,7 +310,7 @@ fn map_start(text: &str, offset: usize) -> Option<(usize, usize)> {
     let mut start = offset;
     let mut end = first;
     while end > 0 {
-        let from = line_start(text, end - 1);
+        let from = line_start(text.as_bytes(), end - 1);
         let line = text[from..end - 1].trim_end_matches('\r');
         end = from;
         let content = line.trim_start_matches(' ');
@@ -333,17 +335,8 @@ fn map_start(text: &str, offset: usize) -> Option<(usize, usize)> {
 
 /// The offset of the first tab from the start of the line holding `offset` on.
 fn first_tab(text: &str, offset: usize) -> Option<usize> {
-    let from = line_start(text, offset);
+    let from = line_start(text.as_bytes(), offset);
     text[from..].find('\t').map(|i| from + i)
-}
-
-/// The offset where the line holding `offset` begins.
-fn line_start(text: &str, offset: usize) -> usize {
-    let before = &text.as_bytes()[..offset.min(text.len())];
-    before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1)
 }
 
 /// Whether a line's content (starting at column `indent`) opens with
