@@ -7,10 +7,11 @@ use serde_saphyr::Spanned;
 use crate::error::{Diagnostic, Source, did_you_mean};
 use crate::load::Limits;
 use crate::phrases::{PhraseIndexBuilder, SetId};
-use crate::policy::{PhraseList, span_of};
+use crate::policy::{ListOverrides, PhraseList, span_of};
 use crate::state::HISTORY;
 use crate::text::{Folding, normalize};
 use crate::trigger::script::Scripts;
+use crate::words::{ListMatching, WordPhrase};
 
 /// Longest regex source accepted, in bytes.
 const MAX_PATTERN_LEN: usize = 1_000;
@@ -36,6 +37,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) limits: Limits,
     /// Memory taken by the topic patterns compiled so far.
     pub(crate) pattern_memory: usize,
+    /// How phrase lists match unless they say otherwise (`matching`).
+    pub(crate) matching: ListMatching,
 }
 
 impl<'a> Compiler<'a> {
@@ -50,6 +53,7 @@ impl<'a> Compiler<'a> {
             phrase_count: 0,
             limits,
             pattern_memory: 0,
+            matching: ListMatching::default(),
         }
     }
 
@@ -178,17 +182,65 @@ impl<'a> Compiler<'a> {
     }
 
     /// Expands and normalizes a list's phrases into a phrase set; returns
-    /// how many phrases it added.
-    pub(crate) fn add_phrases(&mut self, set: SetId, list: &PhraseList) -> usize {
+    /// how many phrases it added. `outer` are a topic's own settings, which
+    /// win over the list's.
+    pub(crate) fn add_phrases(
+        &mut self,
+        set: SetId,
+        list: &PhraseList,
+        outer: ListOverrides,
+    ) -> usize {
+        let matching = ListMatching {
+            typos: outer
+                .typos
+                .or(list.overrides.typos)
+                .unwrap_or(self.matching.typos),
+            word_forms: outer
+                .word_forms
+                .or(list.overrides.word_forms)
+                .unwrap_or(self.matching.word_forms),
+            gaps: outer
+                .gaps
+                .or(list.overrides.gaps)
+                .unwrap_or(self.matching.gaps),
+        };
+        let flexible = matching.typos || matching.word_forms || matching.gaps > 0;
         let mut added = 0;
         for (locale, phrases) in &list.groups {
             for phrase in phrases {
                 for expanded in self.expand(phrase) {
-                    if let Some(normalized) = self.normalize_phrase(phrase, &expanded) {
-                        self.phrases
-                            .add_phrase(set, &expanded, normalized, locale.as_deref());
-                        added += 1;
+                    let words = match WordPhrase::parse(&expanded, self.folding) {
+                        Ok(words) => words,
+                        Err(problem) => {
+                            self.error_at(
+                                phrase,
+                                "invalid-phrase",
+                                format!("phrase `{}` {problem}", phrase.value),
+                            )
+                            .set_help(format!(
+                                "`~N` after a phrase allows up to N words in between, N from 0 to {}",
+                                crate::words::MAX_GAPS
+                            ));
+                            continue;
+                        }
+                    };
+                    if self.normalize_phrase(phrase, &expanded).is_none() || words.words.is_empty()
+                    {
+                        continue;
                     }
+                    if flexible || words.needs_words() {
+                        self.phrases.add_word_phrase(
+                            set,
+                            &expanded,
+                            &words,
+                            matching,
+                            locale.as_deref(),
+                        );
+                    } else {
+                        self.phrases
+                            .add_phrase(set, &expanded, words.literal(), locale.as_deref());
+                    }
+                    added += 1;
                 }
             }
         }

@@ -146,6 +146,27 @@ pub enum Priority {
     Urgent,
 }
 
+/// How a word of the user's text was read as a phrase's word.
+///
+/// ```
+/// use escalate::{ConversationState, Engine, Evidence, Turn};
+///
+/// let engine = Engine::builtin();
+/// let decision = engine.evaluate(&mut ConversationState::new(), &Turn::user("talkk to a human"));
+/// let Evidence::Phrase { read, .. } = &decision.reasons[0].evidence else { panic!() };
+/// assert_eq!((read[0].said.as_str(), read[0].read_as.as_str()), ("talkk", "talk"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadAs {
+    /// The user's word or words, as written.
+    pub said: String,
+    /// The phrase's word or words it was read as.
+    #[serde(rename = "as")]
+    pub read_as: String,
+    /// `typo`, `word_form`, `joined` (two words run together) or `split`.
+    pub how: String,
+}
+
 /// The evidence behind one reason: what was observed against what threshold.
 ///
 /// Serialized without a tag; each shape has its own set of fields.
@@ -164,6 +185,10 @@ pub enum Evidence {
         start: usize,
         /// Byte offset where the match ends in the original text.
         end: usize,
+        /// The user's words that matched only as typos, word forms, or
+        /// words run together or split.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        read: Vec<ReadAs>,
     },
     /// A topic's regex pattern matched.
     Pattern {

@@ -31,6 +31,7 @@ use crate::trigger::script::{ScriptScope, Scripts};
 use crate::trigger::topic::Topic;
 use crate::trigger::{Ctx, EvidenceUsed, Explanation};
 use crate::turn::{Role, Turn};
+use crate::words::WordScratch;
 
 /// The built-in default policy (`policies/default.yaml`), compiled into the library.
 pub const DEFAULT_POLICY: &str = include_str!("../policies/default.yaml");
@@ -492,6 +493,7 @@ pub(crate) struct Scratch {
     pub(crate) hits: Hits,
     cues: Vec<Cue>,
     found: Vec<Found>,
+    words: WordScratch,
     candidates: Vec<usize>,
     fired: Vec<usize>,
     script_errors: Vec<String>,
@@ -510,6 +512,7 @@ impl Scratch {
         if self.text.bytes.capacity() > Self::KEEP_BYTES
             || self.cues.capacity() > Self::KEEP_BYTES / 8
             || self.found.capacity() > Self::KEEP_BYTES / 8
+            || self.words.oversized(Self::KEEP_BYTES / 8)
         {
             *self = Scratch::default();
         }
@@ -537,6 +540,7 @@ impl Scratch {
             &mut self.hits,
             &mut self.cues,
             &mut self.found,
+            &mut self.words,
         );
         for topic in engine.topics.iter().filter(|t| t.has_patterns()) {
             topic.scan_patterns(
@@ -581,6 +585,42 @@ pub(crate) fn compile(
             ),
         )
         .set_help("write a language code such as `en`");
+    }
+    cx.phrases.set_default_language(&matching.default_locale);
+    cx.phrases.typos = matching.typos.budget;
+    cx.phrases.all_locales = matching.locales == crate::policy::LocaleScope::All;
+    cx.matching = crate::words::ListMatching {
+        typos: matching.typos.enabled,
+        word_forms: matching.word_forms,
+        gaps: matching.gaps.value.min(crate::words::MAX_GAPS),
+    };
+    if matching.gaps.value > crate::words::MAX_GAPS {
+        cx.error_at(
+            &matching.gaps,
+            "gaps-too-large",
+            format!(
+                "`gaps` is {}, more than {}",
+                matching.gaps.value,
+                crate::words::MAX_GAPS
+            ),
+        )
+        .set_help("a few words between a phrase's words is usual: 2 or 3");
+    }
+    for topic in spec.topics.values() {
+        if let Some(gaps) = &topic.value.gaps
+            && gaps.value > crate::words::MAX_GAPS
+        {
+            cx.error_at(
+                gaps,
+                "gaps-too-large",
+                format!(
+                    "`gaps` is {}, more than {}",
+                    gaps.value,
+                    crate::words::MAX_GAPS
+                ),
+            )
+            .set_help("a few words between a phrase's words is usual: 2 or 3");
+        }
     }
     add_negation_cues(&spec, &mut cx);
     for (message, help) in placeholder_problems(&spec.messages) {

@@ -42,11 +42,12 @@ mod suite;
 mod text;
 mod trigger;
 mod turn;
+mod words;
 
 pub use crate::{
     decision::{
-        Action, Decision, EvalError, Evidence, FallbackChannel, Kind, PolicyId, Priority, Reason,
-        Route, Trigger,
+        Action, Decision, EvalError, Evidence, FallbackChannel, Kind, PolicyId, Priority, ReadAs,
+        Reason, Route, Trigger,
     },
     engine::{DEFAULT_POLICY, Engine, PolicySummary},
     error::{Diagnostic, PolicyError, Severity},

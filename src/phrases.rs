@@ -15,6 +15,9 @@ use aho_corasick::nfa::{contiguous, noncontiguous};
 use aho_corasick::{Anchored, MatchKind, dfa};
 
 use crate::dfa::FlatDfa;
+use crate::words::{
+    ListMatching, Read, Typos, WordEnd, WordIndex, WordIndexBuilder, WordPhrase, WordScratch,
+};
 
 /// The most memory the phrase automaton may take as a DFA.
 const DFA_BUDGET: usize = 4 << 20;
@@ -45,6 +48,8 @@ pub(crate) struct Hit {
     pub(crate) source: HitSource,
     pub(crate) start: u32,
     pub(crate) end: u32,
+    /// Read through a typo: an exact match found later replaces it.
+    pub(crate) fuzzy: bool,
 }
 
 /// A turn's hit table: one slot per phrase set, each holding the set's first
@@ -67,11 +72,16 @@ impl Hits {
         self.slots.resize(sets, None);
     }
 
-    /// Gives `set` its match, if it has none yet.
+    /// Gives `set` its match, if it has none yet, or only one read
+    /// through a typo and this one is not: exact matches win.
     pub(crate) fn fill(&mut self, set: SetId, hit: Hit) {
-        if self.slots[set].is_none() {
-            self.slots[set] = Some(hit);
-            self.filled.push(set);
+        match self.slots[set] {
+            None => {
+                self.slots[set] = Some(hit);
+                self.filled.push(set);
+            }
+            Some(old) if old.fuzzy && !hit.fuzzy => self.slots[set] = Some(hit),
+            Some(_) => {}
         }
     }
 
@@ -143,6 +153,14 @@ pub(crate) struct PhraseIndexBuilder {
     /// The most memory the automaton may take as a DFA; `None` for
     /// [`DFA_BUDGET`].
     dfa_budget: Option<usize>,
+    /// Phrases matched word by word (typos, word forms, gaps, any order).
+    words: WordIndexBuilder,
+    /// The language of phrases listed for no locale, for word forms.
+    default_language: String,
+    /// `matching.typos`: the edit budget per word length.
+    pub(crate) typos: Typos,
+    /// `matching.locales: all`: every list applies to every turn.
+    pub(crate) all_locales: bool,
 }
 
 impl PhraseIndexBuilder {
@@ -181,8 +199,41 @@ impl PhraseIndexBuilder {
         });
     }
 
+    /// Sets the language of phrases listed for no locale (for word forms).
+    pub(crate) fn set_default_language(&mut self, locale: &str) {
+        self.default_language = crate::policy::primary_language(locale).to_ascii_lowercase();
+    }
+
+    /// Adds a phrase matched word by word to a set.
+    pub(crate) fn add_word_phrase(
+        &mut self,
+        set: SetId,
+        original: &str,
+        words: &WordPhrase,
+        matching: ListMatching,
+        locale: Option<&str>,
+    ) {
+        let locale_id = locale.map(|l| self.locale_id(l));
+        let phrase = self.phrases.len() as u32;
+        // An empty alternative leaves two spaces in the expansion.
+        let original: Vec<&str> = original.split_whitespace().collect();
+        self.phrases.push(Arc::from(original.join(" ")));
+        let language = match locale {
+            Some(l) => crate::policy::primary_language(l).to_ascii_lowercase(),
+            None => self.default_language.clone(),
+        };
+        let end = WordEnd {
+            set,
+            phrase,
+            locale: locale_id,
+            gaps: 0,
+        };
+        self.words.add(words, matching, &language, end);
+    }
+
     /// Adds a negation cue (already normalized) for a locale.
     pub(crate) fn add_cue(&mut self, normalized: String, locale: &str) {
+        self.words.add_cue(&normalized);
         let locale = self.locale_id(locale);
         let pattern = self.pattern(normalized);
         self.uses[pattern].push(Use::Cue(locale));
@@ -279,7 +330,10 @@ impl PhraseIndexBuilder {
             .iter()
             .position(|l| *l == default_language)
             .map(|i| i as LocaleId);
+        let words = (!self.words.is_empty()).then(|| self.words.build(self.typos));
         Ok(PhraseIndex {
+            words,
+            all_locales: self.all_locales,
             automaton,
             ascii,
             uses: self.uses,
@@ -308,6 +362,9 @@ enum PhraseAutomaton {
 /// The compiled automaton and what each of its patterns means.
 #[derive(Debug)]
 pub(crate) struct PhraseIndex {
+    /// The phrases matched word by word, if any.
+    words: Option<WordIndex>,
+    all_locales: bool,
     automaton: PhraseAutomaton,
     /// The all-ASCII normalizing loop's table (tagged with the DFA's
     /// classes), which also gives the folding.
@@ -344,11 +401,24 @@ impl PhraseIndex {
         &self.phrases[id as usize]
     }
 
-    /// The heap memory the automaton uses, in bytes.
+    /// The heap memory the automaton (and the word matcher) use, in bytes.
     pub(crate) fn memory_usage(&self) -> usize {
-        match &self.automaton {
-            PhraseAutomaton::Dfa(dfa) => dfa.memory_usage(),
-            PhraseAutomaton::Nfa(nfa) => nfa.memory_usage(),
+        let words = self.words.as_ref().map_or(0, WordIndex::memory_usage);
+        words
+            + match &self.automaton {
+                PhraseAutomaton::Dfa(dfa) => dfa.memory_usage(),
+                PhraseAutomaton::Nfa(nfa) => nfa.memory_usage(),
+            }
+    }
+
+    /// How the user's words of a match were read where not as written
+    /// (typos, word forms, words run together or split).
+    pub(crate) fn reads(&self, text: &Normalized, hit: &Hit) -> Vec<Read> {
+        match (&self.words, hit.source) {
+            (Some(words), HitSource::Phrase(phrase)) => {
+                words.explain(phrase, text, hit.start, hit.end)
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -389,6 +459,7 @@ impl PhraseIndex {
         hits: &mut Hits,
         cues: &mut Vec<Cue>,
         found: &mut Vec<Found>,
+        words: &mut WordScratch,
     ) {
         match &self.automaton {
             PhraseAutomaton::Dfa(dfa) => self.find(dfa, original, text, found),
@@ -417,7 +488,7 @@ impl PhraseIndex {
                 else {
                     continue;
                 };
-                if hits[set].is_some() || !applies(phrase_locale, locale) {
+                if hits[set].is_some() || !(self.all_locales || applies(phrase_locale, locale)) {
                     continue;
                 }
                 let options = self.sets[set];
@@ -438,10 +509,57 @@ impl PhraseIndex {
                             source: HitSource::Phrase(phrase),
                             start: m.start,
                             end: m.end,
+                            fuzzy: false,
                         },
                     );
                 }
             }
+        }
+        if let Some(index) = &self.words {
+            self.fill_word_matches(index, text, locale, hits, cues, words);
+        }
+    }
+
+    /// Matches the word phrases and fills their sets' slots, with the same
+    /// checks as literal phrases: locale, whole message, negation.
+    fn fill_word_matches(
+        &self,
+        index: &WordIndex,
+        text: &Normalized,
+        locale: TurnLocale,
+        hits: &mut Hits,
+        cues: &[Cue],
+        scratch: &mut WordScratch,
+    ) {
+        index.scan(text, scratch);
+        let count = scratch.words.len() as u32;
+        for m in &scratch.matches {
+            let set = m.end.set;
+            if hits[set].is_some_and(|hit| !hit.fuzzy) {
+                continue;
+            }
+            if !(self.all_locales || applies(m.end.locale, locale)) {
+                continue;
+            }
+            let options = self.sets[set];
+            if options.whole_message && (m.first != 0 || m.last + 1 != count) {
+                continue;
+            }
+            let start = scratch.words[m.first as usize].start;
+            let end = scratch.words[m.last as usize].end;
+            if options.negation && self.is_negated(text, cues, start as usize, m.end.locale, locale)
+            {
+                continue;
+            }
+            hits.fill(
+                set,
+                Hit {
+                    source: HitSource::Phrase(m.end.phrase),
+                    start,
+                    end,
+                    fuzzy: m.fuzzy,
+                },
+            );
         }
     }
 
@@ -697,6 +815,7 @@ mod tests {
             source: HitSource::Phrase(0),
             start: 0,
             end: 1,
+            fuzzy: false,
         };
         let mut hits = Hits::default();
         hits.reset(10);
@@ -759,6 +878,7 @@ mod tests {
                         &mut hits,
                         &mut cues,
                         &mut found,
+                        &mut WordScratch::default(),
                     );
                     let words: Vec<String> = found
                         .iter()

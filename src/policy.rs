@@ -101,6 +101,19 @@ pub(crate) struct MatchingSpec {
     pub(crate) default_locale: String,
     #[serde(default)]
     pub(crate) negation: NegationSpec,
+    /// Typo tolerance: `true`, or the edit budget per word length.
+    #[serde(default)]
+    pub(crate) typos: TyposSpec,
+    /// Whether a phrase's words match their inflections (talk, talking, talked).
+    #[serde(default)]
+    pub(crate) word_forms: bool,
+    /// Extra words allowed among a phrase's words, unless its list or the phrase says.
+    #[serde(default = "no_gaps")]
+    #[schemars(with = "u8")]
+    pub(crate) gaps: Spanned<u8>,
+    /// `turn`: a locale's phrases apply to turns in that locale; `all`: to every turn.
+    #[serde(default)]
+    pub(crate) locales: LocaleScope,
 }
 
 impl Default for MatchingSpec {
@@ -111,7 +124,108 @@ impl Default for MatchingSpec {
             word_boundaries: true,
             default_locale: default_locale(),
             negation: NegationSpec::default(),
+            typos: TyposSpec::default(),
+            word_forms: false,
+            gaps: unlocated(0),
+            locales: LocaleScope::Turn,
         }
+    }
+}
+
+/// Which phrase lists apply to a turn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LocaleScope {
+    /// The lists of the turn's language (all of them when it has no locale).
+    #[default]
+    Turn,
+    /// Every list, whatever the turn's locale says: bots tag locales wrongly.
+    All,
+}
+
+/// `typos: true`, `typos: false`, or `typos: { min_length: 3, two_edits_from: 6, max_edits: 2 }`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TyposSpec {
+    pub(crate) enabled: bool,
+    pub(crate) budget: crate::words::Typos,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TyposMap {
+    #[serde(default = "yes")]
+    enabled: bool,
+    min_length: Option<u8>,
+    two_edits_from: Option<u8>,
+    max_edits: Option<u8>,
+}
+
+impl<'de> Deserialize<'de> for TyposSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TyposVisitor;
+
+        impl<'de> Visitor<'de> for TyposVisitor {
+            type Value = TyposSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "`true`, `false`, or a map with `min_length`, `two_edits_from`, `max_edits`",
+                )
+            }
+
+            fn visit_bool<E: de::Error>(self, enabled: bool) -> Result<TyposSpec, E> {
+                Ok(TyposSpec {
+                    enabled,
+                    budget: crate::words::Typos::default(),
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TyposSpec, A::Error> {
+                let m = TyposMap::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let defaults = crate::words::Typos::default();
+                let budget = crate::words::Typos {
+                    min_length: m.min_length.unwrap_or(defaults.min_length),
+                    two_edits_from: m.two_edits_from.unwrap_or(defaults.two_edits_from),
+                    max_edits: m.max_edits.unwrap_or(defaults.max_edits),
+                };
+                if budget.max_edits > 2 {
+                    return Err(de::Error::custom(
+                        "`max_edits` is at most 2: more edits read too many words as others",
+                    ));
+                }
+                Ok(TyposSpec {
+                    enabled: m.enabled,
+                    budget,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(TyposVisitor)
+    }
+}
+
+impl schemars::JsonSchema for TyposSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TyposSpec".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Typo tolerance: `true`, or the edit budget. Words shorter than `min_length` (default 3) are exact, shorter than `two_edits_from` (default 6) may have one edit, longer ones `max_edits` (default 2, at most 2).",
+            "oneOf": [
+                { "type": "boolean" },
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "enabled": { "type": "boolean" },
+                        "min_length": { "type": "integer", "minimum": 0 },
+                        "two_edits_from": { "type": "integer", "minimum": 0 },
+                        "max_edits": { "type": "integer", "minimum": 0, "maximum": 2 }
+                    }
+                }
+            ]
+        })
     }
 }
 
@@ -153,6 +267,10 @@ pub(crate) const DEFAULT_NEGATION_CUES: &[(&str, &[&str])] = &[
 
 fn yes() -> bool {
     true
+}
+
+fn no_gaps() -> Spanned<u8> {
+    unlocated(0)
 }
 
 fn default_locale() -> String {
@@ -476,6 +594,13 @@ pub(crate) struct TopicSpec {
     pub(crate) patterns: Vec<Spanned<String>>,
     #[serde(default = "yes")]
     pub(crate) negation: bool,
+    /// Overrides `matching.typos` for this topic (`false` for a crisis topic).
+    pub(crate) typos: Option<bool>,
+    /// Overrides `matching.word_forms` for this topic.
+    pub(crate) word_forms: Option<bool>,
+    /// Overrides `matching.gaps` for this topic.
+    #[schemars(with = "Option<u8>")]
+    pub(crate) gaps: Option<Spanned<u8>>,
 }
 
 /// One rule.
@@ -510,6 +635,26 @@ pub(crate) struct RuleSpec {
 #[derive(Debug, Default)]
 pub(crate) struct PhraseList {
     pub(crate) groups: Vec<(Option<String>, Vec<Spanned<String>>)>,
+    /// `typos`, `word_forms` and `gaps` given in the list's map.
+    pub(crate) overrides: ListOverrides,
+}
+
+/// Matching settings a phrase list or topic sets for itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ListOverrides {
+    pub(crate) typos: Option<bool>,
+    pub(crate) word_forms: Option<bool>,
+    pub(crate) gaps: Option<u8>,
+}
+
+impl ListOverrides {
+    /// Literal matching whatever `matching` says: for the handoff's answers
+    /// ("yes", "cancel"), where a typo must not read as one.
+    pub(crate) const EXACT: ListOverrides = ListOverrides {
+        typos: Some(false),
+        word_forms: Some(false),
+        gaps: Some(0),
+    };
 }
 
 impl schemars::JsonSchema for PhraseList {
@@ -519,11 +664,16 @@ impl schemars::JsonSchema for PhraseList {
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "Phrases: a list for every language, or a map from language (`en`, `es-MX`) to a list. `{a|b}` lists alternatives.",
+            "description": "Phrases: a list for every language, or a map from language (`en`, `es-MX`) to a list, where `phrases` lists phrases for every language and `typos`, `word_forms` and `gaps` override the policy's `matching`. `{a|b}` lists alternatives, `~N` after a phrase allows N words in between, `any order:` before it any order, `=` before a word its exact form.",
             "oneOf": [
                 { "type": "array", "items": { "type": "string" } },
                 {
                     "type": "object",
+                    "properties": {
+                        "typos": { "type": "boolean" },
+                        "word_forms": { "type": "boolean" },
+                        "gaps": { "type": "integer", "minimum": 0, "maximum": 8 }
+                    },
                     "additionalProperties": { "type": "array", "items": { "type": "string" } }
                 }
             ]
@@ -557,22 +707,39 @@ impl<'de> Deserialize<'de> for PhraseList {
                 }
                 Ok(PhraseList {
                     groups: vec![(None, phrases)],
+                    overrides: ListOverrides::default(),
                 })
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PhraseList, A::Error> {
                 let mut groups = Vec::new();
-                while let Some((locale, phrases)) =
-                    map.next_entry::<String, Vec<Spanned<String>>>()?
-                {
-                    if !is_locale_tag(&locale) {
-                        return Err(de::Error::custom(format_args!(
-                            "`{locale}` is not a locale: write a language code such as `en` or `pt-BR`"
-                        )));
+                let mut overrides = ListOverrides::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "typos" => overrides.typos = Some(map.next_value()?),
+                        "word_forms" => overrides.word_forms = Some(map.next_value()?),
+                        "gaps" => {
+                            let gaps: u8 = map.next_value()?;
+                            if gaps > crate::words::MAX_GAPS {
+                                return Err(de::Error::custom(format_args!(
+                                    "`gaps` is at most {}",
+                                    crate::words::MAX_GAPS
+                                )));
+                            }
+                            overrides.gaps = Some(gaps);
+                        }
+                        "phrases" => groups.push((None, map.next_value()?)),
+                        locale if is_locale_tag(locale) => {
+                            groups.push((Some(locale.to_ascii_lowercase()), map.next_value()?));
+                        }
+                        _ => {
+                            return Err(de::Error::custom(format_args!(
+                                "`{key}` is not a locale: write a language code such as `en` or `pt-BR`, or `phrases`, `typos`, `word_forms`, `gaps`"
+                            )));
+                        }
                     }
-                    groups.push((Some(locale.to_ascii_lowercase()), phrases));
                 }
-                Ok(PhraseList { groups })
+                Ok(PhraseList { groups, overrides })
             }
         }
 

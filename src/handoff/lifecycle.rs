@@ -27,7 +27,7 @@ use crate::decision::{Action, Decision, EvalError, Evidence, Kind, Reason, Trigg
 use crate::engine::{Engine, Rule, Scratch};
 use crate::error::did_you_mean;
 use crate::phrases::SetId;
-use crate::policy::{HandoffSpec, PeriodSpec, PhraseList, unlocated};
+use crate::policy::{HandoffSpec, ListOverrides, PeriodSpec, PhraseList, unlocated};
 use crate::state::{ConversationState, Cooldown, HandoffMemory, Phase};
 use crate::turn::Turn;
 
@@ -123,9 +123,10 @@ impl Lifecycle {
                     Some("en".to_string()),
                     defaults.iter().map(|p| unlocated(p.to_string())).collect(),
                 )],
+                overrides: ListOverrides::default(),
             };
-            cx.add_phrases(set, &built_in);
-            cx.add_phrases(set, own);
+            cx.add_phrases(set, &built_in, ListOverrides::EXACT);
+            cx.add_phrases(set, own, ListOverrides::EXACT);
             set
         };
         let accept = phrases(DEFAULT_ACCEPT, &spec.offer.accept);

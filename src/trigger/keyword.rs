@@ -13,10 +13,10 @@
 
 use serde_saphyr::Spanned;
 
-use super::{Ctx, Explanation, phrase_detail};
+use super::{Ctx, Explanation, phrase_explanation};
 use crate::compile::Compiler;
-use crate::decision::{Evidence, Trigger};
-use crate::phrases::{HitSource, SetId};
+use crate::decision::Trigger;
+use crate::phrases::SetId;
 use crate::policy::PhraseList;
 
 /// A compiled `keywords` or `whole_message` trigger.
@@ -44,7 +44,7 @@ impl Keyword {
             return None;
         }
         let set = cx.phrases.new_set(whole_message, true);
-        let phrases = cx.add_phrases(set, &list.value);
+        let phrases = cx.add_phrases(set, &list.value, Default::default());
         Some(Keyword {
             set,
             whole_message,
@@ -63,25 +63,11 @@ impl Keyword {
 
     pub(crate) fn explain(&self, ctx: &Ctx) -> Explanation {
         let hit = ctx.hits[self.set].expect("explain is called only after check");
-        let HitSource::Phrase(phrase) = hit.source else {
-            unreachable!("keyword sets hold phrases only")
-        };
-        let phrase = ctx.phrases.phrase(phrase).clone();
-        let (start, end) = ctx.original_span(&hit);
-        let detail = if self.whole_message {
-            format!("the whole message is the phrase \"{phrase}\" ({start}..{end})")
-        } else {
-            phrase_detail(&[], &phrase, start, end)
-        };
+        let (detail, evidence) = phrase_explanation(ctx, &hit, &[], None, self.whole_message);
         Explanation {
             trigger: Trigger::Keyword,
             detail,
-            evidence: Evidence::Phrase {
-                topic: None,
-                phrase,
-                start,
-                end,
-            },
+            evidence,
         }
     }
 

@@ -15,8 +15,10 @@ pub(crate) mod topic;
 
 use std::cell::RefCell;
 
-use crate::decision::{Evidence, Trigger};
-use crate::phrases::{Hit, Hits, PhraseIndex};
+use std::sync::Arc;
+
+use crate::decision::{Evidence, ReadAs, Trigger};
+use crate::phrases::{Hit, HitSource, Hits, PhraseIndex};
 use crate::state::ConversationState;
 use crate::text::Normalized;
 use crate::turn::Turn;
@@ -153,6 +155,58 @@ impl Leaf {
 /// 9..20`, after the pieces of `lead` (such as `topic refund: `). Written in
 /// one allocation without `format!`: it is built on every turn a phrase
 /// fires on.
+/// The detail line and evidence of a phrase hit, with how the user's words
+/// were read where not as written: `phrase "talk to a human" matched at
+/// 0..16 ("talkk" read as "talk")`.
+pub(crate) fn phrase_explanation(
+    ctx: &Ctx,
+    hit: &Hit,
+    lead: &[&str],
+    topic: Option<Arc<str>>,
+    whole_message: bool,
+) -> (String, Evidence) {
+    let HitSource::Phrase(id) = hit.source else {
+        unreachable!("phrase_explanation is called for phrase hits")
+    };
+    let phrase = ctx.phrases.phrase(id).clone();
+    let (start, end) = ctx.original_span(hit);
+    let mut detail = if whole_message {
+        format!("the whole message is the phrase \"{phrase}\" ({start}..{end})")
+    } else {
+        phrase_detail(lead, &phrase, start, end)
+    };
+    let read: Vec<ReadAs> = ctx
+        .phrases
+        .reads(ctx.text, hit)
+        .into_iter()
+        .map(|r| {
+            let (from, to) =
+                ctx.text
+                    .original_span(&ctx.turn.text, r.start as usize, r.end as usize);
+            ReadAs {
+                said: ctx.turn.text[from..to].to_string(),
+                read_as: r.read_as,
+                how: r.how.to_string(),
+            }
+        })
+        .collect();
+    for (i, r) in read.iter().enumerate() {
+        detail.push_str(if i == 0 { " (" } else { ", " });
+        detail.push_str(&format!("\"{}\" read as \"{}\"", r.said, r.read_as));
+    }
+    if !read.is_empty() {
+        detail.push(')');
+    }
+    let evidence = Evidence::Phrase {
+        topic,
+        phrase,
+        start,
+        end,
+        read,
+    };
+    (detail, evidence)
+}
+
 pub(crate) fn phrase_detail(lead: &[&str], phrase: &str, start: usize, end: usize) -> String {
     let (mut from, mut to) = (itoa::Buffer::new(), itoa::Buffer::new());
     let (from, to) = (from.format(start), to.format(end));

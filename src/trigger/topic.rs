@@ -21,7 +21,7 @@ use std::sync::Arc;
 use regex_automata::meta::Regex;
 use serde_saphyr::Spanned;
 
-use super::{Ctx, Explanation, phrase_detail};
+use super::{Ctx, Explanation, phrase_explanation};
 use crate::compile::Compiler;
 use crate::decision::{Evidence, Trigger};
 use crate::phrases::{Cue, Hit, HitSource, Hits, PhraseIndex, SetId, TurnLocale};
@@ -56,7 +56,15 @@ impl Topic {
             .set_help("give the topic `phrases: [...]` or `patterns: [...]`, or remove it");
         }
         let set = cx.phrases.new_set(false, spec_value.negation);
-        cx.add_phrases(set, &spec_value.phrases);
+        cx.add_phrases(
+            set,
+            &spec_value.phrases,
+            crate::policy::ListOverrides {
+                typos: spec_value.typos,
+                word_forms: spec_value.word_forms,
+                gaps: spec_value.gaps.as_ref().map(|g| g.value),
+            },
+        );
         let mut patterns = Vec::new();
         for pattern in &spec_value.patterns {
             if let Some(regex) = cx.compile_pattern(
@@ -101,6 +109,7 @@ impl Topic {
                     source: HitSource::Pattern(i as u32),
                     start: m.start() as u32,
                     end: m.end() as u32,
+                    fuzzy: false,
                 };
                 hits.fill(self.set, hit);
                 return;
@@ -147,18 +156,13 @@ impl TopicRef {
         let hit = ctx.hits[topic.set].expect("explain is called only after check");
         let (start, end) = ctx.original_span(&hit);
         let (detail, evidence) = match hit.source {
-            HitSource::Phrase(phrase) => {
-                let phrase = ctx.phrases.phrase(phrase);
-                (
-                    phrase_detail(&["topic ", &topic.name, ": "], phrase, start, end),
-                    Evidence::Phrase {
-                        topic: Some(topic.name.clone()),
-                        phrase: phrase.clone(),
-                        start,
-                        end,
-                    },
-                )
-            }
+            HitSource::Phrase(_) => phrase_explanation(
+                ctx,
+                &hit,
+                &["topic ", &topic.name, ": "],
+                Some(topic.name.clone()),
+                false,
+            ),
             HitSource::Pattern(i) => {
                 let pattern = topic.patterns[i as usize].1.clone();
                 (

@@ -1,0 +1,1429 @@
+//! Word-level phrase matching: typos, word forms, gaps and free word order.
+//!
+//! Literal phrases live in the byte automaton (src/phrases.rs). A phrase
+//! whose list tolerates typos or word forms, or that allows words in
+//! between (`~N`) or any order (`any order:`), is matched here instead, on
+//! the words of the normalized text:
+//!
+//! 1. each text word gets its *readings*: the phrase words it is exactly,
+//!    the word forms it shares a stem with (`talking` is `talk`), the
+//!    phrase words it is within a few edits of (`talkk`), two phrase words
+//!    it runs together (`tosomebody`), or one phrase word it makes with the
+//!    next text word (`some body`);
+//! 2. ordered phrases are a trie over those readings, walked once from
+//!    every word, with a budget of skipped words (the phrase's gaps);
+//! 3. phrases in any order are anchored at their first word and looked for
+//!    in a window around it.
+//!
+//! Nothing here allocates on a turn once the scratch buffers have grown,
+//! except the stemmer on a word seen for the first time (its answer is then
+//! cached per thread).
+
+use std::collections::{HashMap, HashSet};
+
+use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap;
+
+use crate::phrases::{LocaleId, SetId};
+use crate::text::{Folding, Normalized, normalize};
+
+/// The most words a phrase may skip (`~N`, `gaps`).
+pub(crate) const MAX_GAPS: u8 = 8;
+/// Text words longer than this (in bytes) are never read as typos.
+const MAX_TYPO_WORD: usize = 32;
+/// The most partial matches kept at one word: a bound for hostile text.
+const MAX_PARTIALS: usize = 64;
+/// The most readings one turn keeps: a bound for hostile text.
+const MAX_READINGS: usize = 1 << 16;
+/// Words the per-thread stem cache holds before it starts afresh.
+const STEM_CACHE: usize = 4096;
+
+/// Readings reach phrase words by keys: a term (an exact word), or a stem
+/// (a word form). Edges of the trie add how the slot may be matched.
+const STEM: u32 = 1 << 31;
+const FORMS: u32 = 1 << 30;
+const TYPOS: u32 = 1 << 29;
+const ROOT: u32 = 0;
+
+/// How typos are tolerated, as Lucene's `fuzziness: AUTO`: words shorter
+/// than `min_length` must be exact, shorter than `two_edits_from` may have
+/// one edit, longer ones `max_edits` (at most 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Typos {
+    pub(crate) min_length: u8,
+    pub(crate) two_edits_from: u8,
+    pub(crate) max_edits: u8,
+}
+
+impl Default for Typos {
+    fn default() -> Self {
+        Typos {
+            min_length: 3,
+            two_edits_from: 6,
+            max_edits: 2,
+        }
+    }
+}
+
+impl Typos {
+    /// How many edits a phrase word of `len` bytes may be read with.
+    pub(crate) fn allowed(&self, len: usize) -> u8 {
+        let edits = if len < self.min_length as usize {
+            0
+        } else if len < self.two_edits_from as usize {
+            1
+        } else {
+            2
+        };
+        edits.min(self.max_edits)
+    }
+}
+
+/// How the phrases of one list are matched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ListMatching {
+    pub(crate) typos: bool,
+    pub(crate) word_forms: bool,
+    /// Extra words allowed among a phrase's words, unless the phrase says.
+    pub(crate) gaps: u8,
+}
+
+/// A phrase as the word matcher reads it, after `{a|b}` expansion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WordPhrase {
+    /// Normalized words, each with whether it must be matched exactly (`=word`).
+    pub(crate) words: Vec<(String, bool)>,
+    /// Extra words allowed among the words (`~N`), if the phrase says.
+    pub(crate) gaps: Option<u8>,
+    /// `any order:` the words may come in any order.
+    pub(crate) any_order: bool,
+}
+
+impl WordPhrase {
+    /// Reads the word-matching syntax of an expanded phrase: a leading
+    /// `any order:`, a trailing `~N`, and `=` before a word that must be
+    /// matched exactly.
+    pub(crate) fn parse(phrase: &str, folding: Folding) -> Result<WordPhrase, String> {
+        let mut rest = phrase.trim();
+        let mut any_order = false;
+        if rest
+            .get(..10)
+            .is_some_and(|head| head.eq_ignore_ascii_case("any order:"))
+        {
+            any_order = true;
+            rest = rest[10..].trim_start();
+        }
+        let mut gaps = None;
+        if let Some(at) = rest.rfind('~') {
+            let count = rest[at + 1..].trim();
+            if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
+                let n: u32 = count.parse().unwrap_or(u32::MAX);
+                if n > MAX_GAPS as u32 {
+                    return Err(format!("allows {n} words in between, more than {MAX_GAPS}"));
+                }
+                gaps = Some(n as u8);
+                rest = rest[..at].trim_end();
+            } else if count.is_empty() {
+                return Err("ends with `~` but no number of words".to_string());
+            }
+        }
+        let mut words = Vec::new();
+        for token in rest.split_whitespace() {
+            let (exact, token) = match token.strip_prefix('=') {
+                Some(token) => (true, token),
+                None => (false, token),
+            };
+            for word in normalize(token, folding)
+                .split(' ')
+                .filter(|w| !w.is_empty())
+            {
+                words.push((word.to_string(), exact));
+            }
+        }
+        Ok(WordPhrase {
+            words,
+            gaps,
+            any_order,
+        })
+    }
+
+    /// Whether the phrase needs the word matcher whatever its list says.
+    pub(crate) fn needs_words(&self) -> bool {
+        self.any_order || self.gaps.is_some_and(|g| g > 0)
+    }
+
+    /// The phrase's words joined by spaces: its literal form.
+    pub(crate) fn literal(&self) -> String {
+        let words: Vec<&str> = self.words.iter().map(|(w, _)| w.as_str()).collect();
+        words.join(" ")
+    }
+}
+
+/// The Snowball stemmer for a primary language, if there is one.
+fn algorithm(language: &str) -> Option<Algorithm> {
+    Some(match language {
+        "ar" => Algorithm::Arabic,
+        "da" => Algorithm::Danish,
+        "nl" => Algorithm::Dutch,
+        "en" => Algorithm::English,
+        "fi" => Algorithm::Finnish,
+        "fr" => Algorithm::French,
+        "de" => Algorithm::German,
+        "el" => Algorithm::Greek,
+        "hu" => Algorithm::Hungarian,
+        "it" => Algorithm::Italian,
+        "no" | "nb" | "nn" => Algorithm::Norwegian,
+        "pt" => Algorithm::Portuguese,
+        "ro" => Algorithm::Romanian,
+        "ru" => Algorithm::Russian,
+        "es" => Algorithm::Spanish,
+        "sv" => Algorithm::Swedish,
+        "ta" => Algorithm::Tamil,
+        "tr" => Algorithm::Turkish,
+        _ => return None,
+    })
+}
+
+/// One word of a compiled phrase.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    term: u32,
+    /// The word's stem, when word forms apply to it.
+    stem: Option<u32>,
+    typos: bool,
+}
+
+impl Slot {
+    fn mode(&self) -> u32 {
+        (if self.typos { TYPOS } else { 0 }) | (if self.stem.is_some() { FORMS } else { 0 })
+    }
+
+    /// The trie keys that reach this slot: its stem for word forms (an
+    /// exact word reads as its own stem too), its term for typos or exact.
+    fn keys(&self) -> impl Iterator<Item = u32> {
+        let mode = self.mode();
+        let stem = self.stem.map(|s| STEM | s | mode);
+        let term = (self.stem.is_none() || self.typos).then_some(self.term | mode);
+        stem.into_iter().chain(term)
+    }
+
+    fn accepts(&self, reading: &Reading, key: u32) -> bool {
+        (reading.edits == 0 || self.typos)
+            && (key == self.term || self.stem.is_some_and(|s| key == STEM | s))
+    }
+}
+
+/// Where a word phrase's match goes: the phrase set and phrase it stands for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WordEnd {
+    pub(crate) set: SetId,
+    pub(crate) phrase: u32,
+    pub(crate) locale: Option<LocaleId>,
+    pub(crate) gaps: u8,
+}
+
+/// A match of a word phrase, in word indices of the text.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WordMatch {
+    pub(crate) end: WordEnd,
+    pub(crate) first: u32,
+    pub(crate) last: u32,
+    /// Whether a word was read through a typo (not exactly, nor as a word form).
+    pub(crate) fuzzy: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ReadKind {
+    Exact,
+    Form,
+    Typo,
+    /// One text word is two phrase words.
+    Joined,
+    /// Two text words are one phrase word.
+    Split,
+}
+
+/// One way of reading text words `from..=to` as phrase words.
+#[derive(Clone, Copy, Debug)]
+struct Reading {
+    key: u32,
+    /// A second key, for a text word that is two phrase words run together.
+    second: Option<u32>,
+    from: u32,
+    to: u32,
+    edits: u8,
+    kind: ReadKind,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Partial {
+    node: u32,
+    first: u32,
+    gaps: u8,
+    fuzzy: bool,
+}
+
+/// A word of the normalized text.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Word {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    pub(crate) clause: u32,
+    pub(crate) sentence: u32,
+    hash: u64,
+}
+
+/// A phrase whose words may come in any order.
+#[derive(Debug)]
+struct Unordered {
+    slots: Vec<Slot>,
+    end: WordEnd,
+}
+
+/// What one word phrase is, for explaining a match.
+#[derive(Debug)]
+struct Explained {
+    words: Vec<(u32, Option<u32>)>,
+}
+
+/// How a word of the user's text was read, for the evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Read {
+    /// The normalized text range of the user's word(s).
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+    /// The phrase word(s) it was read as.
+    pub(crate) read_as: String,
+    pub(crate) how: &'static str,
+}
+
+/// Per-thread buffers of the word matcher.
+#[derive(Debug, Default)]
+pub(crate) struct WordScratch {
+    pub(crate) words: Vec<Word>,
+    readings: Vec<Reading>,
+    first_reading: Vec<u32>,
+    partials: [Vec<Partial>; 3],
+    pub(crate) matches: Vec<WordMatch>,
+    stems: StemCache,
+}
+
+impl WordScratch {
+    /// Whether a buffer has grown past `limit` entries.
+    pub(crate) fn oversized(&self, limit: usize) -> bool {
+        self.words.capacity() > limit
+            || self.readings.capacity() > limit
+            || self.matches.capacity() > limit
+    }
+}
+
+/// Stems of words seen before, per thread: the stemmer allocates.
+#[derive(Debug, Default)]
+struct StemCache {
+    map: FxHashMap<String, Box<str>>,
+    key: String,
+}
+
+impl StemCache {
+    fn stem(&mut self, stemmers: &[(Algorithm, Stemmer)], algorithm: u8, word: &str) -> &str {
+        self.key.clear();
+        self.key.push(char::from(b'a' + algorithm));
+        self.key.push_str(word);
+        if !self.map.contains_key(self.key.as_str()) {
+            if self.map.len() >= STEM_CACHE {
+                self.map.clear();
+            }
+            let stem = stemmers[algorithm as usize].1.stem(word);
+            self.map.insert(self.key.clone(), Box::from(stem.as_ref()));
+        }
+        &self.map[self.key.as_str()]
+    }
+}
+
+/// Collects word phrases while a policy compiles.
+#[derive(Default)]
+pub(crate) struct WordIndexBuilder {
+    terms: Vec<String>,
+    term_of: HashMap<String, u32>,
+    typo_terms: HashSet<u32>,
+    joined: HashMap<String, (u32, u32)>,
+    stemmers: Vec<(Algorithm, Stemmer)>,
+    stems: Vec<String>,
+    stem_of: HashMap<(u8, String), u32>,
+    roots: HashSet<(String, u8, u32)>,
+    phrases: Vec<(Vec<Slot>, WordEnd, bool)>,
+    cue_words: HashSet<String>,
+    explained: Vec<(u32, Explained)>,
+}
+
+impl std::fmt::Debug for WordIndexBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WordIndexBuilder")
+            .field("phrases", &self.phrases.len())
+            .finish()
+    }
+}
+
+impl WordIndexBuilder {
+    /// Whether any phrase was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.phrases.is_empty()
+    }
+
+    /// Notes the words of a negation cue: no typo is ever read as one, nor
+    /// one as another word.
+    pub(crate) fn add_cue(&mut self, normalized: &str) {
+        for word in normalized.split(' ') {
+            self.cue_words.insert(word.to_string());
+        }
+    }
+
+    fn term(&mut self, word: &str) -> u32 {
+        if let Some(&id) = self.term_of.get(word) {
+            return id;
+        }
+        let id = self.terms.len() as u32;
+        self.terms.push(word.to_string());
+        self.term_of.insert(word.to_string(), id);
+        id
+    }
+
+    fn stemmer(&mut self, language: &str) -> Option<u8> {
+        let algorithm = algorithm(language)?;
+        let at = match self.stemmers.iter().position(|(a, _)| *a == algorithm) {
+            Some(at) => at,
+            None => {
+                self.stemmers.push((algorithm, Stemmer::create(algorithm)));
+                self.stemmers.len() - 1
+            }
+        };
+        Some(at as u8)
+    }
+
+    /// Adds a phrase of `language` (the list's, or the policy's default).
+    pub(crate) fn add(
+        &mut self,
+        phrase: &WordPhrase,
+        matching: ListMatching,
+        language: &str,
+        end: WordEnd,
+    ) {
+        let algorithm = if matching.word_forms {
+            self.stemmer(language)
+        } else {
+            None
+        };
+        let mut slots = Vec::with_capacity(phrase.words.len());
+        let mut explained = Vec::with_capacity(phrase.words.len());
+        for (word, exact) in &phrase.words {
+            let term = self.term(word);
+            let cue = self.cue_words.contains(word.as_str());
+            let typos = matching.typos && !exact && !cue;
+            if typos {
+                self.typo_terms.insert(term);
+            }
+            let mut stem = None;
+            if let (Some(algorithm), false) = (algorithm, *exact) {
+                let stemmed = self.stemmers[algorithm as usize].1.stem(word).into_owned();
+                let root_len = word
+                    .bytes()
+                    .zip(stemmed.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                // A stem shorter than three letters would read too much as
+                // this word ("a", "to"): such words match exactly.
+                if root_len >= 3 {
+                    let next = self.stems.len() as u32;
+                    let id = *self
+                        .stem_of
+                        .entry((algorithm, stemmed.clone()))
+                        .or_insert(next);
+                    if id == next {
+                        self.stems.push(stemmed);
+                    }
+                    self.roots
+                        .insert((word[..root_len].to_string(), algorithm, id));
+                    stem = Some(id);
+                }
+            }
+            slots.push(Slot { term, stem, typos });
+            explained.push((term, stem));
+        }
+        if matching.typos {
+            for pair in phrase.words.windows(2) {
+                if !pair[0].1 && !pair[1].1 {
+                    let joined = format!("{}{}", pair[0].0, pair[1].0);
+                    let (a, b) = (self.term(&pair[0].0), self.term(&pair[1].0));
+                    self.joined.entry(joined).or_insert((a, b));
+                }
+            }
+        }
+        let gaps = phrase.gaps.unwrap_or(matching.gaps);
+        self.explained
+            .push((end.phrase, Explained { words: explained }));
+        self.phrases
+            .push((slots, WordEnd { gaps, ..end }, phrase.any_order));
+    }
+
+    /// Builds the matcher.
+    pub(crate) fn build(mut self, typos: Typos) -> WordIndex {
+        // Words run together are terms of their own, read as two.
+        // Sorted wherever a hash set or map is walked, so that the same
+        // policy always compiles to the same tables and decides the same.
+        let mut joined: Vec<(String, (u32, u32))> = self.joined.drain().collect();
+        joined.sort();
+        let mut joined_of = FxHashMap::default();
+        for (word, pair) in joined {
+            let term = self.term(&word);
+            if typos.allowed(word.len()) > 0 {
+                self.typo_terms.insert(term);
+            }
+            joined_of.insert(term, pair);
+        }
+        let mut exact = FxHashMap::default();
+        for (id, word) in self.terms.iter().enumerate() {
+            exact.insert(hash(word.as_bytes()), id as u32);
+        }
+        let mut fuzzy = FuzzyIndex::default();
+        let mut typo_terms: Vec<u32> = self.typo_terms.iter().copied().collect();
+        typo_terms.sort_unstable();
+        for &term in &typo_terms {
+            let word = &self.terms[term as usize];
+            let edits = typos.allowed(word.len());
+            if edits > 0 && word.len() <= MAX_TYPO_WORD {
+                fuzzy.add(word.as_bytes(), edits, term);
+            }
+        }
+        fuzzy.finish();
+        let mut roots: FxHashMap<u32, Vec<(Box<str>, u8, u32)>> = FxHashMap::default();
+        let mut sorted_roots: Vec<(String, u8, u32)> = self.roots.into_iter().collect();
+        sorted_roots.sort();
+        for (root, algorithm, stem) in sorted_roots {
+            roots.entry(prefix3(root.as_bytes())).or_default().push((
+                root.into_boxed_str(),
+                algorithm,
+                stem,
+            ));
+        }
+        let mut trie = Trie::default();
+        let mut trie_ends = Vec::new();
+        let mut unordered: Vec<Unordered> = Vec::new();
+        let mut unordered_by_key: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut modes = HashSet::new();
+        for (slots, end, any_order) in self.phrases {
+            for slot in &slots {
+                modes.insert(slot.mode());
+            }
+            if any_order && slots.len() > 1 {
+                let id = unordered.len() as u32;
+                for key in slots[0].keys() {
+                    unordered_by_key.entry(key).or_default().push(id);
+                }
+                unordered.push(Unordered { slots, end });
+            } else {
+                trie.insert(&slots, end, &mut trie_ends);
+            }
+        }
+        trie.finish(trie_ends);
+        let mut modes: Vec<u32> = modes.into_iter().collect();
+        modes.sort_unstable();
+        let explained = self.explained.into_iter().collect();
+        WordIndex {
+            terms: self.terms.into_iter().map(String::into_boxed_str).collect(),
+            exact,
+            joined: joined_of,
+            fuzzy,
+            typos,
+            roots,
+            stems: self.stems.into_iter().map(String::into_boxed_str).collect(),
+            stemmers: self.stemmers,
+            cue_words: self.cue_words,
+            trie,
+            unordered,
+            unordered_by_key,
+            modes,
+            explained,
+        }
+    }
+}
+
+/// The compiled word matcher.
+pub(crate) struct WordIndex {
+    terms: Vec<Box<str>>,
+    exact: FxHashMap<u64, u32>,
+    joined: FxHashMap<u32, (u32, u32)>,
+    fuzzy: FuzzyIndex,
+    typos: Typos,
+    roots: FxHashMap<u32, Vec<(Box<str>, u8, u32)>>,
+    stems: Vec<Box<str>>,
+    stemmers: Vec<(Algorithm, Stemmer)>,
+    cue_words: HashSet<String>,
+    trie: Trie,
+    unordered: Vec<Unordered>,
+    unordered_by_key: FxHashMap<u32, Vec<u32>>,
+    /// The slot modes (typos, word forms) some phrase uses.
+    modes: Vec<u32>,
+    explained: FxHashMap<u32, Explained>,
+}
+
+impl std::fmt::Debug for WordIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WordIndex")
+            .field("terms", &self.terms.len())
+            .field("nodes", &self.trie.nodes.len())
+            .field("unordered", &self.unordered.len())
+            .finish()
+    }
+}
+
+impl WordIndex {
+    /// Heap memory of the tables, roughly, in bytes.
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.terms.iter().map(|t| t.len() + 16).sum::<usize>()
+            + self.exact.capacity() * 16
+            + self.fuzzy.memory_usage()
+            + self.trie.edges.capacity() * 16
+            + self.trie.nodes.len() * 8
+    }
+
+    /// Finds the word phrases in `text`: fills `scratch.words` and
+    /// `scratch.matches`.
+    pub(crate) fn scan(&self, text: &Normalized, scratch: &mut WordScratch) {
+        let WordScratch {
+            words,
+            readings,
+            first_reading,
+            partials,
+            matches,
+            stems,
+        } = scratch;
+        matches.clear();
+        split_words(text, words);
+        if words.is_empty() {
+            return;
+        }
+        self.read(text.as_str().as_bytes(), words, readings, stems);
+        first_reading.clear();
+        let mut at = 0;
+        for i in 0..=words.len() as u32 {
+            while at < readings.len() && readings[at].from < i {
+                at += 1;
+            }
+            first_reading.push(at as u32);
+        }
+        if readings.is_empty() {
+            return;
+        }
+        self.walk(words, readings, first_reading, partials, matches);
+        if !self.unordered.is_empty() {
+            self.unordered(words, readings, first_reading, matches);
+        }
+    }
+
+    /// Every reading of every word, in order of the first word each reads.
+    fn read(
+        &self,
+        text: &[u8],
+        words: &[Word],
+        readings: &mut Vec<Reading>,
+        stems: &mut StemCache,
+    ) {
+        readings.clear();
+        for (i, word) in words.iter().enumerate() {
+            if readings.len() >= MAX_READINGS {
+                break;
+            }
+            let i = i as u32;
+            let bytes = &text[word.start as usize..word.end as usize];
+            let before = readings.len();
+            if let Some(term) = self.exact_term(word.hash, bytes) {
+                self.push_term(readings, term, i, i, 0, ReadKind::Exact);
+            }
+            if bytes.len() >= 3
+                && let Some(roots) = self.roots.get(&prefix3(bytes))
+            {
+                // Only whole UTF-8 encodings are in the normalized text.
+                let word_str = std::str::from_utf8(bytes).unwrap_or_default();
+                for (root, algorithm, stem) in roots {
+                    if bytes.starts_with(root.as_bytes())
+                        && stems.stem(&self.stemmers, *algorithm, word_str)
+                            == &*self.stems[*stem as usize]
+                    {
+                        readings.push(Reading {
+                            key: STEM | stem,
+                            second: None,
+                            from: i,
+                            to: i,
+                            edits: 0,
+                            kind: ReadKind::Form,
+                        });
+                    }
+                }
+            }
+            if i > 0 {
+                let previous = &words[i as usize - 1];
+                if previous.sentence == word.sentence {
+                    let joined = hash_join(previous.hash, word.hash, bytes.len());
+                    if let Some(&term) = self.exact.get(&joined) {
+                        let first = &text[previous.start as usize..previous.end as usize];
+                        let term_text = self.terms[term as usize].as_bytes();
+                        if term_text.len() == first.len() + bytes.len()
+                            && term_text.starts_with(first)
+                            && term_text.ends_with(bytes)
+                        {
+                            self.push_term(readings, term, i - 1, i, 0, ReadKind::Split);
+                        }
+                    }
+                }
+            }
+            let understood = readings[before..].iter().any(|r| r.from == i);
+            if !understood
+                && !self.fuzzy.is_empty()
+                && (2..=MAX_TYPO_WORD).contains(&bytes.len())
+                && !self.is_cue(bytes)
+            {
+                self.read_typos(bytes, i, readings);
+            }
+        }
+        readings.sort_unstable_by_key(|r| (r.from, r.to, r.key, r.second, r.edits));
+    }
+
+    fn is_cue(&self, bytes: &[u8]) -> bool {
+        std::str::from_utf8(bytes).is_ok_and(|w| self.cue_words.contains(w))
+    }
+
+    fn exact_term(&self, hash: u64, bytes: &[u8]) -> Option<u32> {
+        let &term = self.exact.get(&hash)?;
+        (self.terms[term as usize].as_bytes() == bytes).then_some(term)
+    }
+
+    fn push_term(
+        &self,
+        readings: &mut Vec<Reading>,
+        term: u32,
+        from: u32,
+        to: u32,
+        edits: u8,
+        kind: ReadKind,
+    ) {
+        match self.joined.get(&term) {
+            Some(&(a, b)) => readings.push(Reading {
+                key: a,
+                second: Some(b),
+                from,
+                to,
+                edits,
+                kind: if kind == ReadKind::Exact {
+                    ReadKind::Joined
+                } else {
+                    kind
+                },
+            }),
+            None => readings.push(Reading {
+                key: term,
+                second: None,
+                from,
+                to,
+                edits,
+                kind,
+            }),
+        }
+    }
+
+    /// The phrase words `bytes` is within their allowed edits of.
+    fn read_typos(&self, bytes: &[u8], i: u32, readings: &mut Vec<Reading>) {
+        let before = readings.len();
+        self.fuzzy.candidates(bytes, |term| {
+            if readings[before..].iter().any(|r| r.key == term) {
+                return;
+            }
+            let target = self.terms[term as usize].as_bytes();
+            // The budget of the shorter word: "esta" is not two edits from "estafa".
+            let allowed = self.typos.allowed(target.len().min(bytes.len()));
+            if let Some(edits) = bounded_osa(bytes, target, allowed)
+                && edits > 0
+            {
+                self.push_term(readings, term, i, i, edits, ReadKind::Typo);
+            }
+        });
+    }
+
+    /// Walks the trie of ordered phrases from every word.
+    fn walk(
+        &self,
+        words: &[Word],
+        readings: &[Reading],
+        first_reading: &[u32],
+        partials: &mut [Vec<Partial>; 3],
+        matches: &mut Vec<WordMatch>,
+    ) {
+        for buffer in partials.iter_mut() {
+            buffer.clear();
+        }
+        let n = words.len() as u32;
+        for i in 0..n {
+            let mut current = std::mem::take(&mut partials[i as usize % 3]);
+            if i > 0 && words[i as usize - 1].sentence != words[i as usize].sentence {
+                current.clear();
+            }
+            let here = &readings
+                [first_reading[i as usize] as usize..first_reading[i as usize + 1] as usize];
+            let root = Partial {
+                node: ROOT,
+                first: i,
+                gaps: 0,
+                fuzzy: false,
+            };
+            for from in std::iter::once(&root).chain(current.iter()) {
+                for reading in here {
+                    let seconds: &[u32] = match reading.second {
+                        Some(_) => &self.modes,
+                        None => &[0],
+                    };
+                    for &mode in &self.modes {
+                        for &second_mode in seconds {
+                            let Some(child) = self.follow(from.node, reading, mode, second_mode)
+                            else {
+                                continue;
+                            };
+                            let next = Partial {
+                                node: child,
+                                first: from.first,
+                                gaps: from.gaps,
+                                fuzzy: from.fuzzy
+                                    || !matches!(reading.kind, ReadKind::Exact | ReadKind::Form),
+                            };
+                            self.ended(&next, reading.to, words, matches);
+                            let at = reading.to + 1;
+                            if at < n && self.trie.nodes[child as usize].has_children {
+                                push_partial(&mut partials[at as usize % 3], next);
+                            }
+                        }
+                    }
+                }
+            }
+            // Skip this word: a gap, within the phrases' budget.
+            if i + 1 < n {
+                for from in &current {
+                    if from.gaps < self.trie.nodes[from.node as usize].max_gaps {
+                        let skipped = Partial {
+                            gaps: from.gaps + 1,
+                            ..*from
+                        };
+                        push_partial(&mut partials[(i + 1) as usize % 3], skipped);
+                    }
+                }
+            }
+            current.clear();
+            partials[i as usize % 3] = current;
+        }
+    }
+
+    /// The node a reading leads to from `node`, through slots of `mode`
+    /// (and `second_mode` for a reading of two phrase words).
+    fn follow(&self, node: u32, reading: &Reading, mode: u32, second_mode: u32) -> Option<u32> {
+        let typo = reading.edits > 0 || reading.second.is_some();
+        if typo && (mode | second_mode) & TYPOS == 0 {
+            return None;
+        }
+        let child = self.trie.child(node, reading.key | mode)?;
+        match reading.second {
+            Some(second) => self.trie.child(child, second | second_mode),
+            None => Some(child),
+        }
+    }
+
+    fn ended(&self, partial: &Partial, last: u32, words: &[Word], matches: &mut Vec<WordMatch>) {
+        let node = &self.trie.nodes[partial.node as usize];
+        for end in &self.trie.ends[node.ends.0 as usize..node.ends.1 as usize] {
+            if partial.gaps > end.gaps
+                || (partial.gaps > 0
+                    && words[partial.first as usize].clause != words[last as usize].clause)
+            {
+                continue;
+            }
+            if matches.len() < MAX_READINGS {
+                matches.push(WordMatch {
+                    end: *end,
+                    first: partial.first,
+                    last,
+                    fuzzy: partial.fuzzy,
+                });
+            }
+        }
+    }
+
+    /// Phrases in any order: anchored at a reading of their first word, the
+    /// others looked for nearby in the same clause, each on its own word.
+    fn unordered(
+        &self,
+        words: &[Word],
+        readings: &[Reading],
+        first_reading: &[u32],
+        matches: &mut Vec<WordMatch>,
+    ) {
+        for anchor in readings {
+            if anchor.second.is_some() {
+                continue;
+            }
+            for &mode in &self.modes {
+                if anchor.edits > 0 && mode & TYPOS == 0 {
+                    continue;
+                }
+                let Some(ids) = self.unordered_by_key.get(&(anchor.key | mode)) else {
+                    continue;
+                };
+                for &id in ids {
+                    let phrase = &self.unordered[id as usize];
+                    if let Some(m) =
+                        self.find_unordered(phrase, anchor, words, readings, first_reading)
+                        && matches.len() < MAX_READINGS
+                    {
+                        matches.push(m);
+                    }
+                }
+            }
+        }
+    }
+
+    fn find_unordered(
+        &self,
+        phrase: &Unordered,
+        anchor: &Reading,
+        words: &[Word],
+        readings: &[Reading],
+        first_reading: &[u32],
+    ) -> Option<WordMatch> {
+        let reach = (phrase.slots.len() as u32 - 1) + phrase.end.gaps as u32;
+        let clause = words[anchor.from as usize].clause;
+        let lo = anchor.from.saturating_sub(reach);
+        let hi = (anchor.to + reach).min(words.len() as u32 - 1);
+        // Words taken, as bits from `lo` (a window is at most 2 * (7 + 8) + 2 words).
+        let mut taken: u64 = 0;
+        for w in anchor.from..=anchor.to {
+            taken |= 1 << (w - lo);
+        }
+        let (mut first, mut last, mut fuzzy) = (anchor.from, anchor.to, anchor.edits > 0);
+        for slot in &phrase.slots[1..] {
+            let range =
+                first_reading[lo as usize] as usize..first_reading[hi as usize + 1] as usize;
+            let found = readings[range].iter().find(|r| {
+                r.second.is_none()
+                    && r.to <= hi
+                    && (r.from..=r.to)
+                        .all(|w| taken & (1 << (w - lo)) == 0 && words[w as usize].clause == clause)
+                    && slot.accepts(r, r.key)
+            })?;
+            for w in found.from..=found.to {
+                taken |= 1 << (w - lo);
+            }
+            first = first.min(found.from);
+            last = last.max(found.to);
+            fuzzy |= found.edits > 0 || matches!(found.kind, ReadKind::Typo | ReadKind::Split);
+        }
+        let used = taken.count_ones();
+        let gaps = (last - first + 1).saturating_sub(used);
+        (gaps <= phrase.end.gaps as u32).then_some(WordMatch {
+            end: phrase.end,
+            first,
+            last,
+            fuzzy,
+        })
+    }
+
+    /// How the words of a match were read, where not exactly as written:
+    /// for the evidence of a rule that fired.
+    pub(crate) fn explain(
+        &self,
+        phrase: u32,
+        text: &Normalized,
+        start: u32,
+        end: u32,
+    ) -> Vec<Read> {
+        let Some(explained) = self.explained.get(&phrase) else {
+            return Vec::new();
+        };
+        let mut words = Vec::new();
+        split_words(text, &mut words);
+        let (Some(first), Some(last)) = (
+            words.iter().position(|w| w.start == start),
+            words.iter().position(|w| w.end == end),
+        ) else {
+            return Vec::new();
+        };
+        let (first, last) = (first as u32, last as u32);
+        let bytes = text.as_str().as_bytes();
+        let mut stems = StemCache::default();
+        let mut out = Vec::new();
+        let span = |w: &Word| &bytes[w.start as usize..w.end as usize];
+        let phrase_words: Vec<&str> = explained
+            .words
+            .iter()
+            .map(|(t, _)| &*self.terms[*t as usize])
+            .collect();
+        let mut i = first as usize;
+        while i <= last as usize && i < words.len() {
+            let word = span(&words[i]);
+            let text_word = std::str::from_utf8(word).unwrap_or_default();
+            if phrase_words.iter().any(|p| p.as_bytes() == word) {
+                i += 1;
+                continue;
+            }
+            // A word form: same stem as a phrase word.
+            let form = explained.words.iter().find_map(|&(term, stem)| {
+                let stem = stem?;
+                let (_, algorithm, _) =
+                    self.roots.values().flatten().find(|(_, _, s)| *s == stem)?;
+                (stems.stem(&self.stemmers, *algorithm, text_word) == &*self.stems[stem as usize])
+                    .then_some(term)
+            });
+            if let Some(term) = form {
+                out.push(read(
+                    &words[i],
+                    &words[i],
+                    &self.terms[term as usize],
+                    "word form",
+                ));
+                i += 1;
+                continue;
+            }
+            // Two phrase words run together, or one split in two.
+            let joined = phrase_words.windows(2).find(|pair| {
+                word.len() == pair[0].len() + pair[1].len()
+                    && word.starts_with(pair[0].as_bytes())
+                    && word.ends_with(pair[1].as_bytes())
+            });
+            if let Some(pair) = joined {
+                out.push(read(
+                    &words[i],
+                    &words[i],
+                    &format!("{} {}", pair[0], pair[1]),
+                    "joined",
+                ));
+                i += 1;
+                continue;
+            }
+            if i < last as usize {
+                let next = span(&words[i + 1]);
+                if let Some(p) = phrase_words.iter().find(|p| {
+                    p.len() == word.len() + next.len()
+                        && p.as_bytes().starts_with(word)
+                        && p.as_bytes().ends_with(next)
+                }) {
+                    out.push(read(&words[i], &words[i + 1], p, "split"));
+                    i += 2;
+                    continue;
+                }
+            }
+            let typo = phrase_words.iter().find(|p| {
+                bounded_osa(
+                    word,
+                    p.as_bytes(),
+                    self.typos.allowed(p.len().min(word.len())),
+                )
+                .is_some_and(|e| e > 0)
+            });
+            if let Some(p) = typo {
+                out.push(read(&words[i], &words[i], p, "typo"));
+            }
+            i += 1;
+        }
+        out
+    }
+}
+
+/// Keeps a partial match, unless one at the same node from the same word
+/// is as good (no more gaps, no typo where it has none).
+fn push_partial(buffer: &mut Vec<Partial>, partial: Partial) {
+    for kept in buffer.iter_mut() {
+        if kept.node == partial.node && kept.first == partial.first {
+            if (partial.gaps, partial.fuzzy) < (kept.gaps, kept.fuzzy) {
+                *kept = partial;
+            }
+            return;
+        }
+    }
+    if buffer.len() < MAX_PARTIALS {
+        buffer.push(partial);
+    }
+}
+
+fn read(first: &Word, last: &Word, read_as: &str, how: &'static str) -> Read {
+    Read {
+        start: first.start,
+        end: last.end,
+        read_as: read_as.to_string(),
+        how,
+    }
+}
+
+/// The words of a normalized text, with the clause and sentence each is in.
+pub(crate) fn split_words(text: &Normalized, words: &mut Vec<Word>) {
+    words.clear();
+    let bytes = &text.bytes;
+    let (mut clause, mut sentence) = (0u32, 0u32);
+    let (mut clauses, mut sentences) = (
+        text.clause_breaks.iter().peekable(),
+        text.sentence_breaks.iter().peekable(),
+    );
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b' ')
+            .map_or(bytes.len(), |p| start + p);
+        while clauses.next_if(|&&b| (b as usize) < start).is_some() {
+            clause += 1;
+        }
+        while sentences.next_if(|&&b| (b as usize) < start).is_some() {
+            sentence += 1;
+        }
+        if end > start {
+            words.push(Word {
+                start: start as u32,
+                end: end as u32,
+                clause,
+                sentence,
+                hash: hash(&bytes[start..end]),
+            });
+        }
+        start = end + 1;
+    }
+}
+
+/// The ordered phrases' trie: edges keyed by node and reading key (with
+/// the slot's mode), phrase ends at the nodes their last word reaches.
+#[derive(Default)]
+struct Trie {
+    edges: FxHashMap<u64, u32>,
+    nodes: Vec<Node>,
+    ends: Vec<WordEnd>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Node {
+    /// The most gaps any phrase through this node allows.
+    max_gaps: u8,
+    has_children: bool,
+    ends: (u32, u32),
+}
+
+impl Trie {
+    fn child(&self, node: u32, key: u32) -> Option<u32> {
+        self.edges
+            .get(&(((node as u64) << 32) | key as u64))
+            .copied()
+    }
+
+    fn insert(&mut self, slots: &[Slot], end: WordEnd, ends: &mut Vec<Vec<WordEnd>>) {
+        if self.nodes.is_empty() {
+            self.nodes.push(Node::default());
+            ends.push(Vec::new());
+        }
+        let mut node = ROOT;
+        for slot in slots {
+            let max = &mut self.nodes[node as usize].max_gaps;
+            *max = (*max).max(end.gaps);
+            self.nodes[node as usize].has_children = true;
+            let keys: Vec<u32> = slot.keys().collect();
+            let existing = keys.iter().find_map(|&k| self.child(node, k));
+            let child = existing.unwrap_or_else(|| {
+                self.nodes.push(Node::default());
+                ends.push(Vec::new());
+                (self.nodes.len() - 1) as u32
+            });
+            for k in keys {
+                self.edges
+                    .entry(((node as u64) << 32) | k as u64)
+                    .or_insert(child);
+            }
+            node = child;
+        }
+        ends[node as usize].push(end);
+    }
+
+    /// Lays the ends of every node out in one table.
+    fn finish(&mut self, ends: Vec<Vec<WordEnd>>) {
+        for (node, list) in self.nodes.iter_mut().zip(ends) {
+            let from = self.ends.len() as u32;
+            self.ends.extend(list);
+            node.ends = (from, self.ends.len() as u32);
+        }
+    }
+}
+
+/// Symmetric-deletion index of the words that may be read through typos:
+/// each word and its deletions of up to its allowed edits, hashed; a text
+/// word probes itself and its single deletions (a bit filter first, so
+/// most probes touch one cache line), and candidates are verified.
+#[derive(Default)]
+struct FuzzyIndex {
+    table: FxHashMap<u64, Vec<u32>>,
+    filter: Vec<u64>,
+    mask: u64,
+}
+
+impl FuzzyIndex {
+    fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.table.capacity() * 40 + self.filter.len() * 8
+    }
+
+    fn add(&mut self, word: &[u8], edits: u8, term: u32) {
+        let mut insert = |h: u64| {
+            let terms = self.table.entry(h).or_default();
+            if !terms.contains(&term) {
+                terms.push(term);
+            }
+        };
+        insert(hash(word));
+        let mut scratch = Vec::with_capacity(word.len());
+        for i in 0..word.len() {
+            scratch.clear();
+            scratch.extend_from_slice(&word[..i]);
+            scratch.extend_from_slice(&word[i + 1..]);
+            insert(hash(&scratch));
+            if edits >= 2 {
+                for j in i + 1..word.len() {
+                    let mut two = Vec::with_capacity(word.len());
+                    two.extend_from_slice(&word[..i]);
+                    two.extend_from_slice(&word[i + 1..j]);
+                    two.extend_from_slice(&word[j + 1..]);
+                    insert(hash(&two));
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        let bits = (self.table.len() * 8)
+            .next_power_of_two()
+            .clamp(4096, 1 << 24);
+        self.filter = vec![0; bits / 64];
+        self.mask = bits as u64 - 1;
+        let keys: Vec<u64> = self.table.keys().copied().collect();
+        for h in keys {
+            let bit = self.bit(h);
+            self.filter[(bit / 64) as usize] |= 1 << (bit % 64);
+        }
+    }
+
+    fn bit(&self, h: u64) -> u64 {
+        (h >> 20) & self.mask
+    }
+
+    /// Calls `found` with every term a probe of `word` reaches (unverified).
+    fn candidates(&self, word: &[u8], mut found: impl FnMut(u32)) {
+        let n = word.len();
+        let mut prefix = [0u64; MAX_TYPO_WORD + 1];
+        let mut suffix = [0u64; MAX_TYPO_WORD + 2];
+        for i in 0..n {
+            prefix[i + 1] = prefix[i]
+                .wrapping_mul(BASE)
+                .wrapping_add(word[i] as u64 + 1);
+        }
+        let mut power = 1u64;
+        for i in (0..n).rev() {
+            suffix[i] = (word[i] as u64 + 1)
+                .wrapping_mul(power)
+                .wrapping_add(suffix[i + 1]);
+            power = power.wrapping_mul(BASE);
+        }
+        let mut probe = |raw: u64| {
+            let h = mix(raw);
+            let bit = self.bit(h);
+            if self.filter[(bit / 64) as usize] & (1 << (bit % 64)) != 0
+                && let Some(terms) = self.table.get(&h)
+            {
+                terms.iter().for_each(|&t| found(t));
+            }
+        };
+        probe(prefix[n]);
+        // Deleting byte i: the prefix before it, shifted past the suffix after it.
+        let mut shift = 1u64;
+        for i in (0..n).rev() {
+            probe(prefix[i].wrapping_mul(shift).wrapping_add(suffix[i + 1]));
+            shift = shift.wrapping_mul(BASE);
+        }
+    }
+}
+
+const BASE: u64 = 0x100000001b3;
+
+/// The polynomial hash of a word, before mixing.
+fn raw_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(BASE).wrapping_add(b as u64 + 1)
+    })
+}
+
+/// A word's hash: polynomial, so that a deletion's or a concatenation's
+/// hash follows from its parts', then mixed.
+fn hash(bytes: &[u8]) -> u64 {
+    mix(raw_hash(bytes))
+}
+
+/// The hash of `a` followed by `b` (`b_len` bytes), from their hashes.
+fn hash_join(a: u64, b: u64, b_len: usize) -> u64 {
+    let (a, b) = (unmix(a), unmix(b));
+    let mut power = 1u64;
+    for _ in 0..b_len {
+        power = power.wrapping_mul(BASE);
+    }
+    mix(a.wrapping_mul(power).wrapping_add(b))
+}
+
+/// A bijective finalizer (from MurmurHash3), so the raw hash can be recovered.
+fn mix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    h
+}
+
+fn unmix(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0x9cb4b2f8129337db);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0x4f74430c22a54005);
+    h ^= h >> 33;
+    h
+}
+
+fn prefix3(bytes: &[u8]) -> u32 {
+    u32::from_le_bytes([bytes[0], bytes[1], bytes[2], 0])
+}
+
+/// The optimal string alignment distance between `a` and `b` (insertions,
+/// deletions, substitutions and adjacent transpositions), if it is at most
+/// `limit`. Written out rather than taken from `strsim` because it runs on
+/// the hot path, where it must not allocate: rows live on the stack.
+pub(crate) fn bounded_osa(a: &[u8], b: &[u8], limit: u8) -> Option<u8> {
+    let limit = limit as usize;
+    if a.len().abs_diff(b.len()) > limit || a.len() > MAX_TYPO_WORD || b.len() > MAX_TYPO_WORD {
+        return None;
+    }
+    const W: usize = MAX_TYPO_WORD + 1;
+    let (mut two_back, mut back, mut row) = ([0usize; W], [0usize; W], [0usize; W]);
+    for (j, cell) in back.iter_mut().enumerate().take(b.len() + 1) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        row[0] = i;
+        let mut best = row[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (back[j] + 1).min(row[j - 1] + 1).min(back[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(two_back[j - 2] + 1);
+            }
+            row[j] = d;
+            best = best.min(d);
+        }
+        if best > limit {
+            return None;
+        }
+        two_back = back;
+        back = row;
+    }
+    let d = back[b.len()];
+    (d <= limit).then_some(d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn osa_distance_counts_each_edit_kind() {
+        let cases: &[(&str, &str, u8, Option<u8>)] = &[
+            ("talk", "talk", 2, Some(0)),
+            ("talkk", "talk", 1, Some(1)),  // insertion
+            ("tak", "talk", 1, Some(1)),    // deletion
+            ("humam", "human", 1, Some(1)), // substitution
+            ("tlak", "talk", 1, Some(1)),   // transposition
+            ("wth", "with", 1, Some(1)),
+            ("cat", "chat", 1, Some(1)),
+            ("somone", "someone", 2, Some(1)),
+            ("reprensentative", "representative", 2, Some(1)),
+            ("hmuan", "human", 1, Some(1)),
+            ("talk", "walk", 0, None),
+            ("person", "prison", 1, None),
+            ("person", "prison", 2, Some(2)),
+            ("agent", "urgent", 2, Some(2)),
+            ("a", "abcd", 2, None),
+            ("", "ab", 2, Some(2)),
+        ];
+        for &(a, b, limit, want) in cases {
+            assert_eq!(
+                bounded_osa(a.as_bytes(), b.as_bytes(), limit),
+                want,
+                "{a} {b} {limit}"
+            );
+            assert_eq!(
+                bounded_osa(b.as_bytes(), a.as_bytes(), limit),
+                want,
+                "{b} {a} {limit}"
+            );
+        }
+    }
+
+    #[test]
+    fn typo_budget_grows_with_length_as_lucene_auto() {
+        let typos = Typos::default();
+        let allowed: Vec<u8> = (0..9).map(|len| typos.allowed(len)).collect();
+        assert_eq!(allowed, [0, 0, 0, 1, 1, 1, 2, 2, 2]);
+        let capped = Typos {
+            max_edits: 1,
+            ..typos
+        };
+        assert_eq!(capped.allowed(10), 1);
+        let off = Typos {
+            max_edits: 0,
+            ..typos
+        };
+        assert_eq!(off.allowed(10), 0);
+    }
+
+    #[test]
+    fn hashes_of_joins_and_deletions_follow_from_their_parts() {
+        let (a, b) = ("some", "body");
+        assert_eq!(
+            hash_join(hash(a.as_bytes()), hash(b.as_bytes()), b.len()),
+            hash(b"somebody")
+        );
+        let mut index = FuzzyIndex::default();
+        index.add(b"human", 1, 7);
+        index.finish();
+        for text in ["human", "humn", "huuman", "humam", "hmuan"] {
+            let mut found = Vec::new();
+            index.candidates(text.as_bytes(), |t| found.push(t));
+            assert!(found.contains(&7), "{text}");
+        }
+        let mut found = Vec::new();
+        index.candidates(b"table", |t| found.push(t));
+        assert!(found.is_empty());
+    }
+
+    #[test]
+    fn phrase_syntax() {
+        let parse = |p| WordPhrase::parse(p, Folding::default());
+        let p = parse("any order: Menschen sprechen ~3").unwrap();
+        assert!(p.any_order);
+        assert_eq!(p.gaps, Some(3));
+        assert_eq!(p.literal(), "menschen sprechen");
+        let p = parse("talk to a =rep").unwrap();
+        assert_eq!(p.words.last(), Some(&("rep".to_string(), true)));
+        assert!(!p.needs_words());
+        let p = parse("don't leave").unwrap();
+        assert_eq!(p.literal(), "don t leave");
+        assert!(parse("close my account ~9").is_err());
+        assert!(parse("close my account ~").is_err());
+        assert_eq!(parse("ünïcödé wörds hère").unwrap().words.len(), 3);
+    }
+}
