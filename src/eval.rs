@@ -9,7 +9,7 @@
 //! and Rasa NLU YAML (`nlu:` intents with `examples:`), whose intents an
 //! [`IntentMap`] maps to labels.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
