@@ -530,6 +530,23 @@ impl LabelledSet {
         errors
     }
 
+    /// The intents of `map` that no Rasa file read has, each an error with
+    /// the closest intent read: a misspelt `--intent` would otherwise count
+    /// its examples as `none`.
+    pub fn unread_intents(&self, map: &IntentMap) -> Vec<UtteranceError> {
+        map.intents()
+            .filter(|intent| !self.intents.contains_key(*intent))
+            .map(|intent| {
+                let error =
+                    UtteranceError::new(format!("intent `{intent}` is in no Rasa file read"));
+                match did_you_mean(intent, self.intents()) {
+                    Some(help) => error.with_help(help),
+                    None => error.with_help("map the intents of the Rasa files given"),
+                }
+            })
+            .collect()
+    }
+
     /// Evaluates every utterance as one user turn (its text and locale) on
     /// a fresh conversation, and scores the decisions.
     pub fn evaluate(&self, engine: &Engine) -> EvalReport {
@@ -1507,6 +1524,11 @@ responses:
             set.intents().collect::<Vec<_>>(),
             ["card_theft", "greet", "human_handoff"]
         );
+        assert_eq!(set.unread_intents(&intents), []);
+        intents.add_spec("gret=none", &e).unwrap();
+        let unread = set.unread_intents(&intents);
+        assert_eq!(unread[0].message(), "intent `gret` is in no Rasa file read");
+        assert_eq!(unread[0].help(), Some("did you mean `greet`?"));
         let r = set.evaluate(&e);
         assert_eq!(r.unmapped_examples, 2);
         assert_eq!(r.unmapped_intents, ["greet"]);

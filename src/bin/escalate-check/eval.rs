@@ -106,7 +106,6 @@ pub(crate) fn eval(args: &EvalArgs, out: &mut impl Write) -> io::Result<Outcome>
 
     let mut set = LabelledSet::new();
     let mut bad_input = false;
-    let mut read_rasa = false;
     for path in &args.files {
         let name = display_path(path);
         let format = match InputFormat::of(path) {
@@ -130,18 +129,15 @@ pub(crate) fn eval(args: &EvalArgs, out: &mut impl Write) -> io::Result<Outcome>
         };
         let errors = match format {
             InputFormat::Jsonl => set.read_jsonl(&engine, &name, &bytes),
-            InputFormat::Rasa => {
-                read_rasa = true;
-                match String::from_utf8(bytes) {
-                    Ok(text) => set.read_rasa(&name, &text, &intents),
-                    Err(_) => {
-                        eprintln!("escalate-check: `{name}` is not valid UTF-8");
-                        eprintln!("  = help: save the file as UTF-8");
-                        bad_input = true;
-                        continue;
-                    }
+            InputFormat::Rasa => match String::from_utf8(bytes) {
+                Ok(text) => set.read_rasa(&name, &text, &intents),
+                Err(_) => {
+                    eprintln!("escalate-check: `{name}` is not valid UTF-8");
+                    eprintln!("  = help: save the file as UTF-8");
+                    bad_input = true;
+                    continue;
                 }
-            }
+            },
         };
         for error in &errors {
             report_error("", error);
@@ -149,21 +145,11 @@ pub(crate) fn eval(args: &EvalArgs, out: &mut impl Write) -> io::Result<Outcome>
         bad_input |= !errors.is_empty();
     }
     // A misspelt intent would silently count its examples as `none`.
-    let seen: Vec<&str> = set.intents().collect();
-    for intent in intents.intents() {
-        if !seen.contains(&intent) {
-            let what = if read_rasa {
-                "is in no Rasa file read"
-            } else {
-                "is for Rasa files, and none was read"
-            };
-            eprintln!("escalate-check: --intent: intent `{intent}` {what}");
-            if let Some(help) = closest(intent, &seen) {
-                eprintln!("  = help: {help}");
-            }
-            bad_input = true;
-        }
+    let unread = set.unread_intents(&intents);
+    for error in &unread {
+        report_error("--intent", error);
     }
+    bad_input |= !unread.is_empty();
 
     let report = set.evaluate(&engine);
     let checks: Vec<FloorCheck> = floors.iter().map(|f| report.check(f)).collect();
@@ -245,15 +231,6 @@ fn report_error(context: &str, error: &UtteranceError) {
     if let Some(help) = error.help() {
         eprintln!("  = help: {help}");
     }
-}
-
-/// "did you mean `x`?" among the intents read.
-fn closest(intent: &str, seen: &[&str]) -> Option<String> {
-    seen.iter()
-        .map(|s| (strsim::jaro_winkler(intent, s), *s))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, s)| format!("did you mean `{s}`?"))
 }
 
 /// A rate as a percentage, `-` when there is nothing to count it over.
