@@ -31,6 +31,7 @@ mod decision;
 mod dfa;
 mod engine;
 mod error;
+mod eval;
 mod handle;
 mod handoff;
 mod lint;
@@ -51,6 +52,10 @@ pub use crate::{
     },
     engine::{DEFAULT_POLICY, Engine, PolicySummary},
     error::{Diagnostic, PolicyError, Severity},
+    eval::{
+        EvalCase, EvalReport, Expected, Floor, FloorCheck, IntentMap, LabelFigures, LabelledSet,
+        LanguageFigures, Overall, RuleFigures, Utterance, UtteranceError,
+    },
     handle::{PolicyHandle, ReloadError},
     handoff::{
         ChannelAccount, ConversationAccount, ConversationReference, HandoffState, HandoffStatus,

@@ -154,6 +154,32 @@ pub(crate) fn parse_line<T: serde::de::DeserializeOwned>(
     not_object: &str,
     help: &str,
 ) -> Result<T, TurnError> {
+    parse_line_as(line, not_object, help, &LineKind::TURN)
+}
+
+/// What a line holds, for the messages about it: the name of the object
+/// and the help for a field it does not have.
+pub(crate) struct LineKind {
+    pub(crate) noun: &'static str,
+    pub(crate) unknown_field_help: &'static str,
+    pub(crate) nesting_help: &'static str,
+}
+
+impl LineKind {
+    const TURN: LineKind = LineKind {
+        noun: "turn",
+        unknown_field_help: "put your own data under `attributes`",
+        nesting_help: "flatten `attributes`",
+    };
+}
+
+/// [`parse_line`] for an object other than a turn.
+pub(crate) fn parse_line_as<T: serde::de::DeserializeOwned>(
+    line: &[u8],
+    not_object: &str,
+    help: &str,
+    kind: &LineKind,
+) -> Result<T, TurnError> {
     let text = std::str::from_utf8(line).map_err(|e| TurnError {
         position: crate::error::position(line, e.valid_up_to()),
         message: "the line is not valid UTF-8".into(),
@@ -166,7 +192,7 @@ pub(crate) fn parse_line<T: serde::de::DeserializeOwned>(
             Some(help),
         ));
     }
-    serde_json::from_str(text).map_err(|e| TurnError::from_json_error(text, &e))
+    serde_json::from_str(text).map_err(|e| TurnError::from_json_error(text, &e, kind))
 }
 
 /// A line that is not a valid [`Turn`]: where, what, and the fix.
@@ -203,7 +229,7 @@ impl TurnError {
         }
     }
 
-    fn from_json_error(text: &str, e: &serde_json::Error) -> TurnError {
+    fn from_json_error(text: &str, e: &serde_json::Error, kind: &LineKind) -> TurnError {
         let message = crate::error::without_position(&e.to_string());
         let message = message.as_str();
         // serde_json counts lines from 1 and bytes within them from 1, and
@@ -224,9 +250,7 @@ impl TurnError {
         };
         let (message, help) = if let Some(unknown) = crate::error::Unknown::parse(message) {
             offset = start_of(&unknown.input).unwrap_or(offset);
-            let fallback = unknown
-                .field
-                .then_some("put your own data under `attributes`");
+            let fallback = unknown.field.then_some(kind.unknown_field_help);
             (unknown.message(), Some(unknown.help(fallback)))
         } else if e.is_syntax()
             && ["NaN", "Infinity", "-Infinity"]
@@ -244,14 +268,17 @@ impl TurnError {
             )
         } else if message == "recursion limit exceeded" {
             (
-                "the turn nests more than 128 levels deep".to_string(),
-                Some("flatten `attributes`".to_string()),
+                format!("the {} nests more than 128 levels deep", kind.noun),
+                Some(kind.nesting_help.to_string()),
             )
         } else if e.is_eof() {
             offset = text.trim_end().len();
             (
-                "the line ends before the turn does".to_string(),
-                Some("a turn is one JSON object on one line; close every `{`, `[` and `\"`".into()),
+                format!("the line ends before the {} does", kind.noun),
+                Some(format!(
+                    "a {} is one JSON object on one line; close every `{{`, `[` and `\"`",
+                    kind.noun
+                )),
             )
         } else {
             (message.to_string(), None)

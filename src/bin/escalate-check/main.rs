@@ -4,6 +4,7 @@
 //! output formats live here; every decision is the library's.
 
 mod check;
+mod eval;
 mod run;
 mod stats;
 mod test;
@@ -26,11 +27,14 @@ Examples:
   escalate-check check policies/default.yaml my-policy.yaml
   escalate-check test policies/
   escalate-check stats --policy new.yaml --baseline old.yaml chats.jsonl
+  escalate-check eval --policy my-policy.yaml --min-recall 0.9 labelled.jsonl
+  escalate-check eval --intent human_handoff=escalate --min-precision 0.95 data/nlu.yml
   escalate-check schema > policy.schema.json
 
 Exit codes:
   0  success
-  1  a policy test failed (`test`), or warnings with `check --deny-warnings`
+  1  a policy test failed (`test`), warnings with `check --deny-warnings`,
+     or a floor not met (`eval`)
   2  invalid policy, invalid input or bad arguments";
 
 /// Dry-run, validate and summarize escalation policies for chatbots.
@@ -55,6 +59,9 @@ enum Command {
     /// What a policy does to a corpus: rates and counts, beside a baseline, or across a threshold sweep
     #[command(after_help = stats::AFTER_HELP)]
     Stats(stats::StatsArgs),
+    /// Measure a policy on labelled utterances: recall, precision, false alarms, misses
+    #[command(after_help = eval::AFTER_HELP)]
+    Eval(eval::EvalArgs),
     /// Print the JSON Schema of the policy format, for editors
     #[command(after_help = SCHEMA_HELP)]
     Schema,
@@ -91,6 +98,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::check(&args, &mut out),
         Command::Test(args) => test::test(&args, &mut out),
         Command::Stats(args) => stats::stats(&args, &mut out),
+        Command::Eval(args) => eval::eval(&args, &mut out),
         Command::Schema => serde_json::to_writer_pretty(&mut out, &escalate::policy_schema())
             .map_err(io::Error::from)
             .and_then(|()| writeln!(out))
