@@ -87,7 +87,27 @@ fn turn(c: &mut Criterion) {
         }
     }
 
+    // The same 1,000-phrase policy with typo tolerance and word forms on,
+    // beside `engine/1000/100` (both off) in the same group and run.
     let phrases_1k = phrases(1_000);
+    let fuzzy_yaml = policy_yaml(&phrases_1k, false).replacen(
+        "version: 1\n",
+        "version: 1\nmatching: { typos: true, word_forms: true }\n",
+        1,
+    );
+    let fuzzy = Engine::from_yaml(&fuzzy_yaml).unwrap();
+    let fuzzy_turns: Vec<Turn> = messages(&phrases_1k, 100)
+        .into_iter()
+        .map(Turn::user)
+        .collect();
+    let mut next = 0;
+    group.bench_function(BenchmarkId::new("engine_fuzzy", "1000/100"), |b| {
+        b.iter(|| {
+            next = (next + 1) % fuzzy_turns.len();
+            let mut state = ConversationState::new();
+            black_box(fuzzy.evaluate(&mut state, &fuzzy_turns[next]))
+        })
+    });
     let scripted = Engine::from_yaml(&policy_yaml(&phrases_1k, true)).unwrap();
     let pool: Vec<Turn> = messages(&phrases_1k, 100)
         .into_iter()
@@ -130,6 +150,14 @@ fn turn(c: &mut Criterion) {
             b.iter(|| Engine::from_yaml(black_box(&yaml)).unwrap())
         });
     }
+    let yaml = policy_yaml(&phrases(10_000), false).replacen(
+        "version: 1\n",
+        "version: 1\nmatching: { typos: true, word_forms: true }\n",
+        1,
+    );
+    group.bench_function(BenchmarkId::new("compile_fuzzy", 10_000), |b| {
+        b.iter(|| Engine::from_yaml(black_box(&yaml)).unwrap())
+    });
     group.bench_function(BenchmarkId::new("compile", "builtin"), |b| {
         b.iter(|| Engine::from_yaml(black_box(DEFAULT_POLICY)).unwrap())
     });
