@@ -4,12 +4,10 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use escalate::{
-    Engine, EvalCase, EvalReport, Floor, FloorCheck, IntentMap, LabelledSet, UtteranceError,
-};
+use escalate::{EvalCase, EvalReport, Floor, FloorCheck, IntentMap, LabelledSet, UtteranceError};
 use serde::Serialize;
 
-use crate::{Format, Outcome, display_path, io_message};
+use crate::{Format, Outcome, display_path, io_message, load_policy, write_reasons};
 
 pub(crate) const AFTER_HELP: &str = "\
 Input: labelled utterances, JSON Lines (`.jsonl`, or `-` for stdin), one a line:
@@ -62,16 +60,8 @@ pub(crate) struct EvalArgs {
 }
 
 pub(crate) fn eval(args: &EvalArgs, out: &mut impl Write) -> io::Result<Outcome> {
-    let engine = match &args.policy {
-        Some(path) => match Engine::from_path(path) {
-            Ok(engine) => engine,
-            Err(error) => {
-                eprintln!("{}\n", error.render());
-                eprintln!("escalate-check: the policy {} is invalid", path.display());
-                return Ok(Outcome::Invalid);
-            }
-        },
-        None => Engine::builtin(),
+    let Some(engine) = load_policy(args.policy.as_deref()) else {
+        return Ok(Outcome::Invalid);
     };
     let mut intents = IntentMap::new();
     let mut floors = Vec::new();
@@ -429,13 +419,7 @@ fn write_case(out: &mut impl Write, case: &EvalCase) -> io::Result<()> {
         write!(out, " by {rule}")?;
     }
     writeln!(out)?;
-    for reason in &case.reasons {
-        writeln!(
-            out,
-            "    - {} [{}] {}",
-            reason.rule, reason.trigger, reason.detail
-        )?;
-    }
+    write_reasons(out, &case.reasons)?;
     if let Some(note) = &case.note {
         writeln!(out, "    note: {note}")?;
     }

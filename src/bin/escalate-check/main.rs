@@ -146,9 +146,25 @@ fn write_verdict(out: &mut impl Write, d: &escalate::Decision) -> io::Result<()>
     Ok(())
 }
 
+/// The policy at `path`, or the built-in one; `None` after reporting on
+/// stderr why the file does not load.
+fn load_policy(path: Option<&Path>) -> Option<escalate::Engine> {
+    let Some(path) = path else {
+        return Some(escalate::Engine::builtin());
+    };
+    match escalate::Engine::from_path(path) {
+        Ok(engine) => Some(engine),
+        Err(error) => {
+            eprintln!("{}\n", error.render());
+            eprintln!("escalate-check: the policy {} is invalid", path.display());
+            None
+        }
+    }
+}
+
 /// One line per reason: rule, trigger, detail.
-fn write_reasons(out: &mut impl Write, d: &escalate::Decision) -> io::Result<()> {
-    for reason in &d.reasons {
+fn write_reasons(out: &mut impl Write, reasons: &[escalate::Reason]) -> io::Result<()> {
+    for reason in reasons {
         writeln!(
             out,
             "    - {} [{}] {}",

@@ -12,7 +12,9 @@ use escalate::{
     TranscriptLine, Turn,
 };
 
-use crate::{Format, IO_BUFFER, Outcome, display_path, io_message, write_reasons, write_verdict};
+use crate::{
+    Format, IO_BUFFER, Outcome, display_path, io_message, load_policy, write_reasons, write_verdict,
+};
 
 pub(crate) const AFTER_HELP: &str = "\
 Input: JSON Lines, one turn per line, such as
@@ -70,16 +72,8 @@ struct Tally {
 }
 
 pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
-    let engine = match &args.policy {
-        Some(path) => match Engine::from_path(path) {
-            Ok(engine) => engine,
-            Err(error) => {
-                eprintln!("{}\n", error.render());
-                eprintln!("escalate-check: the policy {} is invalid", path.display());
-                return Ok(Outcome::Invalid);
-            }
-        },
-        None => Engine::builtin(),
+    let Some(engine) = load_policy(args.policy.as_deref()) else {
+        return Ok(Outcome::Invalid);
     };
     let mut tally = Tally::default();
     let total_bytes = args
@@ -367,7 +361,7 @@ fn write_text(out: &mut impl Write, turn: &Turn, d: &Decision) -> io::Result<()>
 
 /// The reasons, messages, phase and errors of a decision, for people.
 fn write_details(out: &mut impl Write, d: &Decision) -> io::Result<()> {
-    write_reasons(out, d)?;
+    write_reasons(out, &d.reasons)?;
     if let Some(message) = &d.message {
         writeln!(out, "    message: {message}")?;
     }

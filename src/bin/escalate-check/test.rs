@@ -239,7 +239,7 @@ fn write_suite(out: &mut impl Write, suite: &Suite) -> io::Result<()> {
             write!(out, "  decision on turn {}: ", last.turn)?;
             write_verdict(out, &last.decision)?;
             writeln!(out)?;
-            write_reasons(out, &last.decision)?;
+            write_reasons(out, &last.decision.reasons)?;
         }
     }
     if suite.cases.is_empty() {
