@@ -20,7 +20,7 @@ use regex::RegexSetBuilder;
 #[path = "../tests/support/synthetic.rs"]
 mod synthetic;
 
-use synthetic::{messages, phrases, policy_yaml};
+use synthetic::{messages, phrases, policy_yaml, with_word_matching};
 
 const PHRASE_COUNTS: [usize; 3] = [50, 1_000, 10_000];
 const MESSAGE_SIZES: [usize; 3] = [20, 100, 1_000];
@@ -90,11 +90,7 @@ fn turn(c: &mut Criterion) {
     // The same 1,000-phrase policy with typo tolerance and word forms on,
     // beside `engine/1000/100` (both off) in the same group and run.
     let phrases_1k = phrases(1_000);
-    let fuzzy_yaml = policy_yaml(&phrases_1k, false).replacen(
-        "version: 1\n",
-        "version: 1\nmatching: { typos: true, word_forms: true }\n",
-        1,
-    );
+    let fuzzy_yaml = with_word_matching(&policy_yaml(&phrases_1k, false));
     let fuzzy = Engine::from_yaml(&fuzzy_yaml).unwrap();
     let fuzzy_turns: Vec<Turn> = messages(&phrases_1k, 100)
         .into_iter()
@@ -150,11 +146,7 @@ fn turn(c: &mut Criterion) {
             b.iter(|| Engine::from_yaml(black_box(&yaml)).unwrap())
         });
     }
-    let yaml = policy_yaml(&phrases(10_000), false).replacen(
-        "version: 1\n",
-        "version: 1\nmatching: { typos: true, word_forms: true }\n",
-        1,
-    );
+    let yaml = with_word_matching(&policy_yaml(&phrases(10_000), false));
     group.bench_function(BenchmarkId::new("compile_fuzzy", 10_000), |b| {
         b.iter(|| Engine::from_yaml(black_box(&yaml)).unwrap())
     });

@@ -11,8 +11,10 @@
 //! 1,000; default 100), `script` to add the benchmark's Rhai rule (or
 //! `plain`, the default, without it), and
 //! `quiet` or `loud` to keep only the messages that decide `none`, or that
-//! do not. The policy has 1,000 phrases, as in `turn/engine/1000/*`; each
-//! turn gets a fresh state. Prints how many turns escalated or offered.
+//! do not, and `fuzzy` to turn typo tolerance and word forms on (as in
+//! `turn/engine_fuzzy/1000/100`). The policy has 1,000 phrases, as in
+//! `turn/engine/1000/*`; each turn gets a fresh state. Prints how many
+//! turns escalated or offered.
 
 #[path = "../tests/support/synthetic.rs"]
 mod synthetic;
@@ -32,10 +34,14 @@ fn main() {
         other => panic!("`{other}`: expected `script` or `plain`"),
     };
     let keep = arg(3).unwrap_or("all");
+    let fuzzy = arg(4) == Some("fuzzy");
 
     let phrases = synthetic::phrases(1_000);
-    let engine = Engine::from_yaml(&synthetic::policy_yaml(&phrases, script))
-        .expect("the generated policy compiles");
+    let mut yaml = synthetic::policy_yaml(&phrases, script);
+    if fuzzy {
+        yaml = synthetic::with_word_matching(&yaml);
+    }
+    let engine = Engine::from_yaml(&yaml).expect("the generated policy compiles");
     let turns: Vec<Turn> = synthetic::messages(&phrases, size)
         .into_iter()
         .map(|message| {

@@ -22,7 +22,7 @@
 use std::collections::{HashMap, HashSet};
 
 use rust_stemmers::{Algorithm, Stemmer};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::phrases::{LocaleId, SetId};
 use crate::text::{Folding, Normalized, normalize};
@@ -43,6 +43,9 @@ const STEM_CACHE: usize = 4096;
 const STEM: u32 = 1 << 31;
 const FORMS: u32 = 1 << 30;
 const TYPOS: u32 = 1 << 29;
+/// An edge tagged with its slot's mode, beside an untagged one of the same
+/// key that leads to a slot of another mode.
+const TAGGED: u32 = 1 << 28;
 const ROOT: u32 = 0;
 
 /// How typos are tolerated, as Lucene's `fuzziness: AUTO`: words shorter
@@ -198,18 +201,17 @@ impl Slot {
         (if self.typos { TYPOS } else { 0 }) | (if self.stem.is_some() { FORMS } else { 0 })
     }
 
-    /// The trie keys that reach this slot: its stem for word forms (an
+    /// The reading keys that reach this slot: its stem for word forms (an
     /// exact word reads as its own stem too), its term for typos or exact.
     fn keys(&self) -> impl Iterator<Item = u32> {
-        let mode = self.mode();
-        let stem = self.stem.map(|s| STEM | s | mode);
-        let term = (self.stem.is_none() || self.typos).then_some(self.term | mode);
+        let stem = self.stem.map(|s| STEM | s);
+        let term = (self.stem.is_none() || self.typos).then_some(self.term);
         stem.into_iter().chain(term)
     }
 
-    fn accepts(&self, reading: &Reading, key: u32) -> bool {
-        (reading.edits == 0 || self.typos)
-            && (key == self.term || self.stem.is_some_and(|s| key == STEM | s))
+    fn accepts(&self, reading: &Reading) -> bool {
+        (!reading.is_typo() || self.typos)
+            && (reading.key == self.term || self.stem.is_some_and(|s| reading.key == STEM | s))
     }
 }
 
@@ -255,6 +257,13 @@ struct Reading {
     kind: ReadKind,
 }
 
+impl Reading {
+    /// Whether only a slot that tolerates typos may take it.
+    fn is_typo(&self) -> bool {
+        self.edits > 0 || self.second.is_some()
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Partial {
     node: u32,
@@ -270,7 +279,10 @@ pub(crate) struct Word {
     pub(crate) end: u32,
     pub(crate) clause: u32,
     pub(crate) sentence: u32,
+    /// The word's hash, and `BASE` to its length: what a concatenation's
+    /// hash is made of.
     hash: u64,
+    power: u64,
 }
 
 /// A phrase whose words may come in any order.
@@ -351,6 +363,7 @@ pub(crate) struct WordIndexBuilder {
     stems: Vec<String>,
     stem_of: HashMap<(u8, String), u32>,
     roots: HashSet<(String, u8, u32)>,
+    term_stems: HashMap<(u8, u32), Option<u32>>,
     phrases: Vec<(Vec<Slot>, WordEnd, bool)>,
     cue_words: HashSet<String>,
     explained: Vec<(u32, Explained)>,
@@ -400,6 +413,38 @@ impl WordIndexBuilder {
         Some(at as u8)
     }
 
+    /// The stem of a term in a language, when word forms can apply to it;
+    /// each (language, term) is stemmed once, however many phrases use it.
+    fn stem_id(&mut self, algorithm: u8, term: u32) -> Option<u32> {
+        if let Some(&known) = self.term_stems.get(&(algorithm, term)) {
+            return known;
+        }
+        let word = &self.terms[term as usize];
+        let stemmed = self.stemmers[algorithm as usize].1.stem(word).into_owned();
+        let root_len = word
+            .bytes()
+            .zip(stemmed.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        // A stem shorter than three letters would read too much as this
+        // word ("a", "to"): such words match exactly.
+        let id = (root_len >= 3).then(|| {
+            let root = word[..root_len].to_string();
+            let next = self.stems.len() as u32;
+            let id = *self
+                .stem_of
+                .entry((algorithm, stemmed.clone()))
+                .or_insert(next);
+            if id == next {
+                self.stems.push(stemmed);
+            }
+            self.roots.insert((root, algorithm, id));
+            id
+        });
+        self.term_stems.insert((algorithm, term), id);
+        id
+    }
+
     /// Adds a phrase of `language` (the list's, or the policy's default).
     pub(crate) fn add(
         &mut self,
@@ -422,30 +467,10 @@ impl WordIndexBuilder {
             if typos {
                 self.typo_terms.insert(term);
             }
-            let mut stem = None;
-            if let (Some(algorithm), false) = (algorithm, *exact) {
-                let stemmed = self.stemmers[algorithm as usize].1.stem(word).into_owned();
-                let root_len = word
-                    .bytes()
-                    .zip(stemmed.bytes())
-                    .take_while(|(a, b)| a == b)
-                    .count();
-                // A stem shorter than three letters would read too much as
-                // this word ("a", "to"): such words match exactly.
-                if root_len >= 3 {
-                    let next = self.stems.len() as u32;
-                    let id = *self
-                        .stem_of
-                        .entry((algorithm, stemmed.clone()))
-                        .or_insert(next);
-                    if id == next {
-                        self.stems.push(stemmed);
-                    }
-                    self.roots
-                        .insert((word[..root_len].to_string(), algorithm, id));
-                    stem = Some(id);
-                }
-            }
+            let stem = match (algorithm, *exact) {
+                (Some(algorithm), false) => self.stem_id(algorithm, term),
+                _ => None,
+            };
             slots.push(Slot { term, stem, typos });
             explained.push((term, stem));
         }
@@ -474,10 +499,9 @@ impl WordIndexBuilder {
         joined.sort();
         let mut joined_of = FxHashMap::default();
         for (word, pair) in joined {
+            // Read exactly: with typos too, every pair's deletions would
+            // swell the index (and a typo inside a run-together pair is rare).
             let term = self.term(&word);
-            if typos.allowed(word.len()) > 0 {
-                self.typo_terms.insert(term);
-            }
             joined_of.insert(term, pair);
         }
         let mut exact = FxHashMap::default();
@@ -528,7 +552,11 @@ impl WordIndexBuilder {
         let mut modes: Vec<u32> = modes.into_iter().collect();
         modes.sort_unstable();
         let explained = self.explained.into_iter().collect();
+        let known = BitFilter::new(exact.keys().copied(), exact.len());
+        let root_filter = BitFilter::new(roots.keys().map(|&k| k as u64), roots.len());
         WordIndex {
+            known,
+            root_filter,
             terms: self.terms.into_iter().map(String::into_boxed_str).collect(),
             exact,
             joined: joined_of,
@@ -537,7 +565,7 @@ impl WordIndexBuilder {
             roots,
             stems: self.stems.into_iter().map(String::into_boxed_str).collect(),
             stemmers: self.stemmers,
-            cue_words: self.cue_words,
+            cue_hashes: self.cue_words.iter().map(|w| hash(w.as_bytes())).collect(),
             trie,
             unordered,
             unordered_by_key,
@@ -551,13 +579,18 @@ impl WordIndexBuilder {
 pub(crate) struct WordIndex {
     terms: Vec<Box<str>>,
     exact: FxHashMap<u64, u32>,
+    /// The hashes of `exact`, as a filter in front of it.
+    known: BitFilter,
     joined: FxHashMap<u32, (u32, u32)>,
     fuzzy: FuzzyIndex,
     typos: Typos,
     roots: FxHashMap<u32, Vec<(Box<str>, u8, u32)>>,
+    /// The first three bytes of the roots, as a filter in front of `roots`.
+    root_filter: BitFilter,
     stems: Vec<Box<str>>,
     stemmers: Vec<(Algorithm, Stemmer)>,
-    cue_words: HashSet<String>,
+    /// The hashes of the negation cues' words.
+    cue_hashes: FxHashSet<u64>,
     trie: Trie,
     unordered: Vec<Unordered>,
     unordered_by_key: FxHashMap<u32, Vec<u32>>,
@@ -636,16 +669,18 @@ impl WordIndex {
             let i = i as u32;
             let bytes = &text[word.start as usize..word.end as usize];
             let before = readings.len();
-            if let Some(term) = self.exact_term(word.hash, bytes) {
+            let word_hash = word.hash;
+            if let Some(term) = self.exact_term(word_hash, bytes) {
                 self.push_term(readings, term, i, i, 0, ReadKind::Exact);
             }
             if bytes.len() >= 3
+                && self.root_filter.contains(prefix3(bytes) as u64)
                 && let Some(roots) = self.roots.get(&prefix3(bytes))
             {
-                // Only whole UTF-8 encodings are in the normalized text.
-                let word_str = std::str::from_utf8(bytes).unwrap_or_default();
                 for (root, algorithm, stem) in roots {
+                    // Only whole UTF-8 encodings are in the normalized text.
                     if bytes.starts_with(root.as_bytes())
+                        && let Ok(word_str) = std::str::from_utf8(bytes)
                         && stems.stem(&self.stemmers, *algorithm, word_str)
                             == &*self.stems[*stem as usize]
                     {
@@ -663,8 +698,13 @@ impl WordIndex {
             if i > 0 {
                 let previous = &words[i as usize - 1];
                 if previous.sentence == word.sentence {
-                    let joined = hash_join(previous.hash, word.hash, bytes.len());
-                    if let Some(&term) = self.exact.get(&joined) {
+                    let joined = previous
+                        .hash
+                        .wrapping_mul(word.power)
+                        .wrapping_add(word.hash);
+                    if self.known.contains(joined)
+                        && let Some(&term) = self.exact.get(&joined)
+                    {
                         let first = &text[previous.start as usize..previous.end as usize];
                         let term_text = self.terms[term as usize].as_bytes();
                         if term_text.len() == first.len() + bytes.len()
@@ -676,23 +716,25 @@ impl WordIndex {
                     }
                 }
             }
+            // Words too short for an edit, words already understood, and
+            // negation cues are never read as typos.
             let understood = readings[before..].iter().any(|r| r.from == i);
             if !understood
                 && !self.fuzzy.is_empty()
-                && (2..=MAX_TYPO_WORD).contains(&bytes.len())
-                && !self.is_cue(bytes)
+                && bytes.len() <= MAX_TYPO_WORD
+                && self.typos.allowed(bytes.len()) > 0
+                && !self.cue_hashes.contains(&word_hash)
             {
-                self.read_typos(bytes, i, readings);
+                self.read_typos(bytes, word_hash, i, readings);
             }
         }
         readings.sort_unstable_by_key(|r| (r.from, r.to, r.key, r.second, r.edits));
     }
 
-    fn is_cue(&self, bytes: &[u8]) -> bool {
-        std::str::from_utf8(bytes).is_ok_and(|w| self.cue_words.contains(w))
-    }
-
     fn exact_term(&self, hash: u64, bytes: &[u8]) -> Option<u32> {
+        if !self.known.contains(hash) {
+            return None;
+        }
         let &term = self.exact.get(&hash)?;
         (self.terms[term as usize].as_bytes() == bytes).then_some(term)
     }
@@ -731,9 +773,9 @@ impl WordIndex {
     }
 
     /// The phrase words `bytes` is within their allowed edits of.
-    fn read_typos(&self, bytes: &[u8], i: u32, readings: &mut Vec<Reading>) {
+    fn read_typos(&self, bytes: &[u8], word_hash: u64, i: u32, readings: &mut Vec<Reading>) {
         let before = readings.len();
-        self.fuzzy.candidates(bytes, |term| {
+        self.fuzzy.candidates(bytes, word_hash, |term| {
             if readings[before..].iter().any(|r| r.key == term) {
                 return;
             }
@@ -776,30 +818,21 @@ impl WordIndex {
             };
             for from in std::iter::once(&root).chain(current.iter()) {
                 for reading in here {
-                    let seconds: &[u32] = match reading.second {
-                        Some(_) => &self.modes,
-                        None => &[0],
-                    };
-                    for &mode in &self.modes {
-                        for &second_mode in seconds {
-                            let Some(child) = self.follow(from.node, reading, mode, second_mode)
-                            else {
-                                continue;
-                            };
-                            let next = Partial {
-                                node: child,
-                                first: from.first,
-                                gaps: from.gaps,
-                                fuzzy: from.fuzzy
-                                    || !matches!(reading.kind, ReadKind::Exact | ReadKind::Form),
-                            };
-                            self.ended(&next, reading.to, words, matches);
-                            let at = reading.to + 1;
-                            if at < n && self.trie.nodes[child as usize].has_children {
-                                push_partial(&mut partials[at as usize % 3], next);
-                            }
+                    let fuzzy =
+                        from.fuzzy || !matches!(reading.kind, ReadKind::Exact | ReadKind::Form);
+                    self.follow(from.node, reading, |child| {
+                        let next = Partial {
+                            node: child,
+                            first: from.first,
+                            gaps: from.gaps,
+                            fuzzy,
+                        };
+                        self.ended(&next, reading.to, words, matches);
+                        let at = reading.to + 1;
+                        if at < n && self.trie.nodes[child as usize].has_children {
+                            push_partial(&mut partials[at as usize % 3], next);
                         }
-                    }
+                    });
                 }
             }
             // Skip this word: a gap, within the phrases' budget.
@@ -819,17 +852,19 @@ impl WordIndex {
         }
     }
 
-    /// The node a reading leads to from `node`, through slots of `mode`
-    /// (and `second_mode` for a reading of two phrase words).
-    fn follow(&self, node: u32, reading: &Reading, mode: u32, second_mode: u32) -> Option<u32> {
-        let typo = reading.edits > 0 || reading.second.is_some();
-        if typo && (mode | second_mode) & TYPOS == 0 {
-            return None;
-        }
-        let child = self.trie.child(node, reading.key | mode)?;
+    /// Calls `found` with each node a reading leads to from `node`.
+    fn follow(&self, node: u32, reading: &Reading, mut found: impl FnMut(u32)) {
+        let typo = reading.is_typo();
         match reading.second {
-            Some(second) => self.trie.child(child, second | second_mode),
-            None => Some(child),
+            None => self
+                .trie
+                .each_child(node, reading.key, typo, &self.modes, &mut found),
+            Some(second) => self
+                .trie
+                .each_child(node, reading.key, typo, &self.modes, &mut |c| {
+                    self.trie
+                        .each_child(c, second, typo, &self.modes, &mut found)
+                }),
         }
     }
 
@@ -866,21 +901,17 @@ impl WordIndex {
             if anchor.second.is_some() {
                 continue;
             }
-            for &mode in &self.modes {
-                if anchor.edits > 0 && mode & TYPOS == 0 {
-                    continue;
-                }
-                let Some(ids) = self.unordered_by_key.get(&(anchor.key | mode)) else {
-                    continue;
-                };
-                for &id in ids {
-                    let phrase = &self.unordered[id as usize];
-                    if let Some(m) =
+            let Some(ids) = self.unordered_by_key.get(&anchor.key) else {
+                continue;
+            };
+            for &id in ids {
+                let phrase = &self.unordered[id as usize];
+                if phrase.slots[0].accepts(anchor)
+                    && let Some(m) =
                         self.find_unordered(phrase, anchor, words, readings, first_reading)
-                        && matches.len() < MAX_READINGS
-                    {
-                        matches.push(m);
-                    }
+                    && matches.len() < MAX_READINGS
+                {
+                    matches.push(m);
                 }
             }
         }
@@ -912,7 +943,7 @@ impl WordIndex {
                     && r.to <= hi
                     && (r.from..=r.to)
                         .all(|w| taken & (1 << (w - lo)) == 0 && words[w as usize].clause == clause)
-                    && slot.accepts(r, r.key)
+                    && slot.accepts(r)
             })?;
             for w in found.from..=found.to {
                 taken |= 1 << (w - lo);
@@ -1057,37 +1088,41 @@ fn read(first: &Word, last: &Word, read_as: &str, how: &'static str) -> Read {
     }
 }
 
-/// The words of a normalized text, with the clause and sentence each is in.
+/// The words of a normalized text, with the clause and sentence each is
+/// in, and their hashes: one pass over the bytes.
 pub(crate) fn split_words(text: &Normalized, words: &mut Vec<Word>) {
     words.clear();
+    let (clauses, sentences) = (&text.clause_breaks, &text.sentence_breaks);
+    let (mut clause, mut sentence) = (0usize, 0usize);
+    let (mut start, mut hash, mut power) = (0usize, 0u64, 1u64);
     let bytes = &text.bytes;
-    let (mut clause, mut sentence) = (0u32, 0u32);
-    let (mut clauses, mut sentences) = (
-        text.clause_breaks.iter().peekable(),
-        text.sentence_breaks.iter().peekable(),
-    );
-    let mut start = 0;
-    while start < bytes.len() {
-        let end = bytes[start..]
-            .iter()
-            .position(|&b| b == b' ')
-            .map_or(bytes.len(), |p| start + p);
-        while clauses.next_if(|&&b| (b as usize) < start).is_some() {
-            clause += 1;
+    for (at, &b) in bytes.iter().chain(std::iter::once(&b' ')).enumerate() {
+        if b != b' ' {
+            hash = hash.wrapping_mul(BASE).wrapping_add(b as u64 + 1);
+            power = power.wrapping_mul(BASE);
+            continue;
         }
-        while sentences.next_if(|&&b| (b as usize) < start).is_some() {
-            sentence += 1;
-        }
-        if end > start {
+        if at > start {
+            // Breaks lie at the space before a word, or at 0 before the first.
+            while clauses.get(clause).is_some_and(|&b| (b as usize) < start) {
+                clause += 1;
+            }
+            while sentences
+                .get(sentence)
+                .is_some_and(|&b| (b as usize) < start)
+            {
+                sentence += 1;
+            }
             words.push(Word {
                 start: start as u32,
-                end: end as u32,
-                clause,
-                sentence,
-                hash: hash(&bytes[start..end]),
+                end: at as u32,
+                clause: clause as u32,
+                sentence: sentence as u32,
+                hash,
+                power,
             });
         }
-        start = end + 1;
+        (start, hash, power) = (at + 1, 0, 1);
     }
 }
 
@@ -1096,6 +1131,8 @@ pub(crate) fn split_words(text: &Normalized, words: &mut Vec<Word>) {
 #[derive(Default)]
 struct Trie {
     edges: FxHashMap<u64, u32>,
+    /// Whether some key leads to slots of different modes from one node.
+    tagged: bool,
     nodes: Vec<Node>,
     ends: Vec<WordEnd>,
 }
@@ -1106,6 +1143,8 @@ struct Node {
     max_gaps: u8,
     has_children: bool,
     ends: (u32, u32),
+    /// How the slot that leads here may be read (typos, word forms).
+    mode: u32,
 }
 
 impl Trie {
@@ -1113,6 +1152,34 @@ impl Trie {
         self.edges
             .get(&(((node as u64) << 32) | key as u64))
             .copied()
+    }
+
+    /// Calls `found` with each node `key` leads to from `node` whose slot
+    /// takes a typo when `typo`: the untagged edge, and where slots of
+    /// different modes share the key, the tagged ones.
+    fn each_child(
+        &self,
+        node: u32,
+        key: u32,
+        typo: bool,
+        modes: &[u32],
+        found: &mut dyn FnMut(u32),
+    ) {
+        let takes = |child: u32| !typo || self.nodes[child as usize].mode & TYPOS != 0;
+        if let Some(child) = self.child(node, key)
+            && takes(child)
+        {
+            found(child);
+        }
+        if self.tagged {
+            for &mode in modes {
+                if let Some(child) = self.child(node, key | TAGGED | mode)
+                    && takes(child)
+                {
+                    found(child);
+                }
+            }
+        }
     }
 
     fn insert(&mut self, slots: &[Slot], end: WordEnd, ends: &mut Vec<Vec<WordEnd>>) {
@@ -1125,17 +1192,32 @@ impl Trie {
             let max = &mut self.nodes[node as usize].max_gaps;
             *max = (*max).max(end.gaps);
             self.nodes[node as usize].has_children = true;
-            let keys: Vec<u32> = slot.keys().collect();
-            let existing = keys.iter().find_map(|&k| self.child(node, k));
+            let mode = slot.mode();
+            let existing = slot.keys().find_map(|k| {
+                self.child(node, k)
+                    .filter(|&c| self.nodes[c as usize].mode == mode)
+                    .or_else(|| self.child(node, k | TAGGED | mode))
+            });
             let child = existing.unwrap_or_else(|| {
-                self.nodes.push(Node::default());
+                self.nodes.push(Node {
+                    mode,
+                    ..Node::default()
+                });
                 ends.push(Vec::new());
                 (self.nodes.len() - 1) as u32
             });
-            for k in keys {
-                self.edges
-                    .entry(((node as u64) << 32) | k as u64)
-                    .or_insert(child);
+            for k in slot.keys() {
+                let plain = ((node as u64) << 32) | k as u64;
+                match self.edges.get(&plain) {
+                    None => {
+                        self.edges.insert(plain, child);
+                    }
+                    Some(&other) if other != child => {
+                        self.edges.insert(plain | (TAGGED | mode) as u64, child);
+                        self.tagged = true;
+                    }
+                    Some(_) => {}
+                }
             }
             node = child;
         }
@@ -1159,8 +1241,7 @@ impl Trie {
 #[derive(Default)]
 struct FuzzyIndex {
     table: FxHashMap<u64, Vec<u32>>,
-    filter: Vec<u64>,
-    mask: u64,
+    filter: BitFilter,
 }
 
 impl FuzzyIndex {
@@ -1169,7 +1250,7 @@ impl FuzzyIndex {
     }
 
     fn memory_usage(&self) -> usize {
-        self.table.capacity() * 40 + self.filter.len() * 8
+        self.table.capacity() * 40 + self.filter.memory_usage()
     }
 
     fn add(&mut self, word: &[u8], edits: u8, term: u32) {
@@ -1180,119 +1261,122 @@ impl FuzzyIndex {
             }
         };
         insert(hash(word));
-        let mut scratch = Vec::with_capacity(word.len());
+        let mut shorter = Vec::with_capacity(word.len());
         for i in 0..word.len() {
-            scratch.clear();
-            scratch.extend_from_slice(&word[..i]);
-            scratch.extend_from_slice(&word[i + 1..]);
-            insert(hash(&scratch));
-            if edits >= 2 {
-                for j in i + 1..word.len() {
-                    let mut two = Vec::with_capacity(word.len());
-                    two.extend_from_slice(&word[..i]);
-                    two.extend_from_slice(&word[i + 1..j]);
-                    two.extend_from_slice(&word[j + 1..]);
-                    insert(hash(&two));
+            for j in i..word.len() {
+                if j > i && edits < 2 {
+                    break;
                 }
+                // Deleting byte i (j == i), or bytes i and j.
+                shorter.clear();
+                shorter.extend(
+                    word.iter()
+                        .enumerate()
+                        .filter(|&(k, _)| k != i && k != j)
+                        .map(|(_, &b)| b),
+                );
+                insert(hash(&shorter));
             }
+        }
+    }
+
+    /// The terms behind a probe the filter let through: out of line, as
+    /// most probes stop at the filter.
+    #[inline(never)]
+    fn look_up(&self, h: u64, found: &mut impl FnMut(u32)) {
+        if let Some(terms) = self.table.get(&h) {
+            terms.iter().for_each(|&t| found(t));
         }
     }
 
     fn finish(&mut self) {
-        let bits = (self.table.len() * 8)
-            .next_power_of_two()
-            .clamp(4096, 1 << 24);
-        self.filter = vec![0; bits / 64];
-        self.mask = bits as u64 - 1;
-        let keys: Vec<u64> = self.table.keys().copied().collect();
-        for h in keys {
-            let bit = self.bit(h);
-            self.filter[(bit / 64) as usize] |= 1 << (bit % 64);
-        }
-    }
-
-    fn bit(&self, h: u64) -> u64 {
-        (h >> 20) & self.mask
+        self.filter = BitFilter::new(self.table.keys().copied(), self.table.len());
     }
 
     /// Calls `found` with every term a probe of `word` reaches (unverified).
-    fn candidates(&self, word: &[u8], mut found: impl FnMut(u32)) {
+    fn candidates(&self, word: &[u8], word_hash: u64, mut found: impl FnMut(u32)) {
         let n = word.len();
-        let mut prefix = [0u64; MAX_TYPO_WORD + 1];
-        let mut suffix = [0u64; MAX_TYPO_WORD + 2];
-        for i in 0..n {
-            prefix[i + 1] = prefix[i]
-                .wrapping_mul(BASE)
-                .wrapping_add(word[i] as u64 + 1);
-        }
-        let mut power = 1u64;
-        for i in (0..n).rev() {
-            suffix[i] = (word[i] as u64 + 1)
-                .wrapping_mul(power)
-                .wrapping_add(suffix[i + 1]);
-            power = power.wrapping_mul(BASE);
-        }
-        let mut probe = |raw: u64| {
-            let h = mix(raw);
-            let bit = self.bit(h);
-            if self.filter[(bit / 64) as usize] & (1 << (bit % 64)) != 0
-                && let Some(terms) = self.table.get(&h)
-            {
-                terms.iter().for_each(|&t| found(t));
+        let mut probe = |h: u64| {
+            if self.filter.contains(h) {
+                self.look_up(h, &mut found);
             }
         };
-        probe(prefix[n]);
-        // Deleting byte i: the prefix before it, shifted past the suffix after it.
-        let mut shift = 1u64;
-        for i in (0..n).rev() {
-            probe(prefix[i].wrapping_mul(shift).wrapping_add(suffix[i + 1]));
-            shift = shift.wrapping_mul(BASE);
+        probe(word_hash);
+        // Deleting byte i of a word hashed `h`: with `p` the hash of the
+        // bytes before it and `c` the byte, `h + B^(n-1-i) * (p - p*B - c)`.
+        let mut power = (1..n).fold(1u64, |p, _| p.wrapping_mul(BASE));
+        let mut before = 0u64;
+        for &b in word {
+            let c = b as u64 + 1;
+            let delta = before
+                .wrapping_sub(before.wrapping_mul(BASE))
+                .wrapping_sub(c);
+            probe(word_hash.wrapping_add(power.wrapping_mul(delta)));
+            before = before.wrapping_mul(BASE).wrapping_add(c);
+            power = power.wrapping_mul(BASE_INVERSE);
         }
+    }
+}
+
+/// A set of hashes that may answer "maybe" for one that is not in it: a
+/// bit per hash, 8 to 16 bits per member, so it stays in cache where the
+/// table behind it would not.
+#[derive(Debug, Default)]
+struct BitFilter {
+    bits: Vec<u64>,
+    shift: u32,
+}
+
+impl BitFilter {
+    fn new(hashes: impl Iterator<Item = u64>, count: usize) -> BitFilter {
+        let bits = (count * 8).next_power_of_two().clamp(1 << 12, 1 << 24);
+        let mut filter = BitFilter {
+            bits: vec![0; bits / 64],
+            shift: 64 - bits.trailing_zeros(),
+        };
+        for h in hashes {
+            let bit = filter.bit(h);
+            filter.bits[bit / 64] |= 1 << (bit % 64);
+        }
+        filter
+    }
+
+    fn bit(&self, h: u64) -> usize {
+        // Fibonacci hashing: the polynomial hash's low bits are weak.
+        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    fn contains(&self, h: u64) -> bool {
+        let bit = self.bit(h);
+        self.bits
+            .get(bit / 64)
+            .is_some_and(|word| word & (1 << (bit % 64)) != 0)
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.bits.len() * 8
     }
 }
 
 const BASE: u64 = 0x100000001b3;
+/// `BASE`'s inverse modulo 2^64 (it is odd): Newton's iteration doubles
+/// the correct low bits each step.
+const BASE_INVERSE: u64 = {
+    let mut x = BASE;
+    let mut step = 0;
+    while step < 6 {
+        x = x.wrapping_mul(2u64.wrapping_sub(BASE.wrapping_mul(x)));
+        step += 1;
+    }
+    x
+};
 
-/// The polynomial hash of a word, before mixing.
-fn raw_hash(bytes: &[u8]) -> u64 {
+/// A word's polynomial hash, so that a deletion's or a concatenation's
+/// hash follows from its parts'.
+fn hash(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0u64, |h, &b| {
         h.wrapping_mul(BASE).wrapping_add(b as u64 + 1)
     })
-}
-
-/// A word's hash: polynomial, so that a deletion's or a concatenation's
-/// hash follows from its parts', then mixed.
-fn hash(bytes: &[u8]) -> u64 {
-    mix(raw_hash(bytes))
-}
-
-/// The hash of `a` followed by `b` (`b_len` bytes), from their hashes.
-fn hash_join(a: u64, b: u64, b_len: usize) -> u64 {
-    let (a, b) = (unmix(a), unmix(b));
-    let mut power = 1u64;
-    for _ in 0..b_len {
-        power = power.wrapping_mul(BASE);
-    }
-    mix(a.wrapping_mul(power).wrapping_add(b))
-}
-
-/// A bijective finalizer (from MurmurHash3), so the raw hash can be recovered.
-fn mix(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ceb9fe1a85ec53);
-    h ^= h >> 33;
-    h
-}
-
-fn unmix(mut h: u64) -> u64 {
-    h ^= h >> 33;
-    h = h.wrapping_mul(0x9cb4b2f8129337db);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0x4f74430c22a54005);
-    h ^= h >> 33;
-    h
 }
 
 fn prefix3(bytes: &[u8]) -> u32 {
@@ -1309,15 +1393,16 @@ pub(crate) fn bounded_osa(a: &[u8], b: &[u8], limit: u8) -> Option<u8> {
         return None;
     }
     const W: usize = MAX_TYPO_WORD + 1;
-    let (mut two_back, mut back, mut row) = ([0usize; W], [0usize; W], [0usize; W]);
+    // Distances stay under `W`, so a byte holds each cell.
+    let (mut two_back, mut back, mut row) = ([0u8; W], [0u8; W], [0u8; W]);
     for (j, cell) in back.iter_mut().enumerate().take(b.len() + 1) {
-        *cell = j;
+        *cell = j as u8;
     }
     for i in 1..=a.len() {
-        row[0] = i;
+        row[0] = i as u8;
         let mut best = row[0];
         for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let cost = u8::from(a[i - 1] != b[j - 1]);
             let mut d = (back[j] + 1).min(row[j - 1] + 1).min(back[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 d = d.min(two_back[j - 2] + 1);
@@ -1325,14 +1410,14 @@ pub(crate) fn bounded_osa(a: &[u8], b: &[u8], limit: u8) -> Option<u8> {
             row[j] = d;
             best = best.min(d);
         }
-        if best > limit {
+        if best as usize > limit {
             return None;
         }
         two_back = back;
         back = row;
     }
     let d = back[b.len()];
-    (d <= limit).then_some(d as u8)
+    (d as usize <= limit).then_some(d)
 }
 
 #[cfg(test)]
@@ -1392,21 +1477,25 @@ mod tests {
 
     #[test]
     fn hashes_of_joins_and_deletions_follow_from_their_parts() {
-        let (a, b) = ("some", "body");
-        assert_eq!(
-            hash_join(hash(a.as_bytes()), hash(b.as_bytes()), b.len()),
-            hash(b"somebody")
-        );
+        let mut normalized = Normalized::default();
+        normalized.fill("some body", Folding::default());
+        let mut words = Vec::new();
+        split_words(&normalized, &mut words);
+        let joined = words[0]
+            .hash
+            .wrapping_mul(words[1].power)
+            .wrapping_add(words[1].hash);
+        assert_eq!(joined, hash(b"somebody"));
         let mut index = FuzzyIndex::default();
         index.add(b"human", 1, 7);
         index.finish();
         for text in ["human", "humn", "huuman", "humam", "hmuan"] {
             let mut found = Vec::new();
-            index.candidates(text.as_bytes(), |t| found.push(t));
+            index.candidates(text.as_bytes(), hash(text.as_bytes()), |t| found.push(t));
             assert!(found.contains(&7), "{text}");
         }
         let mut found = Vec::new();
-        index.candidates(b"table", |t| found.push(t));
+        index.candidates(b"table", hash(b"table"), |t| found.push(t));
         assert!(found.is_empty());
     }
 

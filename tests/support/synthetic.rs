@@ -163,6 +163,15 @@ pub fn policy_yaml(phrases: &[String], script: bool) -> String {
     yaml
 }
 
+/// `policy` with typo tolerance and word forms turned on.
+pub fn with_word_matching(policy: &str) -> String {
+    policy.replacen(
+        "version: 1\n",
+        "version: 1\nmatching: { typos: true, word_forms: true }\n",
+        1,
+    )
+}
+
 const FILLER: &[&str] = &[
     "hi there",
     "I have a question about",
