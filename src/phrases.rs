@@ -898,6 +898,53 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// With typos, word forms and gaps off, the word matcher finds what
+        /// the byte automaton finds: the same phrase sets, at the same spans.
+        #[test]
+        fn the_word_matcher_with_nothing_on_is_the_literal_matcher(
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "talk", "to", "a", "human", "real", "person", "talking", "no", "not",
+                    "agent", "please", ",", ".", "?", "some", "one", "someone", "Talk", "HUMAN",
+                ]),
+                0..14,
+            )
+        ) {
+            let phrases = ["talk to a human", "real person", "human please", "someone", "agent"];
+            let mut builder = PhraseIndexBuilder::default();
+            builder.add_cue(normalize("not", Folding::default()), "en");
+            let (literal, worded) = (builder.new_set(false, true), builder.new_set(false, true));
+            for phrase in phrases {
+                let parsed = WordPhrase::parse(phrase, Folding::default()).unwrap();
+                builder.add_phrase(literal, phrase, parsed.literal(), None);
+                builder.add_word_phrase(worded, phrase, &parsed, ListMatching::default(), None);
+            }
+            let index = builder.build(Folding::default(), true, 2, "en").unwrap();
+            let text = words.join(" ");
+            let (mut normalized, mut hits) = (Normalized::default(), Hits::default());
+            hits.reset(2);
+            index.scan(
+                &text,
+                &mut normalized,
+                TurnLocale::Unknown,
+                &mut hits,
+                &mut Vec::new(),
+                &mut Vec::new(),
+                &mut WordScratch::default(),
+            );
+            let span = |set: SetId| hits[set].map(|h| (h.start, h.end));
+            proptest::prop_assert_eq!(hits[literal].is_some(), hits[worded].is_some(), "{}", text);
+            // Both keep a match; which one, when there are several, may
+            // differ (the automaton reports by end, the trie by start).
+            if let (Some(a), Some(b)) = (span(literal), span(worded)) {
+                let found = |(s, e): (u32, u32)| normalized.as_str()[s as usize..e as usize].to_string();
+                proptest::prop_assert!(phrases.iter().any(|p| normalize(p, Folding::default()) == found(a)));
+                proptest::prop_assert!(phrases.iter().any(|p| normalize(p, Folding::default()) == found(b)));
+            }
+        }
+    }
+
     /// Every occurrence of `phrases` in the normalized `text` (between
     /// spaces or ends when `word_boundaries`) that stays in one sentence.
     fn brute_force(text: &str, phrases: &[&str], word_boundaries: bool) -> Vec<String> {

@@ -260,7 +260,7 @@ struct Reading {
 impl Reading {
     /// Whether only a slot that tolerates typos may take it.
     fn is_typo(&self) -> bool {
-        self.edits > 0 || self.second.is_some()
+        self.edits > 0 || matches!(self.kind, ReadKind::Joined | ReadKind::Split)
     }
 }
 
@@ -818,8 +818,7 @@ impl WordIndex {
             };
             for from in std::iter::once(&root).chain(current.iter()) {
                 for reading in here {
-                    let fuzzy =
-                        from.fuzzy || !matches!(reading.kind, ReadKind::Exact | ReadKind::Form);
+                    let fuzzy = from.fuzzy || reading.is_typo();
                     self.follow(from.node, reading, |child| {
                         let next = Partial {
                             node: child,
@@ -934,7 +933,7 @@ impl WordIndex {
         for w in anchor.from..=anchor.to {
             taken |= 1 << (w - lo);
         }
-        let (mut first, mut last, mut fuzzy) = (anchor.from, anchor.to, anchor.edits > 0);
+        let (mut first, mut last, mut fuzzy) = (anchor.from, anchor.to, anchor.is_typo());
         for slot in &phrase.slots[1..] {
             let range =
                 first_reading[lo as usize] as usize..first_reading[hi as usize + 1] as usize;
@@ -950,7 +949,7 @@ impl WordIndex {
             }
             first = first.min(found.from);
             last = last.max(found.to);
-            fuzzy |= found.edits > 0 || matches!(found.kind, ReadKind::Typo | ReadKind::Split);
+            fuzzy |= found.is_typo();
         }
         let used = taken.count_ones();
         let gaps = (last - first + 1).saturating_sub(used);
@@ -1103,13 +1102,14 @@ pub(crate) fn split_words(text: &Normalized, words: &mut Vec<Word>) {
             continue;
         }
         if at > start {
-            // Breaks lie at the space before a word, or at 0 before the first.
-            while clauses.get(clause).is_some_and(|&b| (b as usize) < start) {
+            // Breaks lie at the space before a word, or at 0 before the
+            // first (which all words then share).
+            while clauses.get(clause).is_some_and(|&b| (b as usize) <= start) {
                 clause += 1;
             }
             while sentences
                 .get(sentence)
-                .is_some_and(|&b| (b as usize) < start)
+                .is_some_and(|&b| (b as usize) <= start)
             {
                 sentence += 1;
             }
