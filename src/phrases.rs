@@ -110,6 +110,7 @@ pub(crate) struct Found {
 /// A negation cue found in the text.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Cue {
+    start: u32,
     end: u32,
     locale: LocaleId,
 }
@@ -472,7 +473,11 @@ impl PhraseIndex {
         for m in found.iter() {
             for use_ in &self.uses[m.pattern as usize] {
                 if let Use::Cue(locale) = *use_ {
-                    cues.push(Cue { end: m.end, locale });
+                    cues.push(Cue {
+                        start: m.start,
+                        end: m.end,
+                        locale,
+                    });
                 }
             }
         }
@@ -634,6 +639,16 @@ impl PhraseIndex {
         // Cues come in order of their end: walk back from the phrase and stop
         // at the first cue too far away, so a long text costs no more.
         let before = cues.partition_point(|cue| cue.end as usize <= start);
+        // A cue that begins before the phrase and runs into it negates it
+        // too: "no need" in "no need for an agent", where the phrase is
+        // "need ... agent".
+        let overlapping = cues[before..]
+            .iter()
+            .take_while(|cue| cue.end as usize <= start + self.longest_pattern)
+            .any(|cue| cue.locale == locale && (cue.start as usize) < start);
+        if overlapping {
+            return true;
+        }
         for cue in cues[..before].iter().rev() {
             let cue_end = cue.end as usize;
             let window = self.negation_window as usize;

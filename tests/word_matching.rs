@@ -94,6 +94,12 @@ fn negation_cues_are_never_read_through_typos() {
             ("i nott talk to someone", true), // a typo is not read as a cue
         ],
     );
+    // A cue that runs into the phrase negates it: "no need" and "need ... agent".
+    let overlap = policy("{ typos: true }", r#"["need agent ~2"]"#);
+    check_table(
+        &overlap,
+        &[("i need an agent", true), ("no need for an agent", false)],
+    );
 }
 
 #[test]
