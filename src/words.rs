@@ -360,9 +360,11 @@ pub(crate) struct WordIndexBuilder {
     typo_terms: HashSet<u32>,
     joined: HashMap<String, (u32, u32)>,
     stemmers: Vec<(Algorithm, Stemmer)>,
-    stems: Vec<String>,
+    /// Each stem with its stemmer.
+    stems: Vec<(u8, String)>,
     stem_of: HashMap<(u8, String), u32>,
-    roots: HashSet<(String, u8, u32)>,
+    /// Each stem's root: the bytes a word must begin with to be its form.
+    roots: HashSet<(String, u32)>,
     term_stems: HashMap<(u8, u32), Option<u32>>,
     phrases: Vec<(Vec<Slot>, WordEnd, bool)>,
     cue_words: HashSet<String>,
@@ -436,9 +438,9 @@ impl WordIndexBuilder {
                 .entry((algorithm, stemmed.clone()))
                 .or_insert(next);
             if id == next {
-                self.stems.push(stemmed);
+                self.stems.push((algorithm, stemmed));
             }
-            self.roots.insert((root, algorithm, id));
+            self.roots.insert((root, id));
             id
         });
         self.term_stems.insert((algorithm, term), id);
@@ -519,15 +521,14 @@ impl WordIndexBuilder {
             }
         }
         fuzzy.finish();
-        let mut roots: FxHashMap<u32, Vec<(Box<str>, u8, u32)>> = FxHashMap::default();
-        let mut sorted_roots: Vec<(String, u8, u32)> = self.roots.into_iter().collect();
+        let mut roots: FxHashMap<u32, Vec<(Box<str>, u32)>> = FxHashMap::default();
+        let mut sorted_roots: Vec<(String, u32)> = self.roots.into_iter().collect();
         sorted_roots.sort();
-        for (root, algorithm, stem) in sorted_roots {
-            roots.entry(prefix3(root.as_bytes())).or_default().push((
-                root.into_boxed_str(),
-                algorithm,
-                stem,
-            ));
+        for (root, stem) in sorted_roots {
+            roots
+                .entry(prefix3(root.as_bytes()))
+                .or_default()
+                .push((root.into_boxed_str(), stem));
         }
         let mut trie = Trie::default();
         let mut trie_ends = Vec::new();
@@ -563,7 +564,11 @@ impl WordIndexBuilder {
             fuzzy,
             typos,
             roots,
-            stems: self.stems.into_iter().map(String::into_boxed_str).collect(),
+            stems: self
+                .stems
+                .into_iter()
+                .map(|(algorithm, stem)| (algorithm, stem.into_boxed_str()))
+                .collect(),
             stemmers: self.stemmers,
             cue_hashes: self.cue_words.iter().map(|w| hash(w.as_bytes())).collect(),
             trie,
@@ -584,10 +589,11 @@ pub(crate) struct WordIndex {
     joined: FxHashMap<u32, (u32, u32)>,
     fuzzy: FuzzyIndex,
     typos: Typos,
-    roots: FxHashMap<u32, Vec<(Box<str>, u8, u32)>>,
+    roots: FxHashMap<u32, Vec<(Box<str>, u32)>>,
     /// The first three bytes of the roots, as a filter in front of `roots`.
     root_filter: BitFilter,
-    stems: Vec<Box<str>>,
+    /// Each stem with its stemmer.
+    stems: Vec<(u8, Box<str>)>,
     stemmers: Vec<(Algorithm, Stemmer)>,
     /// The hashes of the negation cues' words.
     cue_hashes: FxHashSet<u64>,
@@ -677,12 +683,12 @@ impl WordIndex {
                 && self.root_filter.contains(prefix3(bytes) as u64)
                 && let Some(roots) = self.roots.get(&prefix3(bytes))
             {
-                for (root, algorithm, stem) in roots {
+                for &(ref root, stem) in roots {
+                    let (algorithm, ref stem_text) = self.stems[stem as usize];
                     // Only whole UTF-8 encodings are in the normalized text.
                     if bytes.starts_with(root.as_bytes())
                         && let Ok(word_str) = std::str::from_utf8(bytes)
-                        && stems.stem(&self.stemmers, *algorithm, word_str)
-                            == &*self.stems[*stem as usize]
+                        && stems.stem(&self.stemmers, algorithm, word_str) == &**stem_text
                     {
                         readings.push(Reading {
                             key: STEM | stem,
@@ -1001,11 +1007,8 @@ impl WordIndex {
             }
             // A word form: same stem as a phrase word.
             let form = explained.words.iter().find_map(|&(term, stem)| {
-                let stem = stem?;
-                let (_, algorithm, _) =
-                    self.roots.values().flatten().find(|(_, _, s)| *s == stem)?;
-                (stems.stem(&self.stemmers, *algorithm, text_word) == &*self.stems[stem as usize])
-                    .then_some(term)
+                let (algorithm, stem) = &self.stems[stem? as usize];
+                (stems.stem(&self.stemmers, *algorithm, text_word) == &**stem).then_some(term)
             });
             if let Some(term) = form {
                 out.push(read(
