@@ -211,17 +211,15 @@ impl<'a> Compiler<'a> {
                 for expanded in self.expand(phrase) {
                     let words = match WordPhrase::parse(&expanded, self.folding) {
                         Ok(words) => words,
-                        Err(problem) => {
+                        Err(e) => {
                             self.error_at(
                                 phrase,
                                 "invalid-phrase",
-                                format!("phrase `{}` {problem}", phrase.value),
+                                format!("phrase `{}` {}", phrase.value, e.problem),
                             )
-                            .set_help(format!(
-                                "`~N` after a phrase allows up to N words in between, N from 0 to {}",
-                                crate::words::MAX_GAPS
-                            ));
-                            continue;
+                            .set_help(e.help);
+                            // One report a phrase, not one per expansion.
+                            break;
                         }
                     };
                     if self.normalize_phrase(phrase, &expanded).is_none() || words.words.is_empty()

@@ -522,6 +522,14 @@ fn explain_yaml_message(message: &str) -> (&'static str, String, Option<String>)
             Some("indent with spaces, not tabs".to_string()),
         );
     }
+    // A phrase list's map names its fix after the problem.
+    if let Some((problem, fix)) = message.split_once(" is not a locale: ") {
+        return (
+            "invalid-locale",
+            format!("{problem} is not a locale"),
+            Some(fix.to_string()),
+        );
+    }
     let help = if message.starts_with("expected sequence") {
         LIST
     } else if message.starts_with("expected mapping") {

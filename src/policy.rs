@@ -733,9 +733,15 @@ impl<'de> Deserialize<'de> for PhraseList {
                             groups.push((Some(locale.to_ascii_lowercase()), map.next_value()?));
                         }
                         _ => {
-                            return Err(de::Error::custom(format_args!(
-                                "`{key}` is not a locale: write a language code such as `en` or `pt-BR`, or `phrases`, `typos`, `word_forms`, `gaps`"
-                            )));
+                            let settings = ["phrases", "typos", "word_forms", "gaps"];
+                            return Err(de::Error::custom(
+                                match crate::error::did_you_mean(&key, settings) {
+                                    Some(hint) => format!("`{key}` is not a locale: {hint}"),
+                                    None => format!(
+                                        "`{key}` is not a locale: write a language code such as `en` or `pt-BR`, or `phrases`, `typos`, `word_forms`, `gaps`"
+                                    ),
+                                },
+                            ));
                         }
                     }
                 }

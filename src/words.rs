@@ -106,29 +106,47 @@ impl WordPhrase {
     /// Reads the word-matching syntax of an expanded phrase: a leading
     /// `any order:`, a trailing `~N`, and `=` before a word that must be
     /// matched exactly.
-    pub(crate) fn parse(phrase: &str, folding: Folding) -> Result<WordPhrase, String> {
+    pub(crate) fn parse(phrase: &str, folding: Folding) -> Result<WordPhrase, SyntaxError> {
+        const GAPS_HELP: &str = "write `~N` at the end of the phrase, N a whole number of words from 0 to 8: `chat with agent ~2`";
         let mut rest = phrase.trim();
         let mut any_order = false;
-        if rest
-            .get(..10)
-            .is_some_and(|head| head.eq_ignore_ascii_case("any order:"))
-        {
+        let head = rest.get(..10).unwrap_or(rest).to_ascii_lowercase();
+        if head == "any order:" {
             any_order = true;
             rest = rest[10..].trim_start();
+        } else if ["any-order", "any_order", "anyorder"]
+            .iter()
+            .any(|h| head.starts_with(h))
+        {
+            return Err(SyntaxError::new(
+                "starts like `any order:` but is not written so",
+                "write `any order:`, with a space and a colon, before the words",
+            ));
         }
         let mut gaps = None;
-        if let Some(at) = rest.rfind('~') {
+        if let Some(at) = rest.find('~') {
             let count = rest[at + 1..].trim();
-            if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
-                let n: u32 = count.parse().unwrap_or(u32::MAX);
-                if n > MAX_GAPS as u32 {
-                    return Err(format!("allows {n} words in between, more than {MAX_GAPS}"));
-                }
-                gaps = Some(n as u8);
-                rest = rest[..at].trim_end();
-            } else if count.is_empty() {
-                return Err("ends with `~` but no number of words".to_string());
+            if count.is_empty() {
+                return Err(SyntaxError::new(
+                    "ends with `~` but no number of words",
+                    GAPS_HELP,
+                ));
             }
+            if !count.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(SyntaxError::new(
+                    format!("has `~{count}`, which is not a number of words at the end"),
+                    GAPS_HELP,
+                ));
+            }
+            let n: u32 = count.parse().unwrap_or(u32::MAX);
+            if n > MAX_GAPS as u32 {
+                return Err(SyntaxError::new(
+                    format!("allows {n} words in between, more than {MAX_GAPS}"),
+                    GAPS_HELP,
+                ));
+            }
+            gaps = Some(n as u8);
+            rest = rest[..at].trim_end();
         }
         let mut words = Vec::new();
         for token in rest.split_whitespace() {
@@ -136,12 +154,33 @@ impl WordPhrase {
                 Some(token) => (true, token),
                 None => (false, token),
             };
+            let before = words.len();
             for word in normalize(token, folding)
                 .split(' ')
                 .filter(|w| !w.is_empty())
             {
                 words.push((word.to_string(), exact));
             }
+            if exact && words.len() == before {
+                return Err(SyntaxError::new(
+                    "has `=` before no word",
+                    "write `=` right before the word whose exact form is wanted, with no space: `talk to a =rep`",
+                ));
+            }
+        }
+        // Without syntax, a phrase of no words is reported as empty where
+        // every phrase is normalized.
+        if words.is_empty() && (any_order || gaps.is_some()) {
+            return Err(SyntaxError::new(
+                "has no words",
+                "write the words to look for after `any order:` and before `~N`",
+            ));
+        }
+        if any_order && words.len() < 2 {
+            return Err(SyntaxError::new(
+                "asks for one word in any order",
+                "`any order:` is for two words or more; write a single word without it",
+            ));
         }
         Ok(WordPhrase {
             words,
@@ -159,6 +198,22 @@ impl WordPhrase {
     pub(crate) fn literal(&self) -> String {
         let words: Vec<&str> = self.words.iter().map(|(w, _)| w.as_str()).collect();
         words.join(" ")
+    }
+}
+
+/// What is wrong with a phrase's matching syntax, and how to write it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    pub(crate) problem: String,
+    pub(crate) help: &'static str,
+}
+
+impl SyntaxError {
+    fn new(problem: impl Into<String>, help: &'static str) -> SyntaxError {
+        SyntaxError {
+            problem: problem.into(),
+            help,
+        }
     }
 }
 
@@ -1514,8 +1569,21 @@ mod tests {
         assert!(!p.needs_words());
         let p = parse("don't leave").unwrap();
         assert_eq!(p.literal(), "don t leave");
-        assert!(parse("close my account ~9").is_err());
-        assert!(parse("close my account ~").is_err());
+        for bad in [
+            "close my account ~9",
+            "close my account ~",
+            "chat with agent ~-1",
+            "chat with agent ~2.5",
+            "chat ~2 with agent",
+            "any-order: mensch sprechen ~3",
+            "any order:",
+            "any order: mensch",
+            "speak to a =",
+            "speak to a = rep",
+            "~2",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
         assert_eq!(parse("ünïcödé wörds hère").unwrap().words.len(), 3);
     }
 }

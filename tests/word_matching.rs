@@ -269,3 +269,42 @@ fn the_evidence_says_what_was_read_as_what() {
         );
     }
 }
+
+#[test]
+fn malformed_matching_syntax_is_refused_at_its_phrase() {
+    let cases = [
+        ("speak to a =", "`=` before no word"),
+        ("speak to a = rep", "`=` before no word"),
+        ("chat with agent ~-1", "not a number of words"),
+        ("chat with agent ~2.5", "not a number of words"),
+        ("chat ~2 with agent", "not a number of words"),
+        ("chat with agent ~9", "more than 8"),
+        ("chat with agent ~", "no number of words"),
+        ("any-order: mensch sprechen", "`any order:`"),
+        ("any order:", "no words"),
+        ("any order: mensch", "one word"),
+    ];
+    for (phrase, problem) in cases {
+        let yaml = format!(
+            "version: 1\nrules:\n  - id: r\n    when: {{ keywords: [\"{phrase}\"] }}\n    kind: fallback\n    action: escalate\n"
+        );
+        let error = Engine::from_yaml(&yaml).expect_err(phrase);
+        let d = error.diagnostics().next().unwrap();
+        assert_eq!(
+            (d.code(), d.line(), d.column()),
+            ("invalid-phrase", 4, 24),
+            "{phrase}"
+        );
+        assert!(d.message().contains(problem), "{phrase}: {}", d.message());
+        assert!(d.help().is_some(), "{phrase}");
+    }
+    let error = Engine::from_yaml(
+        "version: 1\nrules:\n  - id: r\n    when: { keywords: { typo: false, en: [\"a b\"] } }\n    kind: fallback\n    action: escalate\n",
+    )
+    .expect_err("a misspelt setting");
+    let d = error.diagnostics().next().unwrap();
+    assert_eq!(
+        (d.code(), d.help()),
+        ("invalid-locale", Some("did you mean `typos`?"))
+    );
+}

@@ -139,7 +139,10 @@ pub(crate) fn eval(args: &EvalArgs, out: &mut impl Write) -> io::Result<Outcome>
     for error in &unread {
         report_error("--intent", error);
     }
-    bad_input |= !unread.is_empty();
+    // That is a bad argument, and nothing is measured (docs/eval.md).
+    if !unread.is_empty() {
+        return Ok(Outcome::Invalid);
+    }
 
     let report = set.evaluate(&engine);
     let checks: Vec<FloorCheck> = floors.iter().map(|f| report.check(f)).collect();
