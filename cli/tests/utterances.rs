@@ -11,6 +11,7 @@ use std::process::Command;
 
 fn eval(split: &str, floors: &[&str]) -> (bool, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_escalate-check"));
+    command.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     command.arg("eval");
     for floor in floors {
         command.arg(floor);
