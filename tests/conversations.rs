@@ -85,7 +85,10 @@ fn run_conversation(path: &Path) -> Result<(), String> {
             let reference = ConversationReference::placeholder(id);
             engine.handoff_initiate(&last, &reference, &transcript)
         } else {
-            panic!("{}: step {i} has no turn, bot, status or handoff_initiate", path.display());
+            panic!(
+                "{}: step {i} has no turn, bot, status or handoff_initiate",
+                path.display()
+            );
         };
         check_subset(&step["expect"], &actual, &format!("step {i}"))?;
     }
