@@ -166,7 +166,9 @@ fn every_shared_bad_policy_is_refused_at_each_error() {
             (None, Some(yaml)) => Engine::from_yaml(yaml),
             _ => panic!("a bad policy case needs `path` or `yaml`"),
         };
-        let error = result.err().expect("the policy must not load");
+        let Err(error) = result else {
+            panic!("the policy must not load: {case}")
+        };
         let actual: Vec<Value> = error
             .diagnostics()
             .map(|d| {
