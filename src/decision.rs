@@ -34,6 +34,31 @@ pub enum Action {
     Escalate,
 }
 
+impl Action {
+    /// The action's name in decision JSON: `none`, `offer` or `escalate`.
+    ///
+    /// ```
+    /// assert_eq!(escalate::Action::Escalate.as_str(), "escalate");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::None => "none",
+            Action::Offer => "offer",
+            Action::Escalate => "escalate",
+        }
+    }
+}
+
+impl Kind {
+    /// The kind's name in decision JSON: `planned` or `fallback`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Planned => "planned",
+            Kind::Fallback => "fallback",
+        }
+    }
+}
+
 /// Why a rule escalates: a situation planned for, or the bot failing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

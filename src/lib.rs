@@ -66,7 +66,7 @@ pub use crate::{
     state::{ConversationState, HISTORY, LastDecision, Phase, STATE_VERSION, StateError},
     suite::{CaseReport, Expect, ExpectRoute, Mismatch, TestReport, TestSuite},
     trigger::script::MAX_OPERATIONS as MAX_SCRIPT_OPERATIONS,
-    turn::{Intent, Outcome, Role, Turn, TurnError},
+    turn::{Intent, MAX_TURN_NESTING, Outcome, Role, Turn, TurnError},
 };
 
 #[cfg(test)]

@@ -94,6 +94,21 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The phase's name in decision JSON and saved state: `bot`, `offered`,
+    /// `waiting` or `with_agent`.
+    ///
+    /// ```
+    /// assert_eq!(escalate::Phase::WithAgent.as_str(), "with_agent");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Bot => "bot",
+            Phase::Offered => "offered",
+            Phase::Waiting => "waiting",
+            Phase::WithAgent => "with_agent",
+        }
+    }
+
     /// Whether the bot has the conversation.
     pub fn is_bot(&self) -> bool {
         *self == Phase::Bot

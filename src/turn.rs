@@ -195,6 +195,10 @@ pub(crate) fn parse_line_as<T: serde::de::DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| TurnError::from_json_error(text, &e, kind))
 }
 
+/// How many levels of objects and arrays a turn may nest, `attributes`
+/// included (the JSON reader's own limit).
+pub const MAX_TURN_NESTING: usize = 128;
+
 /// A line that is not a valid [`Turn`]: where, what, and the fix.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TurnError {
@@ -219,6 +223,30 @@ impl TurnError {
     /// How to fix it, when there is a likely fix.
     pub fn help(&self) -> Option<&str> {
         self.help.as_deref()
+    }
+
+    /// The error for a turn nested deeper than [`MAX_TURN_NESTING`], for
+    /// callers that build turns from objects rather than from JSON text, who
+    /// must bound the depth (or a cycle) themselves; its position is 1:1.
+    ///
+    /// ```
+    /// let error = escalate::TurnError::too_deep();
+    /// assert_eq!(error.to_string(), "the turn nests more than 128 levels deep");
+    /// assert_eq!(error.help(), Some("flatten `attributes`"));
+    /// ```
+    pub fn too_deep() -> TurnError {
+        TurnError::nested_too_deep((1, 1), &LineKind::TURN)
+    }
+
+    fn nested_too_deep(position: (usize, usize), kind: &LineKind) -> TurnError {
+        TurnError {
+            position,
+            message: format!(
+                "the {} nests more than {MAX_TURN_NESTING} levels deep",
+                kind.noun
+            ),
+            help: Some(kind.nesting_help.to_string()),
+        }
     }
 
     pub(crate) fn new(position: (usize, usize), message: &str, help: Option<&str>) -> TurnError {
@@ -267,10 +295,8 @@ impl TurnError {
                 Some("confidences are from 0 to 1 and sentiments from -1 to 1".to_string()),
             )
         } else if message == "recursion limit exceeded" {
-            (
-                format!("the {} nests more than 128 levels deep", kind.noun),
-                Some(kind.nesting_help.to_string()),
-            )
+            let position = crate::error::position(text.as_bytes(), offset);
+            return TurnError::nested_too_deep(position, kind);
         } else if e.is_eof() {
             offset = text.trim_end().len();
             (
