@@ -128,10 +128,25 @@ fn io_message(e: &io::Error) -> String {
         .map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
 }
 
+/// The byte-order mark .NET and Windows tools write at the start of UTF-8
+/// files; a transcript may begin with it.
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Reports a transcript line that is not a turn, as `file:line:column`.
+fn report_bad_line(file: &str, line: u64, error: &escalate::TurnError) {
+    eprintln!("{file}:{line}:{}: invalid turn: {error}", error.column());
+    if let Some(help) = error.help() {
+        eprintln!("  = help: {help}");
+    }
+}
+
+/// How standard input is named in messages.
+pub(crate) const STDIN: &str = "<stdin>";
+
 /// A file argument: `-` is standard input.
 fn display_path(path: &Path) -> String {
     if path.as_os_str() == "-" {
-        "<stdin>".to_string()
+        STDIN.to_string()
     } else {
         path.display().to_string()
     }

@@ -13,7 +13,8 @@ use escalate::{
 };
 
 use crate::{
-    Format, IO_BUFFER, Outcome, display_path, io_message, load_policy, write_reasons, write_verdict,
+    Format, IO_BUFFER, Outcome, STDIN, display_path, io_message, load_policy, write_reasons,
+    write_verdict,
 };
 
 pub(crate) const AFTER_HELP: &str = "\
@@ -90,6 +91,11 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
     for path in &args.files {
         let name = display_path(path);
         let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+            if io::stdin().is_terminal() {
+                eprintln!(
+                    "escalate-check: reading turns from standard input, one JSON object a line, such as {{\"text\": \"I want a person\"}} (end with Ctrl-D)"
+                );
+            }
             Box::new(BufReader::with_capacity(IO_BUFFER, io::stdin().lock()))
         } else {
             match File::open(path) {
@@ -107,7 +113,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
     if args.format == Format::Text {
         writeln!(
             out,
-            "{} conversation{}, {} user turn{}: {} escalated, {} offered",
+            "{} conversation{}, {} user turn{}, of which {} escalated and {} offered",
             tally.conversations,
             if tally.conversations == 1 { "" } else { "s" },
             tally.turns,
@@ -147,7 +153,13 @@ fn run_file(
     let mut conversations = Conversations::new();
     let mut line = Vec::new();
     let mut number: u64 = 0;
+    // Piped in from another process, each decision goes out before the
+    // next turn is awaited, so the process can read it back line by line.
+    let interactive = name == STDIN;
     loop {
+        if interactive {
+            out.flush()?;
+        }
         line.clear();
         let read = match reader.read_until(b'\n', &mut line) {
             Ok(0) => break,
@@ -164,6 +176,9 @@ fn run_file(
         };
         number += 1;
         progress.advance(read as u64);
+        if number == 1 && line.starts_with(crate::UTF8_BOM) {
+            line.drain(..crate::UTF8_BOM.len());
+        }
         if number.is_multiple_of(args.forget_after) {
             conversations.retain(|_, c| number - c.last <= args.forget_after);
         }
@@ -173,10 +188,7 @@ fn run_file(
         let line = match TranscriptLine::from_json(&line) {
             Ok(line) => line,
             Err(e) => {
-                eprintln!("{name}:{number}:{}: invalid turn: {e}", e.column());
-                if let Some(help) = e.help() {
-                    eprintln!("  = help: {help}");
-                }
+                crate::report_bad_line(name, number, &e);
                 tally.bad_lines += 1;
                 continue;
             }

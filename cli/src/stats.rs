@@ -26,7 +26,9 @@ deciding reasons. --sweep RULE.FIELD=FROM:TO:STEP reruns the corpus with one
 threshold of one rule set to each value, for example
   --sweep low-confidence.confidence.below=0.2:0.6:0.05
 
-Exit codes: 0 success, 2 invalid policy, unreadable file or bad arguments.";
+Exit codes: 0 success, 2 invalid policy, unreadable file, a line that is not
+a turn (reported on stderr as file:line:column; the other lines still count)
+or bad arguments.";
 
 #[derive(Args)]
 pub(crate) struct StatsArgs {
@@ -115,10 +117,14 @@ pub(crate) fn stats(args: &StatsArgs, out: &mut impl Write) -> io::Result<Outcom
         None => None,
     };
     let mut corpus = Vec::new();
+    let mut bad_lines = 0;
     for file in &args.files {
-        if let Err(message) = read_corpus(file, &mut corpus) {
-            eprintln!("escalate-check: {message}");
-            return Ok(Outcome::Invalid);
+        match read_corpus(file, &mut corpus) {
+            Ok(bad) => bad_lines += bad,
+            Err(message) => {
+                eprintln!("escalate-check: {message}");
+                return Ok(Outcome::Invalid);
+            }
         }
     }
 
@@ -211,7 +217,11 @@ pub(crate) fn stats(args: &StatsArgs, out: &mut impl Write) -> io::Result<Outcom
             }
         }
     }
-    Ok(Outcome::Success)
+    Ok(if bad_lines == 0 {
+        Outcome::Success
+    } else {
+        Outcome::Invalid
+    })
 }
 
 fn policy_text(path: Option<&Path>) -> Option<String> {
@@ -243,11 +253,13 @@ fn compile(text: &str, path: Option<&Path>) -> Option<Engine> {
 }
 
 /// Reads a JSONL or Bot Framework transcript into conversations, in order
-/// of their first turn.
-fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<(), String> {
+/// of their first turn. A line that is not a turn is reported on stderr and
+/// skipped, as `run` does; returns how many were.
+fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<usize, String> {
     let name = path.display();
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read `{name}`: {}", io_message(&e)))?;
+    let bytes = bytes.strip_prefix(crate::UTF8_BOM).unwrap_or(&bytes);
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut add = |id: String, turn: TranscriptLine| {
@@ -292,21 +304,28 @@ fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<(), String
             };
             add(id, TranscriptLine::Turn(turn));
         }
-        return Ok(());
+        return Ok(0);
     }
+    let mut bad_lines = 0;
     for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let line = TranscriptLine::from_json(line)
-            .map_err(|e| format!("{name}:{}:{}: invalid turn: {e}", number + 1, e.column()))?;
+        let line = match TranscriptLine::from_json(line) {
+            Ok(line) => line,
+            Err(e) => {
+                crate::report_bad_line(&name.to_string(), number as u64 + 1, &e);
+                bad_lines += 1;
+                continue;
+            }
+        };
         let id = match &line {
             TranscriptLine::Turn(turn) => turn.conversation_id.as_deref(),
             TranscriptLine::Status(status) => status.conversation_id.as_deref(),
         };
         add(id.unwrap_or("-").to_string(), line);
     }
-    Ok(())
+    Ok(bad_lines)
 }
 
 /// Every conversation through the engine, on every core.
@@ -444,10 +463,15 @@ fn write_stats(out: &mut impl Write, now: &Stats, old: Option<&Stats>) -> io::Re
         old.map(|o| o.conversations),
     )?;
     line(out, "user turns", now.turns, old.map(|o| o.turns))?;
-    line(out, "escalated", now.escalated, old.map(|o| o.escalated))?;
     line(
         out,
-        "offered (never escalated)",
+        "conversations escalated",
+        now.escalated,
+        old.map(|o| o.escalated),
+    )?;
+    line(
+        out,
+        "conversations only offered",
         now.offered,
         old.map(|o| o.offered),
     )?;
