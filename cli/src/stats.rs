@@ -273,7 +273,7 @@ fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<usize, Str
         corpus[at].turns.push(turn);
     };
     if first == Some(&b'[') {
-        let activities: Vec<serde_json::Value> = serde_json::from_slice(&bytes)
+        let activities: Vec<serde_json::Value> = serde_json::from_slice(bytes)
             .map_err(|e| format!("{name}: not a Bot Framework transcript: {e}"))?;
         for activity in &activities {
             if activity["type"] == "event" && activity["name"] == "handoff.status" {
