@@ -1,16 +1,18 @@
 //! `escalate-check check`: validate policies.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
-use escalate::{Diagnostic, Engine, PolicySummary};
+use escalate::{Diagnostic, Engine, PolicyError, PolicySummary, TestSuite};
 use serde::Serialize;
 
 use crate::{Format, Outcome};
 
 pub(crate) const AFTER_HELP: &str = "\
-Without POLICY, checks the built-in default policy.
+Without POLICY, checks the built-in default policy. A file named
+`NAME.tests.yaml` is checked as a test file (its syntax and expectations;
+`escalate-check test` runs it).
 
 Every error is reported at once, each as file:line:column with the offending
 line and a hint. `--format json` prints one JSON object:
@@ -28,7 +30,7 @@ Exit codes: 0 every policy is valid, 1 warnings with --deny-warnings,
 
 #[derive(Args)]
 pub(crate) struct CheckArgs {
-    /// Policy files to check (default: the built-in policy)
+    /// Policy files (and `NAME.tests.yaml` test files) to check (default: the built-in policy)
     policies: Vec<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -43,27 +45,71 @@ struct Report<'a> {
     file: String,
     valid: bool,
     summary: Option<&'a PolicySummary>,
+    /// For a test file, how many tests it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tests: Option<usize>,
     diagnostics: Vec<&'a Diagnostic>,
 }
 
+/// What a file given to `check` turned out to be.
+enum Checked {
+    Policy(Result<Engine, PolicyError>),
+    /// A `NAME.tests.yaml` file, checked as a test file.
+    Tests(Result<TestSuite, PolicyError>),
+}
+
+impl Checked {
+    fn of(path: &Path) -> Checked {
+        if path.to_string_lossy().ends_with(".tests.yaml") {
+            Checked::Tests(TestSuite::from_test_file(path).map(|(suite, _)| suite))
+        } else {
+            Checked::Policy(Engine::from_path(path))
+        }
+    }
+
+    fn error(&self) -> Option<&PolicyError> {
+        match self {
+            Checked::Policy(Err(e)) | Checked::Tests(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    fn warnings(&self) -> Vec<&Diagnostic> {
+        match self {
+            Checked::Policy(Ok(engine)) => engine.warnings().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 pub(crate) fn check(args: &CheckArgs, out: &mut impl Write) -> io::Result<Outcome> {
-    let loaded: Vec<(String, Result<Engine, escalate::PolicyError>)> = if args.policies.is_empty() {
-        vec![("<built-in>".to_string(), Ok(Engine::builtin()))]
+    let loaded: Vec<(String, Checked)> = if args.policies.is_empty() {
+        vec![(
+            "<built-in>".to_string(),
+            Checked::Policy(Ok(Engine::builtin())),
+        )]
     } else {
         args.policies
             .iter()
-            .map(|p| (p.display().to_string(), Engine::from_path(p)))
+            .map(|p| (p.display().to_string(), Checked::of(p)))
             .collect()
     };
     let reports: Vec<Report> = loaded
         .iter()
-        .map(|(file, result)| Report {
+        .map(|(file, checked)| Report {
             file: file.clone(),
-            valid: result.is_ok(),
-            summary: result.as_ref().ok().map(Engine::summary),
-            diagnostics: match result {
-                Ok(engine) => engine.warnings().collect(),
-                Err(e) => e.diagnostics().collect(),
+            valid: checked.error().is_none(),
+            summary: match checked {
+                Checked::Policy(Ok(engine)) => Some(engine.summary()),
+                _ => None,
+            },
+            tests: match checked {
+                Checked::Tests(Ok(suite)) => Some(suite.len()),
+                _ => None,
+            },
+            diagnostics: match checked.error() {
+                Some(e) => e.diagnostics().collect(),
+                None => checked.warnings(),
             },
         })
         .collect();
@@ -77,38 +123,43 @@ pub(crate) fn check(args: &CheckArgs, out: &mut impl Write) -> io::Result<Outcom
             writeln!(out)?;
         }
         Format::Text => {
-            for (report, (_, result)) in reports.iter().zip(&loaded) {
-                match result {
-                    Ok(engine) => {
-                        for warning in engine.warnings() {
-                            writeln!(out, "{}\n", warning.render())?;
-                        }
-                        let n = engine.warnings().len();
-                        let warnings = match n {
-                            0 => String::new(),
-                            1 => " (1 warning)".to_string(),
-                            n => format!(" ({n} warnings)"),
-                        };
-                        let summary = describe(engine.summary());
-                        writeln!(out, "{}: ok{warnings}: {summary}", report.file)?
-                    }
-                    Err(error) => {
-                        writeln!(out, "{}\n", error.render())?;
-                        let n = error.diagnostics().len();
-                        writeln!(
-                            out,
-                            "{}: invalid: {n} error{}",
-                            report.file,
-                            if n == 1 { "" } else { "s" }
-                        )?;
-                    }
+            for (report, (_, checked)) in reports.iter().zip(&loaded) {
+                if let Some(error) = checked.error() {
+                    writeln!(out, "{}\n", error.render())?;
+                    let n = error.diagnostics().len();
+                    writeln!(
+                        out,
+                        "{}: invalid: {n} error{}",
+                        report.file,
+                        if n == 1 { "" } else { "s" }
+                    )?;
+                    continue;
                 }
+                let warnings = checked.warnings();
+                for warning in &warnings {
+                    writeln!(out, "{}\n", warning.render())?;
+                }
+                let warned = match warnings.len() {
+                    0 => String::new(),
+                    1 => " (1 warning)".to_string(),
+                    n => format!(" ({n} warnings)"),
+                };
+                let summary = match checked {
+                    Checked::Policy(Ok(engine)) => describe(engine.summary()),
+                    Checked::Tests(Ok(suite)) => format!(
+                        "test file, {} test{} (run them with `escalate-check test`)",
+                        suite.len(),
+                        if suite.len() == 1 { "" } else { "s" }
+                    ),
+                    _ => unreachable!("errors are reported above"),
+                };
+                writeln!(out, "{}: ok{warned}: {summary}", report.file)?
             }
         }
     }
     let warned = loaded
         .iter()
-        .any(|(_, result)| result.as_ref().is_ok_and(|e| e.warnings().len() > 0));
+        .any(|(_, checked)| !checked.warnings().is_empty());
     Ok(if !reports.iter().all(|r| r.valid) {
         Outcome::Invalid
     } else if warned && args.deny_warnings {
