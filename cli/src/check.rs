@@ -53,7 +53,7 @@ struct Report<'a> {
 
 /// What a file given to `check` turned out to be.
 enum Checked {
-    Policy(Result<Engine, PolicyError>),
+    Policy(Result<Box<Engine>, PolicyError>),
     /// A `NAME.tests.yaml` file, checked as a test file.
     Tests(Result<TestSuite, PolicyError>),
 }
@@ -63,7 +63,7 @@ impl Checked {
         if path.to_string_lossy().ends_with(".tests.yaml") {
             Checked::Tests(TestSuite::from_test_file(path).map(|(suite, _)| suite))
         } else {
-            Checked::Policy(Engine::from_path(path))
+            Checked::Policy(Engine::from_path(path).map(Box::new))
         }
     }
 
@@ -86,7 +86,7 @@ pub(crate) fn check(args: &CheckArgs, out: &mut impl Write) -> io::Result<Outcom
     let loaded: Vec<(String, Checked)> = if args.policies.is_empty() {
         vec![(
             "<built-in>".to_string(),
-            Checked::Policy(Ok(Engine::builtin())),
+            Checked::Policy(Ok(Box::new(Engine::builtin()))),
         )]
     } else {
         args.policies
