@@ -396,8 +396,15 @@ fn expand_alternatives(phrase: &str, limit: usize) -> Result<Vec<String>, String
             return Err("has a `}` without a `{`".to_string());
         }
         let Some(open) = group else {
-            expanded.iter_mut().for_each(|e| e.push_str(literal));
-            return Ok(expanded);
+            // An empty alternative leaves two spaces (`to {a|} human`): the
+            // phrase as evidence and `check` show it is written once.
+            return Ok(expanded
+                .iter()
+                .map(|e| {
+                    let whole = format!("{e}{literal}");
+                    whole.split_whitespace().collect::<Vec<_>>().join(" ")
+                })
+                .collect());
         };
         let close = rest[open..].find('}').ok_or("has a `{` without a `}`")? + open;
         let inner = &rest[open + 1..close];
@@ -448,6 +455,10 @@ mod tests {
                 ]),
             ),
             ("{a|b}{c|d}", Ok(&["ac", "ad", "bc", "bd"])),
+            (
+                "speak to {a|} human ",
+                Ok(&["speak to a human", "speak to human"]),
+            ),
             ("{solo}", Ok(&["solo"])),
             ("open {brace", Err("has a `{` without a `}`")),
             ("close} brace", Err("has a `}` without a `{`")),
