@@ -545,8 +545,18 @@ fn sweep(policy: &str, spec: &str, corpus: &[Conversation]) -> Result<Vec<SweepP
     let [from, to, step] = numbers[..] else {
         return Err("expected FROM:TO:STEP, such as 0.2:0.6:0.05".into());
     };
-    if step.is_nan() || step <= 0.0 || to < from || (to - from) / step > 1000.0 {
-        return Err("STEP must be positive and give at most 1,000 values from FROM to TO".into());
+    if to < from {
+        return Err(format!(
+            "the range runs backwards: TO `{to}` is below FROM `{from}`; write FROM:TO:STEP with FROM first"
+        ));
+    }
+    if step.is_nan() || step <= 0.0 {
+        return Err(format!("STEP `{step}` must be positive"));
+    }
+    if (to - from) / step > 1000.0 {
+        return Err(format!(
+            "{from}:{to}:{step} gives more than 1,000 values; use a larger STEP"
+        ));
     }
     let document: serde_json::Value =
         serde_saphyr::from_str(policy).map_err(|e| format!("cannot read the policy: {e}"))?;
@@ -560,16 +570,33 @@ fn sweep(policy: &str, spec: &str, corpus: &[Conversation]) -> Result<Vec<SweepP
     let keys: Vec<&str> = field.split('.').collect();
     let mut points = Vec::new();
     let steps = ((to - from) / step + 1e-9).floor() as usize;
+    let mut probe = document.clone();
+    let whole = find_field(&mut probe["rules"][index]["when"], &keys)
+        .ok_or_else(|| format!("rule `{rule}` has no `{field}` under `when`"))?
+        .is_u64();
+    if whole && [from, step].iter().any(|n| n.fract() != 0.0) {
+        return Err(format!(
+            "`{path}` is a whole number: sweep it with whole numbers, such as 1:5:1"
+        ));
+    }
     for i in 0..=steps {
-        let value = from + step * i as f64;
+        // Rounded, so that 0.8 + 2 * 0.2 is 1.2 and not 1.2000000000000002.
+        let value = ((from + step * i as f64) * 1e9).round() / 1e9;
         let mut edited = document.clone();
         let when = &mut edited["rules"][index]["when"];
-        let slot = find_field(when, &keys)
-            .ok_or_else(|| format!("rule `{rule}` has no `{field}` under `when`"))?;
-        *slot = serde_json::json!(value);
-        // JSON is YAML, so the edited policy loads as it is.
-        let engine =
-            Engine::from_yaml(&edited.to_string()).map_err(|e| format!("at {value}: {e}"))?;
+        let slot = find_field(when, &keys).expect("the field was found above");
+        *slot = if whole {
+            serde_json::json!(value as u64)
+        } else {
+            serde_json::json!(value)
+        };
+        // JSON is YAML, so the edited policy loads as it is. Its errors are
+        // about the value swept, so they are told by the field, not by a
+        // position in this re-written text.
+        let engine = Engine::from_yaml(&edited.to_string()).map_err(|e| {
+            let problems: Vec<&str> = e.diagnostics().map(|d| d.message()).collect();
+            format!("`{path}` = {value}: {}", problems.join("; "))
+        })?;
         let courses = run(&engine, corpus);
         let stats = summarize(&engine, &courses);
         points.push(SweepPoint {
