@@ -366,9 +366,14 @@ fn run(engine: &Engine, corpus: &[Conversation]) -> Vec<Course> {
     courses
 }
 
+/// What a conversation came to: its strongest action, with the turn, rule
+/// and reasons of the first decision that took it (an offer at turn 2 then
+/// an escalation at turn 3 is an escalation at turn 3, by its own rule).
 fn course(id: &str, decisions: Vec<Decision>) -> Course {
-    let first = decisions.iter().find(|d| d.action != Action::None);
     let strongest = decisions.iter().map(|d| d.action).max().unwrap_or_default();
+    let first = decisions
+        .iter()
+        .find(|d| d.action == strongest && d.action != Action::None);
     Course {
         id: id.to_string(),
         action: strongest,
