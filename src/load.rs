@@ -258,9 +258,14 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
             }
         })
         .unwrap_or((0, 0));
+    let found = source
+        .text
+        .get(offset..offset + len)
+        .unwrap_or_default()
+        .trim();
     let (code, message, help) = match cause {
         serde_saphyr::Error::Budget { breach, .. } => explain_budget(breach),
-        _ => explain_yaml_message(message),
+        _ => explain_number(message, found).unwrap_or_else(|| explain_yaml_message(message)),
     };
     // The parser places a missing field at the last key it read, though
     // the field is missing from the whole map: point at where the map
@@ -452,6 +457,34 @@ fn explain_budget(breach: &BudgetBreach) -> (&'static str, String, Option<String
 }
 
 /// Rewrites serde's messages in the project's style and adds a fix.
+/// The parser's words for a value that is not a number (`invalid u32`,
+/// `invalid floating point`), said in the policy's terms with the value.
+fn explain_number(message: &str, found: &str) -> Option<(&'static str, String, Option<String>)> {
+    let whole = [
+        "invalid u8",
+        "invalid u16",
+        "invalid u32",
+        "invalid u64",
+        "invalid usize",
+    ]
+    .contains(&message);
+    let (expected, help) = if whole {
+        ("a whole number", "write it in digits, such as `3`")
+    } else if message == "invalid floating point" {
+        (
+            "a number",
+            "write it in digits, such as `0.4` or `-0.5`: confidences run from 0 to 1, sentiments from -1 to 1",
+        )
+    } else {
+        return None;
+    };
+    Some((
+        "invalid-type",
+        format!("expected {expected}, found `{found}`"),
+        Some(help.to_string()),
+    ))
+}
+
 fn explain_yaml_message(message: &str) -> (&'static str, String, Option<String>) {
     let quoted = |s: &str| s.split('`').nth(1).unwrap_or("").to_string();
     if let Some(unknown) = Unknown::parse(message) {
