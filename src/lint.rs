@@ -22,6 +22,15 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
         d
     };
     let rules: Vec<&Spanned<RuleSpec>> = spec.rules.iter().filter(|r| r.value.enabled).collect();
+    // A map's keys carry no span: the key is the last `name:` before its
+    // value (on the same line, or above a block value).
+    let name_of = |name: &str, value: (usize, usize)| {
+        let before = source.text.get(..value.0).unwrap_or_default();
+        match before.rfind(&format!("{name}:")) {
+            Some(at) => (at, name.len()),
+            None => value,
+        }
+    };
     let mut warnings = Vec::new();
 
     // Topics no rule refers to.
@@ -36,7 +45,7 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
     for (name, topic) in &spec.topics {
         if !used.contains(name.as_str()) {
             warnings.push(warn(
-                span_of(topic),
+                name_of(name, span_of(topic)),
                 "unused-topic",
                 format!("no rule uses topic `{name}`"),
                 format!("refer to it with `when: {{ topic: {name} }}`, or remove it"),
@@ -56,7 +65,7 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
                     format!("route a rule to it with `route: {{ queue: {name} }}`, or remove it")
                 });
             warnings.push(warn(
-                span_of(queue),
+                name_of(name, span_of(queue)),
                 "unused-queue",
                 format!("no rule routes to queue `{name}`, so its settings never apply"),
                 help,
