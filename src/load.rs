@@ -276,6 +276,8 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
             map_start(source.text, offset).unwrap_or((offset, len))
         }
         "tab" => first_tab(source.text, offset).map_or((offset, len), |tab| (tab, 1)),
+        // Some values are reported at their key: point at the value.
+        "unknown-value" => value_after_key(source.text, offset).unwrap_or((offset, len)),
         _ => (offset, len),
     };
     let mut d = if error.location().is_some() {
@@ -287,6 +289,20 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
         d.set_help(help);
     }
     d
+}
+
+/// The value written after the key at `offset` on the same line
+/// (`action: handover` gives `handover`), if `offset` is at a key.
+fn value_after_key(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let rest = text.get(offset..)?;
+    let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+    let key = line.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))?;
+    let after = line[key..].strip_prefix(':')?;
+    let start = offset + key + 1 + (after.len() - after.trim_start().len());
+    let value = after.trim_start();
+    let end = value.find([',', '}', ']', '#']).unwrap_or(value.len());
+    let len = value[..end].trim_end().len();
+    (len > 0).then_some((start, len))
 }
 
 /// Where the map holding the key at `offset` begins: its first key, or

@@ -615,7 +615,8 @@ pub(crate) struct RuleSpec {
     #[schemars(with = "ConditionSpec")]
     pub(crate) when: Spanned<ConditionSpec>,
     pub(crate) kind: Kind,
-    #[schemars(with = "Action")]
+    #[schemars(with = "RuleAction")]
+    #[serde(deserialize_with = "rule_action")]
     pub(crate) action: Spanned<Action>,
     #[serde(default)]
     pub(crate) priority: i32,
@@ -774,4 +775,37 @@ pub(crate) fn span_of<T>(value: &Spanned<T>) -> (usize, usize) {
         (Some(offset), Some(len)) if offset != u32::MAX as u64 => (offset as usize, len as usize),
         _ => (0, 0),
     }
+}
+
+/// What a rule does when it fires, for the schema: a rule never decides
+/// `none` (switch it off with `enabled: false`).
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum RuleAction {
+    /// Ask the user whether they would like a person.
+    Offer,
+    /// Hand the conversation to a person now.
+    Escalate,
+}
+
+/// A rule's action: `offer` or `escalate`. `none` is read so that the
+/// compiler can refuse it with its own help; anything else is unknown,
+/// with only the two a rule may take as the alternatives.
+fn rule_action<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Spanned<Action>, D::Error> {
+    let name = Spanned::<String>::deserialize(deserializer)?;
+    let action = match name.value.as_str() {
+        "offer" => Action::Offer,
+        "escalate" => Action::Escalate,
+        "none" => Action::None,
+        other => {
+            return Err(serde::de::Error::unknown_variant(
+                other,
+                &["offer", "escalate"],
+            ));
+        }
+    };
+    Ok(Spanned::new(action, name.referenced, name.defined))
 }
