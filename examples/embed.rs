@@ -4,20 +4,33 @@
 //! prefix one with `?` to mark it as a turn the bot did not understand.
 
 use std::collections::HashMap;
-use std::io::BufRead;
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
 
 use escalate::{ConversationState, Engine, Outcome, Turn};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     // Compile once at start-up; share the engine across threads if you like.
-    let engine = match std::env::args().nth(1) {
-        Some(path) => Engine::from_path(path).map_err(|e| e.render())?,
+    let engine = match std::env::args().nth(1).map(Engine::from_path) {
+        Some(Ok(engine)) => engine,
+        Some(Err(e)) => {
+            // The located report, as `escalate-check check` prints it.
+            eprintln!("{}", e.render());
+            return ExitCode::from(2);
+        }
         None => Engine::builtin(),
+    };
+    let prompt = || {
+        if std::io::stdin().is_terminal() {
+            print!("you: ");
+            let _ = std::io::stdout().flush();
+        }
     };
     // The bot owns the state: here a map, in production your session store.
     let mut states: HashMap<String, ConversationState> = HashMap::new();
+    prompt();
     for line in std::io::stdin().lock().lines() {
-        let line = line?;
+        let Ok(line) = line else { break };
         let (text, outcome) = match line.strip_prefix('?') {
             Some(text) => (text, Outcome::NoMatch),
             None => (line.as_str(), Outcome::Ok),
@@ -44,6 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if decision.starts_handoff() {
             println!("     (a real bot sends handoff.initiate now: see examples/proxy.rs)");
         }
+        prompt();
     }
-    Ok(())
+    ExitCode::SUCCESS
 }
