@@ -20,10 +20,13 @@ line and a hint. `--format json` prints one JSON object:
    \"severity\", \"file\", \"line\", \"column\", \"message\", \"help\"}]}]}
 
 Warnings (severity `warning`, same format) point at what loads but is
-probably a mistake: a topic no rule uses, a rule that another always
-outranks when it fires, a phrase in rules of different kinds, a threshold
-that can never be crossed. They do not fail the check unless
---deny-warnings.
+probably a mistake:
+  unused-topic         a topic no rule uses
+  unused-queue         queue settings no rule routes to (often a misspelt name)
+  shadowed-rule        a rule that another always outranks when it fires
+  phrase-kinds-differ  a phrase in rules of different kinds
+  never-fires          a threshold that can never be crossed
+They do not fail the check unless --deny-warnings.
 
 Exit codes: 0 every policy is valid, 1 warnings with --deny-warnings,
 2 any policy is invalid.";

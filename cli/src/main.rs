@@ -33,8 +33,8 @@ Examples:
 
 Exit codes:
   0  success
-  1  a policy test failed (`test`), warnings with `check --deny-warnings`,
-     or a floor not met (`eval`)
+  1  a policy test failed or a policy has no tests (`test`), warnings
+     with `check --deny-warnings`, or a floor not met (`eval`)
   2  invalid policy, invalid input or bad arguments";
 
 /// Dry-run, validate and summarize escalation policies for chatbots.

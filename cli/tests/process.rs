@@ -1,5 +1,4 @@
-//! `run -` as a sidecar: a process pipes turns in and reads each decision
-//! back before it sends the next turn.
+//! The CLI beyond its file cases: `run -` as a sidecar, its help.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -43,4 +42,27 @@ fn run_on_standard_input_answers_each_turn_before_the_next() {
     }
     drop(stdin);
     assert!(child.wait().unwrap().success());
+}
+
+/// `check --help` names every warning the linter can give (a new one must
+/// be listed there).
+#[test]
+fn check_help_names_every_warning() {
+    let lint = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../src/lint.rs"))
+        .expect("the linter's source");
+    let help = Command::new(env!("CARGO_BIN_EXE_escalate-check"))
+        .args(["check", "--help"])
+        .output()
+        .expect("escalate-check runs");
+    let help = String::from_utf8(help.stdout).unwrap();
+    let codes: Vec<&str> = lint
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.contains('-') && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+        .collect();
+    assert!(codes.len() >= 5, "{codes:?}");
+    for code in codes {
+        assert!(help.contains(code), "`check --help` does not name `{code}`");
+    }
 }
