@@ -1,0 +1,255 @@
+//! JavaScript objects into library types, bounded against hostile input.
+//!
+//! A turn is read straight from the JS object, without JSON: the fields go
+//! through napi's serde deserializer into [`escalate::Turn`] (which refuses
+//! unknown fields, as the transcript reader does), and `attributes`, the one
+//! field that holds arbitrary JSON, through [`Reader`], which walks it as
+//! `JSON.stringify` would (own enumerable keys, `undefined` and functions
+//! left out, non-finite numbers as `null`, integers as JSON integers) and
+//! stops where a line of JSON would be refused or never end:
+//!
+//! - nested as deep as the library's JSON reader refuses (128 levels,
+//!   counting the turn; a cycle is nested without end) or holding an object
+//!   with a `toJSON` method: the turn goes to JSON ([`Unread::Json`]),
+//!   where the library reports the depth at the column the CLI would;
+//! - more than [`MAX_TURN_VALUES`] values (a few objects shared many times
+//!   over can stand for more values than any line could hold): refused
+//!   ([`crate::errors::too_large`]).
+//!
+//! A field set to `undefined` counts as absent, as in `JSON.stringify`.
+
+use escalate::Turn;
+use napi::bindgen_prelude::{
+    FromNapiValue, JsObjectValue, JsValue, KeyCollectionMode, KeyConversion, KeyFilter, Object,
+    Unknown,
+};
+use napi::{De, Status, ValueType};
+use serde::de::{DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// How deep JSON may nest before the library's reader refuses it: a
+/// bracket at this depth (the turn's own is depth 1) is refused.
+const MAX_DEPTH: usize = 128;
+
+/// The most values a turn's `attributes` may hold, counting every visit of
+/// a value shared between several places.
+pub const MAX_TURN_VALUES: usize = 100_000;
+
+/// Why [`Reader`] stopped.
+enum Stop {
+    /// A JavaScript exception (a getter that threw).
+    Js(napi::Error),
+    /// Only JSON can say what this is: too deep, or a `toJSON` method.
+    Json,
+    /// More than [`MAX_TURN_VALUES`] values.
+    TooLarge,
+}
+
+impl From<napi::Error> for Stop {
+    fn from(error: napi::Error) -> Stop {
+        Stop::Js(error)
+    }
+}
+
+/// Reads arbitrary JS data as JSON values, counting what it reads.
+#[derive(Default)]
+pub(crate) struct Reader {
+    values: usize,
+    stop: Option<Stop>,
+}
+
+impl Reader {
+    /// `value` at `depth` (the turn is 1) as JSON; `None` where
+    /// `JSON.stringify` writes nothing (`undefined`, a function, a symbol).
+    fn value(&mut self, value: Unknown<'_>, depth: usize) -> Result<Option<Value>, Stop> {
+        self.values += 1;
+        if self.values > MAX_TURN_VALUES {
+            return Err(Stop::TooLarge);
+        }
+        Ok(Some(match value.get_type()? {
+            ValueType::Undefined | ValueType::Function | ValueType::Symbol => return Ok(None),
+            ValueType::Null => Value::Null,
+            ValueType::Boolean => Value::Bool(bool::from_unknown(value)?),
+            ValueType::Number => number(f64::from_unknown(value)?),
+            ValueType::String => Value::String(String::from_unknown(value)?),
+            ValueType::Object => {
+                if depth >= MAX_DEPTH {
+                    return Err(Stop::Json);
+                }
+                let object = Object::from_unknown(value)?;
+                let to_json: Unknown<'_> = object.get_named_property_unchecked("toJSON")?;
+                if to_json.get_type()? == ValueType::Function {
+                    return Err(Stop::Json);
+                }
+                if object.is_array()? {
+                    let len = object.get_array_length_unchecked()?;
+                    let mut items = Vec::with_capacity(len.min(1024) as usize);
+                    for index in 0..len {
+                        let item: Unknown<'_> = object.get_element(index)?;
+                        items.push(self.value(item, depth + 1)?.unwrap_or(Value::Null));
+                    }
+                    Value::Array(items)
+                } else {
+                    Value::Object(self.object(&object, depth)?)
+                }
+            }
+            // BigInt (which JSON.stringify refuses), externals.
+            _ => return Err(Stop::Json),
+        }))
+    }
+
+    /// The own enumerable string-keyed properties of `object`, in order.
+    fn object(&mut self, object: &Object<'_>, depth: usize) -> Result<Map<String, Value>, Stop> {
+        let mut map = Map::new();
+        for (key, value) in own_properties(object)? {
+            if let Some(value) = self.value(value, depth + 1)? {
+                map.insert(key, value);
+            }
+        }
+        Ok(map)
+    }
+
+    /// `attributes` (at depth 2, inside the turn) as a JSON value.
+    fn attributes(&mut self, value: Unknown<'_>) -> napi::Result<Value> {
+        match self.value(value, 2) {
+            Ok(value) => Ok(value.unwrap_or(Value::Null)),
+            Err(Stop::Js(error)) => Err(error),
+            Err(stop) => {
+                self.stop = Some(stop);
+                Err(napi::Error::new(Status::InvalidArg, "stopped"))
+            }
+        }
+    }
+}
+
+/// A JS number as the JSON value `JSON.stringify` and then serde_json make
+/// of it: integers below 1e21 are written as digits (an integer, if it
+/// fits in 64 bits), everything else as a float; NaN and the infinities
+/// become `null`.
+fn number(x: f64) -> Value {
+    if !x.is_finite() {
+        return Value::Null;
+    }
+    if x.fract() == 0.0 && x.abs() < 1e21 {
+        if (0.0..18_446_744_073_709_551_616.0).contains(&x) {
+            return Value::from(x as u64);
+        }
+        if (-9_223_372_036_854_775_808.0..0.0).contains(&x) {
+            return Value::from(x as i64);
+        }
+    }
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+}
+
+/// The own enumerable string-keyed properties of an object and their
+/// values, in `Object.keys` order, leaving out those set to `undefined`.
+fn own_properties<'env>(object: &Object<'env>) -> napi::Result<Vec<(String, Unknown<'env>)>> {
+    let keys = object.get_all_property_names(
+        KeyCollectionMode::OwnOnly,
+        KeyFilter::Enumerable,
+        KeyConversion::NumbersToStrings,
+    )?;
+    let len = keys.get_array_length_unchecked()?;
+    let mut properties = Vec::with_capacity(len as usize);
+    for index in 0..len {
+        let key: Unknown<'env> = keys.get_element(index)?;
+        if key.get_type()? != ValueType::String {
+            continue; // a symbol
+        }
+        let value: Unknown<'env> = object.get_property(key)?;
+        if value.get_type()? == ValueType::Undefined {
+            continue;
+        }
+        properties.push((String::from_unknown(key)?, value));
+    }
+    Ok(properties)
+}
+
+/// Why [`turn`] did not read a turn.
+pub(crate) enum Unread {
+    /// A JavaScript exception (a getter that threw): rethrown as it is.
+    Js(napi::Error),
+    /// More than [`MAX_TURN_VALUES`] values under `attributes`.
+    TooLarge,
+    /// Only JSON can tell: the turn is to be written as JSON and read by the
+    /// library, which reports where it is wrong (the conversion's own reason,
+    /// if it failed, is given in case the library reads the line).
+    Json(Option<String>),
+}
+
+impl From<napi::Error> for Unread {
+    fn from(error: napi::Error) -> Unread {
+        Unread::Js(error)
+    }
+}
+
+/// Reads a turn from a JS value without JSON, or says why not.
+pub(crate) fn turn(value: Unknown<'_>) -> Result<Turn, Unread> {
+    if value.get_type()? != ValueType::Object || value.is_array()? {
+        return Err(Unread::Json(Some("a turn is a JSON object".into())));
+    }
+    let object = Object::from_unknown(value)?;
+    let mut reader = Reader::default();
+    let result = serde::Deserialize::deserialize(TurnFields {
+        env: object.value().env,
+        properties: own_properties(&object)?.into_iter(),
+        value: None,
+        reader: &mut reader,
+    });
+    match (result, reader.stop) {
+        (Ok(turn), _) => Ok(turn),
+        (Err(_), Some(Stop::TooLarge)) => Err(Unread::TooLarge),
+        (Err(_), Some(_)) => Err(Unread::Json(None)),
+        (Err(error), None) if error.status == Status::PendingException => Err(Unread::Js(error)),
+        (Err(error), None) => Err(Unread::Json(Some(error.reason.clone()))),
+    }
+}
+
+/// The turn object's fields, as a serde map.
+struct TurnFields<'a, 'env> {
+    env: napi::sys::napi_env,
+    properties: std::vec::IntoIter<(String, Unknown<'env>)>,
+    value: Option<(bool, Unknown<'env>)>,
+    reader: &'a mut Reader,
+}
+
+impl<'de> serde::Deserializer<'de> for TurnFields<'_, '_> {
+    type Error = napi::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> napi::Result<V::Value> {
+        visitor.visit_map(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de> MapAccess<'de> for TurnFields<'_, '_> {
+    type Error = napi::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> napi::Result<Option<K::Value>> {
+        let Some((key, value)) = self.properties.next() else {
+            return Ok(None);
+        };
+        self.value = Some((key == "attributes", value));
+        seed.deserialize(key.into_deserializer()).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> napi::Result<V::Value> {
+        let (attributes, value) = self.value.take().expect("a key before its value");
+        if attributes {
+            let json = self.reader.attributes(value)?;
+            seed.deserialize(json)
+                .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))
+        } else {
+            let object = Object::from_raw(self.env, value.raw());
+            seed.deserialize(&mut De::new(&object))
+        }
+    }
+}
