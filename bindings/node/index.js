@@ -1,23 +1,31 @@
 'use strict'
-// The package's entry point: the native classes, as `native.js` (the loader
-// `napi build` writes) loads them, plus the two things the native module
-// leaves to JavaScript, which it is handed once here (`_setup`):
+// The package's entry point: its classes, thin JavaScript over the native
+// functions (`native.js`, the loader `napi build` writes; src/lib.rs).
 //
-// 1. `makeError`: the package's error classes. The native module gives a
-//    kind and the library's error as a JSON payload (src/errors.rs); the
-//    message is always the library's text.
+// - `Engine` and `PolicyHandle` hold a native handle to the Rust value.
+// - `ConversationState` holds the library's saved-state JSON (what
+//   `JSON.stringify(state)` writes); a new one holds nothing yet.
+// - `Decision` holds the decision JSON, parsed when it is first read.
+//
+// so that a turn is one native call (napi-rs 3 spends microseconds on each
+// class instance it makes and on each call on one; README, "Benchmark").
+// Every decision, message and error text comes from the library.
+//
+// The native module is handed, once (`setup`), the two things it leaves
+// to JavaScript:
+//
+// 1. `makeError`: the package's error classes, from a kind and the
+//    library's error as a JSON payload (src/errors.rs).
 // 2. `compact`: a JS value written as one compact JSON line, exactly as
 //    `JSON.stringify` writes it, for the library's own readers: a turn the
 //    native conversion gives up on (so the error and its column are the
 //    CLI's on that line), a `handoff.status` event, a saved state given as
 //    an object, a conversation reference, the transcript's turns. It is
 //    bounded against cycles, depth and shared objects.
-//
-// Nothing here decides or words anything.
 
 const native = require('./native.js')
 
-const { Engine, ConversationState, Decision, PolicyHandle, MAX_TURN_VALUES } = native
+const { MAX_TURN_VALUES } = native
 
 /** The base of every error the package throws. */
 class EscalateError extends Error {}
@@ -131,7 +139,239 @@ function compact(value, isTurn) {
   return line === undefined ? 'null' : line
 }
 
-native._setup(makeError, compact)
+native.setup(makeError, compact)
+
+// Set by the classes' static blocks: a state's saved JSON and its update, a decision's JSON.
+let stateOf, decisionJSON
+
+/** Guards the constructors that only the package calls. */
+const INTERNAL = Symbol('escalate internal')
+
+function internal(token, what) {
+  if (token !== INTERNAL) throw new TypeError(`${what} are made by the package: ${hint[what]}`)
+}
+const hint = {
+  engines: 'use Engine.builtin(), Engine.fromYaml(text) or Engine.fromPath(path)',
+  decisions: 'use engine.evaluate(state, turn)',
+  'policy handles': 'use PolicyHandle.fromPath(path)',
+}
+
+/** A compiled escalation policy. Build it once and share it: evaluation does not change it. */
+class Engine {
+  #native
+  constructor(token, handle) {
+    internal(token, 'engines')
+    this.#native = handle
+  }
+  /** The built-in policy. */
+  static builtin() {
+    return new Engine(INTERNAL, native.engineBuiltin())
+  }
+  /** Compiles a policy from its YAML text; throws a `PolicyError` with every problem when it does not load. */
+  static fromYaml(text) {
+    return new Engine(INTERNAL, native.engineFromYaml(text))
+  }
+  /** Loads and compiles a policy file; throws a `PolicyError` when it cannot be read or does not load. */
+  static fromPath(path) {
+    return new Engine(INTERNAL, native.engineFromPath(path))
+  }
+  /** The policy's `name`. */
+  get name() {
+    return native.engineName(this.#native)
+  }
+  /** `{ name, hash }`: the policy's name and the first 16 hex digits of its SHA-256. */
+  get policyId() {
+    return native.enginePolicyId(this.#native)
+  }
+  /** The warnings the policy loaded with. */
+  get warnings() {
+    return native.engineWarnings(this.#native)
+  }
+  /** How many turns `handoff.initiate`'s transcript carries: keep at least this many per conversation. */
+  get transcriptTurns() {
+    return native.engineTranscriptTurns(this.#native)
+  }
+  /** The text with what the policy's `handoff.redact` masks masked. */
+  redact(text) {
+    return native.engineRedact(this.#native, text)
+  }
+  /** Decides one turn (a plain object with the fields of a transcript line) and updates the state. */
+  evaluate(state, turn) {
+    const kept = stateOf(state)
+    return kept.update(native.evaluate(this.#native, kept.saved, turn))
+  }
+  /** Applies the agent hub's `handoff.status` event (the activity, or its JSON) to the state. */
+  applyStatus(state, status) {
+    const kept = stateOf(state)
+    return kept.update(native.applyStatus(this.#native, kept.saved, status))
+  }
+  /** The Bot Framework `handoff.initiate` event for a decision, addressed to a conversation id or reference, with the turns kept. */
+  handoffInitiate(decision, conversation, transcript = []) {
+    if (!(decision instanceof Decision)) throw new TypeError('handoffInitiate takes the Decision that evaluate gave')
+    return native.handoffInitiate(this.#native, decisionJSON(decision), conversation, Array.from(transcript))
+  }
+}
+
+/** What the engine remembers of one conversation; `JSON.stringify` saves it and `ConversationState.fromJSON` reads it back. */
+class ConversationState {
+  #saved = null // the library's saved-state JSON; null for a conversation not started
+  /** The state of a conversation that has not started. */
+  constructor() {}
+  /** Reads a saved state: JSON text or bytes, or the object `toJSON` gave. Throws a `StateError` on a corrupt or foreign state. */
+  static fromJSON(saved) {
+    const state = new ConversationState()
+    state.#saved = native.stateRead(saved)
+    return state
+  }
+  /** `bot`, `offered`, `waiting` or `with_agent`. */
+  get phase() {
+    return native.statePhase(this.#saved)
+  }
+  /** How many user turns have been evaluated. */
+  get turns() {
+    return native.stateTurns(this.#saved)
+  }
+  /** The saved state as a plain object. */
+  toJSON() {
+    return JSON.parse(this.#saved ?? native.stateJson(null))
+  }
+  static {
+    stateOf = (state) => {
+      if (!(state instanceof ConversationState) || !(#saved in state)) {
+        throw new TypeError('the state is a ConversationState: new ConversationState() or ConversationState.fromJSON(saved)')
+      }
+      return {
+        saved: state.#saved,
+        /** Keeps the state the native side gave and makes its decision. */
+        update(out) {
+          // `1` or `0` (starts a handoff) and the action, the state, the decision (src/lib.rs, `outcome`).
+          const first = out.indexOf('\n')
+          const second = out.indexOf('\n', first + 1)
+          state.#saved = out.slice(first + 1, second)
+          return new Decision(INTERNAL, out.slice(second + 1), out[0] === '1', out.slice(1, first))
+        },
+      }
+    }
+  }
+}
+
+/** The engine's answer for one turn: what to do and why. Its getters read the decision JSON. */
+class Decision {
+  #json
+  #data = null
+  #startsHandoff
+  #action
+  constructor(token, json, startsHandoff, action) {
+    internal(token, 'decisions')
+    this.#json = json
+    this.#startsHandoff = startsHandoff
+    this.#action = action
+  }
+  #read() {
+    return (this.#data ??= JSON.parse(this.#json))
+  }
+  /** A field holding an object, parsed afresh so that the caller may change it. */
+  #fresh(field) {
+    return JSON.parse(this.#json)[field]
+  }
+  /** The conversation, copied from the turn. */
+  get conversationId() {
+    return this.#read().conversation_id
+  }
+  /** The number of this user turn in the conversation, from 1. */
+  get turn() {
+    return this.#read().turn
+  }
+  /** `none`, `offer` or `escalate`. */
+  get action() {
+    return this.#action
+  }
+  /** `planned` or `fallback`; `null` when the action is `none`. */
+  get kind() {
+    return this.#read().kind
+  }
+  /** The deciding rule. */
+  get rule() {
+    return this.#read().rule
+  }
+  /** Every rule that fired, with its evidence. */
+  get reasons() {
+    return this.#fresh('reasons')
+  }
+  /** `{ queue, skill, priority }`: where to send the conversation. */
+  get route() {
+    return this.#fresh('route')
+  }
+  /** What to tell the user. */
+  get message() {
+    return this.#read().message
+  }
+  /** A note for the agent who takes over. */
+  get agentNote() {
+    return this.#read().agent_note
+  }
+  /** `{ name, hash }`: the policy that made the decision. */
+  get policy() {
+    return this.#fresh('policy') ?? null
+  }
+  /** Rules that could not be evaluated on this turn. */
+  get errors() {
+    return this.#fresh('errors') ?? []
+  }
+  /** The conversation's phase after this turn (the decision JSON leaves out `bot`). */
+  get phase() {
+    return this.#read().phase ?? 'bot'
+  }
+  /** `ticket`, `callback` or `email` on the offline path, else `null` (absent from the decision JSON). */
+  get fallbackChannel() {
+    return this.#read().fallback_channel ?? null
+  }
+  /** Whether to send `handoff.initiate` now (`Decision::starts_handoff`). */
+  get startsHandoff() {
+    return this.#startsHandoff
+  }
+  /** Whether the bot should hand over now. */
+  get isEscalation() {
+    return this.#action === 'escalate'
+  }
+  /** Whether the bot should offer a person. */
+  get isOffer() {
+    return this.#action === 'offer'
+  }
+  /** The decision JSON, as `escalate-check run --format json` prints it. */
+  toJSON() {
+    return JSON.parse(this.#json)
+  }
+  static {
+    decisionJSON = (decision) => decision.#json
+  }
+}
+
+/** A policy file served to every conversation, which can be reloaded while it serves. */
+class PolicyHandle {
+  #native
+  constructor(token, handle) {
+    internal(token, 'policy handles')
+    this.#native = handle
+  }
+  /** Loads the policy file and serves it; `reload` reads it again. */
+  static fromPath(path) {
+    return new PolicyHandle(INTERNAL, native.handleFromPath(path))
+  }
+  /** The engine serving now. */
+  get engine() {
+    return new Engine(INTERNAL, native.handleEngine(this.#native))
+  }
+  /** Evaluates a turn on the engine serving now. */
+  evaluate(state, turn) {
+    const kept = stateOf(state)
+    return kept.update(native.handleEvaluate(this.#native, kept.saved, turn))
+  }
+  /** Serves the file again if it loads and passes its own tests; returns its id. Otherwise throws and keeps the old one. */
+  reload() {
+    return native.handleReload(this.#native)
+  }
+}
 
 module.exports = {
   Engine,

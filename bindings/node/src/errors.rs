@@ -1,13 +1,13 @@
 //! The errors the binding throws, and the JavaScript half they need.
 //!
 //! `index.js` defines the package's error classes and hands the native
-//! module, once at load (`_setup`), a function that makes one from a kind
+//! module, once at load (`setup`), a function that makes one from a kind
 //! and a JSON payload, and [`compact`], which writes a JS value as one line
 //! of JSON. Every error here is the library's (its text, its fields) made
 //! into one of those classes; the only texts of the binding's own are
 //! [`too_large`] and the prefix of [`reference`].
 //!
-//! Without `_setup` (the native module loaded on its own), errors are
+//! Without `setup` (the native module loaded on its own), errors are
 //! plain `Error`s whose message is `escalate:KIND:PAYLOAD`.
 
 use escalate::{Diagnostic, PolicyError, ReloadError, StateError, TestReport, TurnError};

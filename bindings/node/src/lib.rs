@@ -1,39 +1,50 @@
-//! The Node.js binding of `escalate`: `Engine`, `ConversationState`,
-//! `Decision` and `PolicyHandle` as JavaScript classes.
+//! The native half of the Node.js package of `escalate`.
 //!
-//! This is the native half; `index.js` is the package's entry point. It
-//! defines the error classes and hands over (`_setup`) the two things done
-//! in JavaScript: making those errors ([`errors`]) and writing a JS value
-//! as one compact line of JSON, for the library's own readers when the
-//! fast conversion ([`convert`]) gives a turn up, and for statuses, saved
-//! states given as objects, conversation references and transcripts. So
-//! every decision, message and error text comes from the library, and a
-//! turn's error points at the column the CLI would on that line.
+//! `index.js` is the package's entry point: its classes (`Engine`,
+//! `ConversationState`, `Decision`, `PolicyHandle` and the errors) are thin
+//! JavaScript over the functions here. Engines and policy handles are
+//! napi externals (type-checked handles to the Rust values); a conversation
+//! state crosses as the library's own saved-state JSON, and a decision as
+//! its decision JSON, which `index.js` parses only when it is read. That
+//! keeps a turn to one native call: napi-rs 3 spends microseconds making a
+//! class instance and registering the borrows of each call on a class,
+//! more than the whole evaluation costs (bench/bench.mjs; README).
+//!
+//! `index.js` also hands over (`setup`) the two things done in JavaScript:
+//! making its error classes ([`errors`]) and writing a JS value as one
+//! compact line of JSON, for the library's own readers when the fast
+//! conversion ([`convert`]) gives a turn up, and for statuses, saved states
+//! given as objects, conversation references and transcripts. So every
+//! decision, message and error text comes from the library, and a turn's
+//! error points at the column the CLI would on that line.
 #![deny(clippy::all)]
 
 mod convert;
 mod errors;
 
-use convert::Unread;
-use errors::TooLarge;
-
 use std::sync::Arc;
 
-use escalate::{ConversationReference, HandoffStatus, Turn};
+use convert::Unread;
+use errors::TooLarge;
+use escalate::{ConversationReference, ConversationState, Decision, HandoffStatus, Turn};
 use napi::bindgen_prelude::{
-    ClassInstance, Either3, FnArgs, FromNapiValue, Function, Uint8Array, Unknown,
+    Either3, External, FnArgs, FromNapiValue, Function, Uint8Array, Unknown,
 };
-use napi::{Env, Result, ValueType, sys};
+use napi::{Env, Result, Status, ValueType, sys};
 use napi_derive::napi;
 use serde::Serialize;
+
+/// A compiled policy, shared by every `Engine` object that serves it.
+type EngineRef = External<Arc<escalate::Engine>>;
+type HandleRef = External<escalate::PolicyHandle>;
 
 /// The most values a turn's `attributes` may hold (shared objects count
 /// once per place they appear).
 #[napi]
 pub const MAX_TURN_VALUES: u32 = convert::MAX_TURN_VALUES as u32;
 
-/// Internal: `index.js` hands over its error maker and JSON writer.
-#[napi(js_name = "_setup")]
+/// `index.js` hands over its error maker and JSON writer.
+#[napi]
 pub fn setup(
     env: &Env,
     #[napi(ts_arg_type = "(kind: string, payload: string) => Error")] make_error: Function<
@@ -52,153 +63,157 @@ fn js<'env>(env: &'env Env, value: &impl Serialize) -> Result<Unknown<'env>> {
     env.to_js_value(value)
 }
 
-/// A compiled escalation policy. Build it once and share it: evaluation
-/// does not change it.
+fn engine(engine: escalate::Engine) -> EngineRef {
+    External::new(Arc::new(engine))
+}
+
+/// The built-in policy.
 #[napi]
-pub struct Engine {
-    inner: Arc<escalate::Engine>,
+pub fn engine_builtin() -> EngineRef {
+    engine(escalate::Engine::builtin())
+}
+
+/// A policy from its YAML text; a `PolicyError` when it does not load.
+#[napi]
+pub fn engine_from_yaml(env: &Env, text: String) -> Result<EngineRef> {
+    escalate::Engine::from_yaml(&text)
+        .map(engine)
+        .map_err(|e| errors::policy(env, &e))
+}
+
+/// A policy file; a `PolicyError` when it cannot be read or does not load.
+#[napi]
+pub fn engine_from_path(env: &Env, path: String) -> Result<EngineRef> {
+    escalate::Engine::from_path(&path)
+        .map(engine)
+        .map_err(|e| errors::policy(env, &e))
 }
 
 #[napi]
-impl Engine {
-    /// The built-in policy (`policies/default.yaml`).
-    #[napi(factory)]
-    pub fn builtin() -> Engine {
-        Engine {
-            inner: Arc::new(escalate::Engine::builtin()),
+pub fn engine_name(engine: &EngineRef) -> String {
+    engine.name().to_string()
+}
+
+#[napi(ts_return_type = "PolicyId")]
+pub fn engine_policy_id<'env>(env: &'env Env, engine: &EngineRef) -> Result<Unknown<'env>> {
+    js(env, engine.id())
+}
+
+#[napi(ts_return_type = "Diagnostic[]")]
+pub fn engine_warnings<'env>(env: &'env Env, engine: &EngineRef) -> Result<Unknown<'env>> {
+    js(env, &engine.warnings().collect::<Vec<_>>())
+}
+
+#[napi]
+pub fn engine_transcript_turns(engine: &EngineRef) -> u32 {
+    u32::try_from(engine.transcript_turns()).unwrap_or(u32::MAX)
+}
+
+#[napi]
+pub fn engine_redact(engine: &EngineRef, text: String) -> String {
+    engine.redact(&text).into_owned()
+}
+
+/// A saved state the binding itself wrote (`None`: a new conversation).
+fn state(saved: Option<&str>) -> Result<ConversationState> {
+    match saved {
+        None => Ok(ConversationState::new()),
+        Some(json) => ConversationState::from_json(json.as_bytes())
+            .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string())),
+    }
+}
+
+/// What a turn or a status gives `index.js`, in one string: `1` or `0`
+/// (whether the decision starts a handoff) and the action (`none`, `offer`
+/// or `escalate`, so that reading it parses nothing), then on lines of
+/// their own (compact JSON holds no newline) the state after the turn as
+/// saved-state JSON and the decision JSON.
+fn outcome(state: &ConversationState, decision: &Decision) -> String {
+    let mut out = String::with_capacity(512);
+    out.push(if decision.starts_handoff() { '1' } else { '0' });
+    out.push_str(&decision.action.to_string());
+    out.push('\n');
+    out.push_str(&state.to_json());
+    out.push('\n');
+    out.push_str(&serde_json::to_string(decision).expect("a decision always serializes"));
+    out
+}
+
+/// Decides one turn (a plain object with the fields of a transcript line)
+/// for the state saved as `saved`; see [`outcome`].
+#[napi(ts_args_type = "engine: EngineRef, saved: string | null, turn: Turn")]
+pub fn evaluate(
+    env: &Env,
+    engine: &EngineRef,
+    saved: Option<String>,
+    turn: Unknown<'_>,
+) -> Result<String> {
+    let turn = read_turn(env, turn)?;
+    let mut state = state(saved.as_deref())?;
+    let decision = engine.evaluate(&mut state, &turn);
+    Ok(outcome(&state, &decision))
+}
+
+/// Applies the agent hub's `handoff.status` event (the event object, or
+/// its JSON); a `TurnError` when it is not one.
+#[napi(
+    ts_args_type = "engine: EngineRef, saved: string | null, status: HandoffStatusEvent | string"
+)]
+pub fn apply_status(
+    env: &Env,
+    engine: &EngineRef,
+    saved: Option<String>,
+    status: Unknown<'_>,
+) -> Result<String> {
+    let line = match status.get_type()? {
+        ValueType::String => String::from_unknown(status)?,
+        _ => errors::compact(env, status, false)?
+            .ok_or_else(|| errors::too_large(env, TooLarge::Status))?,
+    };
+    let status = HandoffStatus::from_json(line.as_bytes())
+        .map_err(|e| errors::turn(env, &e, &line, None))?;
+    let mut state = state(saved.as_deref())?;
+    let decision = engine.apply_status(&mut state, &status);
+    Ok(outcome(&state, &decision))
+}
+
+/// The Bot Framework `handoff.initiate` event for a decision (its JSON, as
+/// [`outcome`] gave it), addressed to a conversation id (a placeholder
+/// reference) or a conversation reference object, with the turns kept as
+/// the transcript.
+#[napi(
+    ts_args_type = "engine: EngineRef, decision: string, conversation: string | ConversationReference, transcript: Turn[]",
+    ts_return_type = "HandoffInitiateEvent"
+)]
+pub fn handoff_initiate<'env>(
+    env: &'env Env,
+    engine: &EngineRef,
+    decision: String,
+    conversation: Unknown<'_>,
+    transcript: Vec<Unknown<'_>>,
+) -> Result<Unknown<'env>> {
+    let decision: Decision = serde_json::from_str(&decision)
+        .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))?;
+    let reference = match conversation.get_type()? {
+        ValueType::String => {
+            ConversationReference::placeholder(&String::from_unknown(conversation)?)
         }
-    }
-
-    /// Compiles a policy from its YAML text; throws a `PolicyError` with
-    /// every problem when it does not load.
-    #[napi(factory)]
-    pub fn from_yaml(env: &Env, text: String) -> Result<Engine> {
-        escalate::Engine::from_yaml(&text)
-            .map(|engine| Engine {
-                inner: Arc::new(engine),
-            })
-            .map_err(|e| errors::policy(env, &e))
-    }
-
-    /// Loads and compiles a policy file; throws a `PolicyError` when it
-    /// cannot be read or does not load.
-    #[napi(factory)]
-    pub fn from_path(env: &Env, path: String) -> Result<Engine> {
-        escalate::Engine::from_path(&path)
-            .map(|engine| Engine {
-                inner: Arc::new(engine),
-            })
-            .map_err(|e| errors::policy(env, &e))
-    }
-
-    /// The policy's `name`.
-    #[napi(getter)]
-    pub fn name(&self) -> String {
-        self.inner.name().to_string()
-    }
-
-    /// The policy's name and the first 16 hex digits of its SHA-256.
-    #[napi(getter, ts_return_type = "PolicyId")]
-    pub fn policy_id<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, self.inner.id())
-    }
-
-    /// The warnings the policy loaded with.
-    #[napi(getter, ts_return_type = "Diagnostic[]")]
-    pub fn warnings<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner.warnings().collect::<Vec<_>>())
-    }
-
-    /// How many turns `handoff.initiate`'s transcript carries: keep at
-    /// least this many per conversation.
-    #[napi(getter)]
-    pub fn transcript_turns(&self) -> u32 {
-        u32::try_from(self.inner.transcript_turns()).unwrap_or(u32::MAX)
-    }
-
-    /// The text with what the policy's `handoff.redact` masks masked.
-    #[napi]
-    pub fn redact(&self, text: String) -> String {
-        self.inner.redact(&text).into_owned()
-    }
-
-    /// Decides one turn (a plain object with the fields of a transcript
-    /// line) and updates the state. Throws a `TurnError` when the turn is
-    /// not a valid turn.
-    #[napi(ts_args_type = "state: ConversationState, turn: Turn")]
-    pub fn evaluate(
-        &self,
-        env: &Env,
-        mut state: ClassInstance<'_, ConversationState>,
-        turn: Unknown<'_>,
-    ) -> Result<Decision> {
-        let turn = read_turn(env, turn)?;
-        Ok(Decision::from(self.inner.evaluate(&mut state.inner, &turn)))
-    }
-
-    /// Applies the agent hub's `handoff.status` event (the event object, or
-    /// its JSON) to the state. Throws a `TurnError` when it is not one.
-    #[napi(ts_args_type = "state: ConversationState, status: HandoffStatusEvent | string")]
-    pub fn apply_status(
-        &self,
-        env: &Env,
-        mut state: ClassInstance<'_, ConversationState>,
-        status: Unknown<'_>,
-    ) -> Result<Decision> {
-        let line = match status.get_type()? {
-            ValueType::String => String::from_unknown(status)?,
-            _ => errors::compact(env, status, false)?
-                .ok_or_else(|| errors::too_large(env, TooLarge::Status))?,
-        };
-        let status = HandoffStatus::from_json(line.as_bytes())
-            .map_err(|e| errors::turn(env, &e, &line, None))?;
-        Ok(Decision::from(
-            self.inner.apply_status(&mut state.inner, &status),
-        ))
-    }
-
-    /// The Bot Framework `handoff.initiate` event for a decision, addressed
-    /// to a conversation id (a placeholder reference) or a conversation
-    /// reference object, with the turns kept as the transcript (`index.js`
-    /// passes the reference and the turns written as JSON).
-    #[napi(
-        ts_args_type = "decision: Decision, conversation: string | ConversationReference, transcript: Turn[]",
-        ts_return_type = "HandoffInitiateEvent"
-    )]
-    pub fn handoff_initiate<'env>(
-        &self,
-        env: &'env Env,
-        decision: &Decision,
-        conversation: Unknown<'_>,
-        transcript: Vec<Unknown<'_>>,
-    ) -> Result<Unknown<'env>> {
-        let reference = match conversation.get_type()? {
-            ValueType::String => {
-                ConversationReference::placeholder(&String::from_unknown(conversation)?)
-            }
-            _ => {
-                let json = errors::compact(env, conversation, false)?
-                    .ok_or_else(|| errors::too_large(env, TooLarge::Reference))?;
-                serde_json::from_str(&json).map_err(|e| errors::reference(env, &e))?
-            }
-        };
-        let turns = transcript
-            .into_iter()
-            .enumerate()
-            .map(|(index, turn)| {
-                let line = errors::compact(env, turn, true)?
-                    .ok_or_else(|| errors::too_large(env, TooLarge::Turn(Some(index))))?;
-                Turn::from_json(line.as_bytes())
-                    .map_err(|e| errors::turn(env, &e, &line, Some(index)))
-            })
-            .collect::<Result<Vec<Turn>>>()?;
-        js(
-            env,
-            &self
-                .inner
-                .handoff_initiate(&decision.inner, &reference, &turns),
-        )
-    }
+        _ => {
+            let json = errors::compact(env, conversation, false)?
+                .ok_or_else(|| errors::too_large(env, TooLarge::Reference))?;
+            serde_json::from_str(&json).map_err(|e| errors::reference(env, &e))?
+        }
+    };
+    let turns = transcript
+        .into_iter()
+        .enumerate()
+        .map(|(index, turn)| {
+            let line = errors::compact(env, turn, true)?
+                .ok_or_else(|| errors::too_large(env, TooLarge::Turn(Some(index))))?;
+            Turn::from_json(line.as_bytes()).map_err(|e| errors::turn(env, &e, &line, Some(index)))
+        })
+        .collect::<Result<Vec<Turn>>>()?;
+    js(env, &engine.handoff_initiate(&decision, &reference, &turns))
 }
 
 /// A turn from a JS value: the fast conversion, or else the library's
@@ -230,239 +245,75 @@ fn read_turn(env: &Env, value: Unknown<'_>) -> Result<Turn> {
     }
 }
 
-/// What the engine remembers of one conversation. Keep one per
-/// conversation, and store it with the conversation (`JSON.stringify`
-/// writes it; `ConversationState.fromJSON` reads it back).
-#[napi]
-pub struct ConversationState {
-    inner: escalate::ConversationState,
-}
-
-impl Default for ConversationState {
-    fn default() -> Self {
-        ConversationState::new()
-    }
-}
-
-#[napi]
-impl ConversationState {
-    /// The state of a conversation that has not started.
-    #[napi(constructor)]
-    pub fn new() -> ConversationState {
-        ConversationState {
-            inner: escalate::ConversationState::new(),
+/// Reads a saved state (JSON text or bytes, or an object, which `index.js`
+/// writes as JSON); a `StateError` on a corrupt or foreign state. Gives the
+/// state as the binding keeps it: saved again by this release.
+#[napi(ts_args_type = "saved: string | Uint8Array | object")]
+pub fn state_read(env: &Env, saved: Either3<String, Uint8Array, Unknown<'_>>) -> Result<String> {
+    let written;
+    let bytes: &[u8] = match &saved {
+        Either3::A(text) => text.as_bytes(),
+        Either3::B(bytes) => bytes,
+        Either3::C(object) => {
+            written = errors::compact(env, *object, false)?
+                .ok_or_else(|| errors::too_large(env, TooLarge::State))?;
+            written.as_bytes()
         }
-    }
-
-    /// Where the conversation stands in the handoff: `bot`, `offered`,
-    /// `waiting` or `with_agent`.
-    #[napi(getter, ts_return_type = "Phase")]
-    pub fn phase<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner.phase())
-    }
-
-    /// How many user turns have been evaluated.
-    #[napi(getter)]
-    pub fn turns(&self) -> u32 {
-        self.inner.turns()
-    }
-
-    /// The saved state as a plain object (what `JSON.stringify` writes).
-    #[napi(js_name = "toJSON", ts_return_type = "SavedState")]
-    pub fn to_json<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner)
-    }
-
-    /// Reads a saved state: JSON text or bytes, or the object `toJSON` gave
-    /// (`index.js` writes it as JSON first). Throws a `StateError` on a
-    /// corrupt or foreign state.
-    #[napi(
-        factory,
-        js_name = "fromJSON",
-        ts_args_type = "saved: string | Uint8Array | SavedState"
-    )]
-    pub fn from_json(
-        env: &Env,
-        saved: Either3<String, Uint8Array, Unknown<'_>>,
-    ) -> Result<ConversationState> {
-        let written;
-        let bytes: &[u8] = match &saved {
-            Either3::A(text) => text.as_bytes(),
-            Either3::B(bytes) => bytes,
-            Either3::C(object) => {
-                written = errors::compact(env, *object, false)?
-                    .ok_or_else(|| errors::too_large(env, TooLarge::State))?;
-                written.as_bytes()
-            }
-        };
-        escalate::ConversationState::from_json(bytes)
-            .map(|inner| ConversationState { inner })
-            .map_err(|e| errors::state(env, &e))
-    }
+    };
+    ConversationState::from_json(bytes)
+        .map(|state| state.to_json())
+        .map_err(|e| errors::state(env, &e))
 }
 
-/// The engine's answer for one turn: what to do and why.
+/// The saved state's JSON (a new conversation's for `null`).
 #[napi]
-pub struct Decision {
-    inner: escalate::Decision,
+pub fn state_json(saved: Option<String>) -> Result<String> {
+    Ok(state(saved.as_deref())?.to_json())
 }
 
-impl From<escalate::Decision> for Decision {
-    fn from(inner: escalate::Decision) -> Decision {
-        Decision { inner }
-    }
+#[napi(ts_return_type = "Phase")]
+pub fn state_phase<'env>(env: &'env Env, saved: Option<String>) -> Result<Unknown<'env>> {
+    js(env, &state(saved.as_deref())?.phase())
 }
 
 #[napi]
-impl Decision {
-    /// The conversation, copied from the turn.
-    #[napi(getter)]
-    pub fn conversation_id(&self) -> Option<String> {
-        self.inner.conversation_id.as_deref().map(String::from)
-    }
-
-    /// The number of this user turn in the conversation, from 1.
-    #[napi(getter)]
-    pub fn turn(&self) -> u32 {
-        self.inner.turn
-    }
-
-    /// `none`, `offer` or `escalate`.
-    #[napi(getter, ts_return_type = "Action")]
-    pub fn action<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner.action)
-    }
-
-    /// `planned` or `fallback`; `null` when the action is `none`.
-    #[napi(getter, ts_return_type = "Kind | null")]
-    pub fn kind<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner.kind)
-    }
-
-    /// The deciding rule.
-    #[napi(getter)]
-    pub fn rule(&self) -> Option<String> {
-        self.inner.rule.as_deref().map(String::from)
-    }
-
-    /// Every rule that fired, with its evidence.
-    #[napi(getter, ts_return_type = "Reason[]")]
-    pub fn reasons<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner.reasons)
-    }
-
-    /// Where to send the conversation.
-    #[napi(getter, ts_return_type = "Route | null")]
-    pub fn route<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner.route)
-    }
-
-    /// What to tell the user.
-    #[napi(getter)]
-    pub fn message(&self) -> Option<String> {
-        self.inner.message.clone()
-    }
-
-    /// A note for the agent who takes over.
-    #[napi(getter)]
-    pub fn agent_note(&self) -> Option<String> {
-        self.inner.agent_note.clone()
-    }
-
-    /// The policy that made the decision.
-    #[napi(getter, ts_return_type = "PolicyId | null")]
-    pub fn policy<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner.policy)
-    }
-
-    /// Rules that could not be evaluated on this turn.
-    #[napi(getter, ts_return_type = "EvalError[]")]
-    pub fn errors<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner.errors)
-    }
-
-    /// The conversation's phase after this turn.
-    #[napi(getter, ts_return_type = "Phase")]
-    pub fn phase<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner.phase)
-    }
-
-    /// `ticket`, `callback` or `email` on the offline path, else `null`.
-    #[napi(getter, ts_return_type = "FallbackChannel | null")]
-    pub fn fallback_channel<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner.fallback_channel)
-    }
-
-    /// Whether to send `handoff.initiate` now.
-    #[napi(getter)]
-    pub fn starts_handoff(&self) -> bool {
-        self.inner.starts_handoff()
-    }
-
-    /// Whether the bot should hand over now.
-    #[napi(getter)]
-    pub fn is_escalation(&self) -> bool {
-        self.inner.is_escalation()
-    }
-
-    /// Whether the bot should offer a person.
-    #[napi(getter)]
-    pub fn is_offer(&self) -> bool {
-        self.inner.is_offer()
-    }
-
-    /// The decision JSON, as `escalate-check run --format json` prints it.
-    #[napi(js_name = "toJSON", ts_return_type = "DecisionJSON")]
-    pub fn to_json<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        js(env, &self.inner)
-    }
+pub fn state_turns(saved: Option<String>) -> Result<u32> {
+    Ok(state(saved.as_deref())?.turns())
 }
 
-/// A policy file served to every conversation, which can be reloaded while
-/// it serves: a policy that does not load or fails its own tests never
-/// replaces the one serving.
+/// A policy file served, reloadable; a `PolicyError` when it does not load.
 #[napi]
-pub struct PolicyHandle {
-    inner: escalate::PolicyHandle,
+pub fn handle_from_path(env: &Env, path: String) -> Result<HandleRef> {
+    escalate::PolicyHandle::from_path(escalate::Engine::builder(), path)
+        .map(External::new)
+        .map_err(|e| errors::policy(env, &e))
 }
 
+/// The engine serving now.
 #[napi]
-impl PolicyHandle {
-    /// Loads the policy file and serves it; `reload` reads it again.
-    #[napi(factory)]
-    pub fn from_path(env: &Env, path: String) -> Result<PolicyHandle> {
-        escalate::PolicyHandle::from_path(escalate::Engine::builder(), path)
-            .map(|inner| PolicyHandle { inner })
-            .map_err(|e| errors::policy(env, &e))
-    }
+pub fn handle_engine(handle: &HandleRef) -> EngineRef {
+    External::new(handle.current())
+}
 
-    /// The engine serving now.
-    #[napi(getter)]
-    pub fn engine(&self) -> Engine {
-        Engine {
-            inner: self.inner.current(),
-        }
-    }
+/// `evaluate` on the engine serving now.
+#[napi(ts_args_type = "handle: HandleRef, saved: string | null, turn: Turn")]
+pub fn handle_evaluate(
+    env: &Env,
+    handle: &HandleRef,
+    saved: Option<String>,
+    turn: Unknown<'_>,
+) -> Result<String> {
+    let turn = read_turn(env, turn)?;
+    let mut state = state(saved.as_deref())?;
+    let decision = handle.evaluate(&mut state, &turn);
+    Ok(outcome(&state, &decision))
+}
 
-    /// Evaluates a turn on the engine serving now.
-    #[napi(ts_args_type = "state: ConversationState, turn: Turn")]
-    pub fn evaluate(
-        &self,
-        env: &Env,
-        mut state: ClassInstance<'_, ConversationState>,
-        turn: Unknown<'_>,
-    ) -> Result<Decision> {
-        let turn = read_turn(env, turn)?;
-        Ok(Decision::from(self.inner.evaluate(&mut state.inner, &turn)))
-    }
-
-    /// Reads the policy file again and serves it if it loads and passes its
-    /// own tests; returns the new policy's id. Otherwise throws (a
-    /// `PolicyError`, or a `ReloadError` naming the failed tests) and keeps
-    /// serving the old one.
-    #[napi(ts_return_type = "PolicyId")]
-    pub fn reload<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        let id = self.inner.reload().map_err(|e| errors::reload(env, e))?;
-        js(env, &id)
-    }
+/// Reads the policy file again and serves it if it loads and passes its
+/// own tests; gives the new policy's id. Otherwise a `PolicyError`, or a
+/// `ReloadError` naming the failed tests, and the old policy keeps serving.
+#[napi(ts_return_type = "PolicyId")]
+pub fn handle_reload<'env>(env: &'env Env, handle: &HandleRef) -> Result<Unknown<'env>> {
+    let id = handle.reload().map_err(|e| errors::reload(env, e))?;
+    js(env, &id)
 }

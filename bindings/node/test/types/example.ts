@@ -98,6 +98,10 @@ engine.evaluate(state, { outcome: 'nomatch' })
 // @ts-expect-error: there is no such action
 if (decision.action === 'escalte') {
 }
+// @ts-expect-error: decisions come from the engine
+new Decision()
+// @ts-expect-error: engines come from the factories
+new Engine()
 // @ts-expect-error: the getter is read-only
 decision.action = 'none'
 
