@@ -159,6 +159,12 @@ async fn serve(args: Args) -> Result<(), String> {
         log_text: args.log_text,
     };
     let app = Arc::new(App::new(policy, store, log, config));
+    // Signals are taken over before the address is announced, so a SIGHUP
+    // or SIGTERM sent as soon as the server listens never kills it outright.
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -178,7 +184,7 @@ async fn serve(args: Args) -> Result<(), String> {
     if let Err(error) = app.store.ping().await {
         tracing::warn!("the state store is not reachable yet: {error}");
     }
-    tokio::spawn(on_hangup(app.clone()));
+    tokio::spawn(on_hangup(app.clone(), hangup));
     if args.watch
         && let Some(path) = args.policy.clone()
     {
@@ -193,7 +199,7 @@ async fn serve(args: Args) -> Result<(), String> {
         let app = app.clone();
         let draining = draining.clone();
         async move {
-            terminated().await;
+            terminated(term).await;
             tracing::info!("shutting down: finishing the requests in flight");
             app.draining.store(true, Ordering::Relaxed);
             draining.notify_waiters();
@@ -216,15 +222,7 @@ async fn serve(args: Args) -> Result<(), String> {
 }
 
 /// SIGTERM or Ctrl-C.
-async fn terminated() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::warn!("cannot listen for SIGTERM: {e}");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
+async fn terminated(mut term: tokio::signal::unix::Signal) {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
@@ -232,12 +230,7 @@ async fn terminated() {
 }
 
 /// SIGHUP reloads the policy file.
-async fn on_hangup(app: Arc<App>) {
-    let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-    else {
-        tracing::warn!("cannot listen for SIGHUP: reload by signal is off");
-        return;
-    };
+async fn on_hangup(app: Arc<App>, mut hangup: tokio::signal::unix::Signal) {
     while hangup.recv().await.is_some() {
         let app = app.clone();
         let _ = tokio::task::spawn_blocking(move || app::reload_file(&app, "signal")).await;
