@@ -103,7 +103,7 @@ impl App {
                 Step::Store(out) => out,
                 Step::Answer(out) => return Ok(out),
             };
-            match self.store.save(id, &record).await {
+            match self.store.save(id, record).await {
                 Ok(true) => return Ok(out),
                 Ok(false) => {
                     self.metrics.store_conflicts.fetch_add(1, Ordering::Relaxed);

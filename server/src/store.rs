@@ -136,10 +136,10 @@ impl Store {
 
     /// Writes `record` if the stored version is still `record.version`;
     /// `Ok(false)` when someone else wrote first.
-    pub async fn save(&self, id: &str, record: &Record) -> Result<bool, StoreError> {
+    pub async fn save(&self, id: &str, record: Record) -> Result<bool, StoreError> {
         match self {
             Store::Memory(store) => Ok(store.save(id, record)),
-            Store::Redis(store) => store.save(id, record).await,
+            Store::Redis(store) => store.save(id, &record).await,
         }
     }
 
@@ -213,7 +213,7 @@ impl MemoryStore {
         Some(entry.record.clone())
     }
 
-    fn save(&self, id: &str, record: &Record) -> bool {
+    fn save(&self, id: &str, record: Record) -> bool {
         let now = Instant::now();
         let mut shard = self.shard(id);
         let stored = match shard.peek(id) {
@@ -226,7 +226,7 @@ impl MemoryStore {
         let entry = Entry {
             record: Record {
                 version: record.version + 1,
-                ..record.clone()
+                ..record
             },
             expires: now + self.ttl,
         };
@@ -369,15 +369,15 @@ mod tests {
     fn memory_store_compares_versions_and_evicts() {
         let store = MemoryStore::new(SHARDS, Duration::from_secs(60));
         let mut record = Record::default();
-        assert!(store.save("a", &record));
+        assert!(store.save("a", record.clone()));
         // A second writer that read version 0 loses.
-        assert!(!store.save("a", &record));
+        assert!(!store.save("a", record.clone()));
         record = store.load("a").unwrap();
         assert_eq!(record.version, 1);
-        assert!(store.save("a", &record));
+        assert!(store.save("a", record.clone()));
         assert_eq!(store.load("a").unwrap().version, 2);
         for i in 0..SHARDS * 4 {
-            store.save(&format!("c{i}"), &Record::default());
+            store.save(&format!("c{i}"), Record::default());
         }
         assert!(store.len() <= SHARDS);
         assert!(store.evicted.load(Ordering::Relaxed) > 0);
@@ -387,10 +387,10 @@ mod tests {
     #[test]
     fn memory_store_forgets_after_ttl() {
         let store = MemoryStore::new(10, Duration::from_millis(0));
-        assert!(store.save("a", &Record::default()));
+        assert!(store.save("a", Record::default()));
         assert!(store.load("a").is_none());
         // An expired record counts as absent: a fresh writer wins.
-        assert!(store.save("a", &Record::default()));
+        assert!(store.save("a", Record::default()));
     }
 
     #[test]
