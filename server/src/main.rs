@@ -127,7 +127,7 @@ async fn serve(args: Args) -> Result<(), String> {
     let ttl = Duration::from_secs(args.ttl);
     let store = if args.state == "memory" {
         Store::Memory(MemoryStore::new(args.max_conversations, ttl))
-    } else if args.state.starts_with("redis://") || args.state.starts_with("rediss://") {
+    } else if args.state.starts_with("redis://") {
         Store::Redis(RedisStore::new(
             &args.state,
             ttl,
