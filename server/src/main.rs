@@ -60,7 +60,7 @@ struct Args {
     /// Memory store: the most conversations kept (the least recently used are evicted)
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     max_conversations: usize,
-    /// How long a conversation is kept after its last write, in seconds (memory and Redis)
+    /// How long a conversation is kept after its last write, in seconds (memory and Redis; 0: no expiry)
     #[arg(long, default_value_t = 86_400, value_name = "SECONDS")]
     ttl: u64,
     /// Redis: how long to wait for a connection or an answer, in milliseconds

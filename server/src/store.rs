@@ -168,7 +168,8 @@ impl Store {
 }
 
 /// Conversations in this process: at most `capacity`, the least recently
-/// used evicted first, and each forgotten `ttl` after its last write.
+/// used evicted first, and each forgotten `ttl` after its last write (a
+/// `ttl` of zero: kept until evicted, as Redis keeps them until deleted).
 pub struct MemoryStore {
     shards: Vec<Mutex<lru::LruCache<Box<str>, Entry>>>,
     hasher: RandomState,
@@ -191,7 +192,11 @@ impl MemoryStore {
                 .map(|_| Mutex::new(lru::LruCache::new(per_shard)))
                 .collect(),
             hasher: RandomState::new(),
-            ttl,
+            ttl: if ttl.is_zero() {
+                Duration::from_secs(100 * 365 * 86_400)
+            } else {
+                ttl
+            },
             evicted: AtomicU64::new(0),
         }
     }
@@ -386,11 +391,15 @@ mod tests {
 
     #[test]
     fn memory_store_forgets_after_ttl() {
-        let store = MemoryStore::new(10, Duration::from_millis(0));
+        let store = MemoryStore::new(10, Duration::from_millis(1));
         assert!(store.save("a", Record::default()));
+        std::thread::sleep(Duration::from_millis(5));
         assert!(store.load("a").is_none());
         // An expired record counts as absent: a fresh writer wins.
         assert!(store.save("a", Record::default()));
+        let forever = MemoryStore::new(10, Duration::ZERO);
+        assert!(forever.save("a", Record::default()));
+        assert!(forever.load("a").is_some());
     }
 
     #[test]
