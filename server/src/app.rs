@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::decision_log::DecisionLog;
 use crate::error::{ApiError, Within};
 use crate::metrics::Metrics;
-use crate::store::{Record, Store, StoreError};
+use crate::store::{KeptTurn, Record, Store, StoreError};
 
 /// How user text goes into the decision log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -431,7 +431,7 @@ async fn apply_turn(
     started: Instant,
 ) -> Result<Made, ApiError> {
     let engine = app.policy.current();
-    let turn = Arc::new(turn);
+    let kept = Arc::new(KeptTurn::new(&turn));
     let made = app
         .update(id, |record| {
             if let Some(turn_id) = &turn.id {
@@ -443,7 +443,7 @@ async fn apply_turn(
                 if record
                     .transcript
                     .iter()
-                    .any(|t| t.id.as_ref() == Some(turn_id))
+                    .any(|t| t.id.as_deref() == Some(turn_id.as_str()))
                 {
                     return Err(ApiError::new(
                         StatusCode::CONFLICT,
@@ -455,13 +455,12 @@ async fn apply_turn(
                 }
             }
             let decision = engine.evaluate(&mut record.state, &turn);
-            record.keep_turn(turn.clone(), engine.transcript_turns());
+            record.keep_turn(kept.clone(), engine.transcript_turns());
             let decision_id = app.ids.next();
             let json = decision_json(&decision, &decision_id);
             let handoff = match reference {
                 Some(reference) if decision.starts_handoff() => {
-                    let transcript: Vec<Turn> =
-                        record.transcript.iter().map(|t| (**t).clone()).collect();
+                    let transcript = record.transcript_turns();
                     Some(engine.handoff_initiate(&decision, reference, &transcript))
                 }
                 _ => None,

@@ -26,8 +26,9 @@ pub struct Record {
     pub version: u64,
     pub state: ConversationState,
     /// Its last turns, user and bot, oldest first (the policy's
-    /// `transcript_turns`), for `handoff.initiate`.
-    pub transcript: VecDeque<Arc<Turn>>,
+    /// `transcript_turns`), for `handoff.initiate`; kept as JSON, a third
+    /// of the memory of a `Turn`, and read back only on a handoff.
+    pub transcript: VecDeque<Arc<KeptTurn>>,
     /// The last decision's JSON, as answered (with its `decision_id`).
     pub last: Option<Arc<str>>,
     /// The `id` of the turn that made `last`, so a retried turn is answered
@@ -35,9 +36,36 @@ pub struct Record {
     pub last_turn_id: Option<String>,
 }
 
+/// A turn of the kept transcript: its `id` (to recognize a turn sent
+/// again) and its JSON.
+#[derive(Debug)]
+pub struct KeptTurn {
+    pub id: Option<Box<str>>,
+    pub json: Box<RawValue>,
+}
+
+impl KeptTurn {
+    pub fn new(turn: &Turn) -> KeptTurn {
+        KeptTurn {
+            id: turn.id.as_deref().map(Box::from),
+            json: serde_json::value::to_raw_value(turn).expect("a turn always serializes"),
+        }
+    }
+
+    /// The turn again; `None` only if the store held something else.
+    pub fn turn(&self) -> Option<Turn> {
+        Turn::from_json(self.json.get().as_bytes()).ok()
+    }
+}
+
 impl Record {
+    /// The kept transcript as turns, for `handoff.initiate`.
+    pub fn transcript_turns(&self) -> Vec<Turn> {
+        self.transcript.iter().filter_map(|t| t.turn()).collect()
+    }
+
     /// Adds a turn to the kept transcript, forgetting the oldest beyond `keep`.
-    pub fn keep_turn(&mut self, turn: Arc<Turn>, keep: usize) {
+    pub fn keep_turn(&mut self, turn: Arc<KeptTurn>, keep: usize) {
         if keep == 0 {
             self.transcript.clear();
             return;
@@ -52,7 +80,9 @@ impl Record {
         #[derive(Serialize)]
         struct Out<'a> {
             state: &'a ConversationState,
-            transcript: Vec<&'a Turn>,
+            transcript: Vec<&'a RawValue>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            transcript_ids: Vec<Option<&'a str>>,
             #[serde(skip_serializing_if = "Option::is_none")]
             last: Option<&'a RawValue>,
             #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,7 +94,12 @@ impl Record {
             .and_then(|l| serde_json::from_str::<&RawValue>(l).ok());
         serde_json::to_string(&Out {
             state: &self.state,
-            transcript: self.transcript.iter().map(|t| &**t).collect(),
+            transcript: self.transcript.iter().map(|t| &*t.json).collect(),
+            transcript_ids: if self.transcript.iter().any(|t| t.id.is_some()) {
+                self.transcript.iter().map(|t| t.id.as_deref()).collect()
+            } else {
+                Vec::new()
+            },
             last,
             last_turn_id: self.last_turn_id.as_deref(),
         })
@@ -76,8 +111,10 @@ impl Record {
         struct In<'a> {
             #[serde(borrow)]
             state: &'a RawValue,
+            #[serde(default, borrow)]
+            transcript: Vec<&'a RawValue>,
             #[serde(default)]
-            transcript: Vec<Turn>,
+            transcript_ids: Vec<Option<Box<str>>>,
             #[serde(default, borrow)]
             last: Option<&'a RawValue>,
             #[serde(default)]
@@ -90,7 +127,17 @@ impl Record {
         Ok(Record {
             version,
             state,
-            transcript: record.transcript.into_iter().map(Arc::new).collect(),
+            transcript: record
+                .transcript
+                .iter()
+                .enumerate()
+                .map(|(i, json)| {
+                    Arc::new(KeptTurn {
+                        id: record.transcript_ids.get(i).cloned().flatten(),
+                        json: (*json).to_owned(),
+                    })
+                })
+                .collect(),
             last: record.last.map(|l| Arc::from(l.get())),
             last_turn_id: record.last_turn_id,
         })
@@ -405,15 +452,22 @@ mod tests {
     #[test]
     fn records_round_trip_as_json() {
         let mut record = Record::default();
-        record.keep_turn(Arc::new(Turn::user("hello")), 2);
-        record.keep_turn(Arc::new(Turn::user("again")), 2);
-        record.keep_turn(Arc::new(Turn::user("third")), 2);
+        let with_id = Turn {
+            id: Some("m-3".into()),
+            ..Turn::user("third")
+        };
+        for turn in [Turn::user("hello"), Turn::user("again"), with_id] {
+            record.keep_turn(Arc::new(KeptTurn::new(&turn)), 2);
+        }
         record.last = Some(Arc::from(r#"{"action":"none","decision_id":"d-1"}"#));
         let json = record.to_json();
         let back = Record::from_json(7, json.as_bytes()).unwrap();
         assert_eq!(back.version, 7);
-        let texts: Vec<&str> = back.transcript.iter().map(|t| t.text.as_str()).collect();
+        let turns = back.transcript_turns();
+        let texts: Vec<&str> = turns.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(texts, ["again", "third"]);
+        let ids: Vec<Option<&str>> = back.transcript.iter().map(|t| t.id.as_deref()).collect();
+        assert_eq!(ids, [None, Some("m-3")]);
         assert_eq!(back.last.as_deref(), record.last.as_deref());
         assert!(matches!(
             Record::from_json(1, br#"{"state": {"v": 99, "turns": 1}}"#),
