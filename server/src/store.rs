@@ -1,0 +1,477 @@
+//! Where conversations live between turns: in this process (`memory`), or
+//! in Redis so that several replicas share them.
+//!
+//! Every update is compare-and-set on the record's version: a replica
+//! loads the record, evaluates, and writes back only if nobody wrote in
+//! between; otherwise it loads again and re-evaluates (see
+//! `App::update`). So two turns of one conversation, on one replica or on
+//! two, are applied one after the other and never lost.
+
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, RandomState};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use escalate::{ConversationState, Turn};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// One conversation as stored.
+#[derive(Clone, Debug, Default)]
+pub struct Record {
+    /// The version read; a write succeeds only if it is still the stored
+    /// one, and stores `version + 1`. 0: not stored yet.
+    pub version: u64,
+    pub state: ConversationState,
+    /// Its last turns, user and bot, oldest first (the policy's
+    /// `transcript_turns`), for `handoff.initiate`; kept as JSON, a third
+    /// of the memory of a `Turn`, and read back only on a handoff.
+    pub transcript: VecDeque<Arc<KeptTurn>>,
+    /// The last decision's JSON, as answered (with its `decision_id`).
+    pub last: Option<Arc<str>>,
+    /// The `id` of the turn that made `last`, so a retried turn is answered
+    /// the same decision rather than counted twice.
+    pub last_turn_id: Option<String>,
+}
+
+/// A turn of the kept transcript: its `id` (to recognize a turn sent
+/// again) and its JSON.
+#[derive(Debug)]
+pub struct KeptTurn {
+    pub id: Option<Box<str>>,
+    pub json: Box<RawValue>,
+}
+
+impl KeptTurn {
+    pub fn new(turn: &Turn) -> KeptTurn {
+        KeptTurn {
+            id: turn.id.as_deref().map(Box::from),
+            json: serde_json::value::to_raw_value(turn).expect("a turn always serializes"),
+        }
+    }
+
+    /// The turn again; `None` only if the store held something else.
+    pub fn turn(&self) -> Option<Turn> {
+        Turn::from_json(self.json.get().as_bytes()).ok()
+    }
+}
+
+impl Record {
+    /// The kept transcript as turns, for `handoff.initiate`.
+    pub fn transcript_turns(&self) -> Vec<Turn> {
+        self.transcript.iter().filter_map(|t| t.turn()).collect()
+    }
+
+    /// Adds a turn to the kept transcript, forgetting the oldest beyond `keep`.
+    pub fn keep_turn(&mut self, turn: Arc<KeptTurn>, keep: usize) {
+        if keep == 0 {
+            self.transcript.clear();
+            return;
+        }
+        while self.transcript.len() >= keep {
+            self.transcript.pop_front();
+        }
+        self.transcript.push_back(turn);
+    }
+
+    fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            state: &'a ConversationState,
+            transcript: Vec<&'a RawValue>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            transcript_ids: Vec<Option<&'a str>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            last: Option<&'a RawValue>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            last_turn_id: Option<&'a str>,
+        }
+        let last = self
+            .last
+            .as_deref()
+            .and_then(|l| serde_json::from_str::<&RawValue>(l).ok());
+        serde_json::to_string(&Out {
+            state: &self.state,
+            transcript: self.transcript.iter().map(|t| &*t.json).collect(),
+            transcript_ids: if self.transcript.iter().any(|t| t.id.is_some()) {
+                self.transcript.iter().map(|t| t.id.as_deref()).collect()
+            } else {
+                Vec::new()
+            },
+            last,
+            last_turn_id: self.last_turn_id.as_deref(),
+        })
+        .expect("a record always serializes")
+    }
+
+    fn from_json(version: u64, json: &[u8]) -> Result<Record, StoreError> {
+        #[derive(Deserialize)]
+        struct In<'a> {
+            #[serde(borrow)]
+            state: &'a RawValue,
+            #[serde(default, borrow)]
+            transcript: Vec<&'a RawValue>,
+            #[serde(default)]
+            transcript_ids: Vec<Option<Box<str>>>,
+            #[serde(default, borrow)]
+            last: Option<&'a RawValue>,
+            #[serde(default)]
+            last_turn_id: Option<String>,
+        }
+        let record: In<'_> = serde_json::from_slice(json)
+            .map_err(|e| StoreError::Corrupt(format!("the stored record is not readable: {e}")))?;
+        let state = ConversationState::from_json(record.state.get().as_bytes())
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Record {
+            version,
+            state,
+            transcript: record
+                .transcript
+                .iter()
+                .enumerate()
+                .map(|(i, json)| {
+                    Arc::new(KeptTurn {
+                        id: record.transcript_ids.get(i).cloned().flatten(),
+                        json: (*json).to_owned(),
+                    })
+                })
+                .collect(),
+            last: record.last.map(|l| Arc::from(l.get())),
+            last_turn_id: record.last_turn_id,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// The store cannot be reached or did not answer in time.
+    Unavailable(String),
+    /// The stored record cannot be read (written by something else, or
+    /// by a newer release).
+    Corrupt(String),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Unavailable(e) | StoreError::Corrupt(e) => f.write_str(e),
+        }
+    }
+}
+
+pub enum Store {
+    Memory(MemoryStore),
+    Redis(RedisStore),
+}
+
+impl Store {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::Memory(_) => "memory",
+            Store::Redis(_) => "redis",
+        }
+    }
+
+    pub async fn load(&self, id: &str) -> Result<Option<Record>, StoreError> {
+        match self {
+            Store::Memory(store) => Ok(store.load(id)),
+            Store::Redis(store) => store.load(id).await,
+        }
+    }
+
+    /// Writes `record` if the stored version is still `record.version`;
+    /// `Ok(false)` when someone else wrote first.
+    pub async fn save(&self, id: &str, record: Record) -> Result<bool, StoreError> {
+        match self {
+            Store::Memory(store) => Ok(store.save(id, record)),
+            Store::Redis(store) => store.save(id, &record).await,
+        }
+    }
+
+    /// Forgets a conversation; whether it was stored.
+    pub async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Memory(store) => Ok(store.delete(id)),
+            Store::Redis(store) => store.delete(id).await,
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Memory(_) => Ok(()),
+            Store::Redis(store) => store.ping().await,
+        }
+    }
+
+    /// Conversations held and evicted, for a memory store.
+    pub fn memory_figures(&self) -> Option<(usize, u64)> {
+        match self {
+            Store::Memory(store) => Some((store.len(), store.evicted.load(Ordering::Relaxed))),
+            Store::Redis(_) => None,
+        }
+    }
+}
+
+/// Conversations in this process: at most `capacity`, the least recently
+/// used evicted first, and each forgotten `ttl` after its last write (a
+/// `ttl` of zero: kept until evicted, as Redis keeps them until deleted).
+pub struct MemoryStore {
+    shards: Vec<Mutex<lru::LruCache<Box<str>, Entry>>>,
+    hasher: RandomState,
+    ttl: Duration,
+    pub evicted: AtomicU64,
+}
+
+struct Entry {
+    record: Record,
+    expires: Instant,
+}
+
+const SHARDS: usize = 32;
+
+impl MemoryStore {
+    pub fn new(capacity: usize, ttl: Duration) -> MemoryStore {
+        let per_shard = NonZeroUsize::new(capacity.div_ceil(SHARDS).max(1)).expect("at least 1");
+        MemoryStore {
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(lru::LruCache::new(per_shard)))
+                .collect(),
+            hasher: RandomState::new(),
+            ttl: if ttl.is_zero() {
+                Duration::from_secs(100 * 365 * 86_400)
+            } else {
+                ttl
+            },
+            evicted: AtomicU64::new(0),
+        }
+    }
+
+    fn shard(&self, id: &str) -> std::sync::MutexGuard<'_, lru::LruCache<Box<str>, Entry>> {
+        let index = self.hasher.hash_one(id) as usize % SHARDS;
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn load(&self, id: &str) -> Option<Record> {
+        let mut shard = self.shard(id);
+        let entry = shard.get(id)?;
+        if entry.expires <= Instant::now() {
+            shard.pop(id);
+            return None;
+        }
+        Some(entry.record.clone())
+    }
+
+    fn save(&self, id: &str, record: Record) -> bool {
+        let now = Instant::now();
+        let mut shard = self.shard(id);
+        let stored = match shard.peek(id) {
+            Some(entry) if entry.expires > now => entry.record.version,
+            _ => 0,
+        };
+        if stored != record.version {
+            return false;
+        }
+        let entry = Entry {
+            record: Record {
+                version: record.version + 1,
+                ..record
+            },
+            expires: now + self.ttl,
+        };
+        if let Some((key, _)) = shard.push(id.into(), entry)
+            && &*key != id
+        {
+            self.evicted.fetch_add(1, Ordering::Relaxed);
+        }
+        true
+    }
+
+    fn delete(&self, id: &str) -> bool {
+        self.shard(id).pop(id).is_some()
+    }
+
+    fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |s| s.len()))
+            .sum()
+    }
+}
+
+/// Conversations in Redis: a hash per conversation, `ver` and `data` (the
+/// record's JSON), under `escalate:conversation:{id}`, expiring `ttl` after
+/// the last write. Writes are a Lua script that compares `ver` first.
+pub struct RedisStore {
+    client: redis::Client,
+    connection: tokio::sync::Mutex<Option<redis::aio::ConnectionManager>>,
+    cas: redis::Script,
+    ttl: Duration,
+    timeout: Duration,
+}
+
+const KEY_PREFIX: &str = "escalate:conversation:";
+
+const CAS_SCRIPT: &str = r"
+local stored = redis.call('HGET', KEYS[1], 'ver')
+if stored == false then stored = '0' end
+if stored ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'ver', ARGV[2], 'data', ARGV[3])
+if ARGV[4] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 1
+";
+
+impl RedisStore {
+    pub fn new(url: &str, ttl: Duration, timeout: Duration) -> Result<RedisStore, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("bad Redis URL `{url}`: {e}"))?;
+        Ok(RedisStore {
+            client,
+            connection: tokio::sync::Mutex::new(None),
+            cas: redis::Script::new(CAS_SCRIPT),
+            ttl,
+            timeout,
+        })
+    }
+
+    /// The shared, multiplexed connection, made on first use (and again
+    /// after a failed attempt); it reconnects by itself once made.
+    async fn connection(&self) -> Result<redis::aio::ConnectionManager, StoreError> {
+        let mut connection = self.connection.lock().await;
+        if let Some(connection) = &*connection {
+            return Ok(connection.clone());
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout)
+            .set_number_of_retries(1)
+            .set_max_delay(200);
+        let made = tokio::time::timeout(
+            self.timeout * 2,
+            redis::aio::ConnectionManager::new_with_config(self.client.clone(), config),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable("connecting to Redis timed out".into()))?
+        .map_err(unavailable)?;
+        *connection = Some(made.clone());
+        Ok(made)
+    }
+
+    async fn load(&self, id: &str) -> Result<Option<Record>, StoreError> {
+        let mut connection = self.connection().await?;
+        let (version, data): (Option<u64>, Option<Vec<u8>>) = redis::cmd("HMGET")
+            .arg(format!("{KEY_PREFIX}{id}"))
+            .arg("ver")
+            .arg("data")
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        match (version, data) {
+            (Some(version), Some(data)) => Record::from_json(version, &data).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    async fn save(&self, id: &str, record: &Record) -> Result<bool, StoreError> {
+        let mut connection = self.connection().await?;
+        let written: i64 = self
+            .cas
+            .key(format!("{KEY_PREFIX}{id}"))
+            .arg(record.version)
+            .arg(record.version + 1)
+            .arg(record.to_json())
+            .arg(self.ttl.as_millis() as u64)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(written == 1)
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let mut connection = self.connection().await?;
+        let deleted: i64 = redis::cmd("DEL")
+            .arg(format!("{KEY_PREFIX}{id}"))
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted > 0)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        let _: String = redis::cmd("PING")
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+fn unavailable(error: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(format!("Redis: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_compares_versions_and_evicts() {
+        let store = MemoryStore::new(SHARDS, Duration::from_secs(60));
+        let mut record = Record::default();
+        assert!(store.save("a", record.clone()));
+        // A second writer that read version 0 loses.
+        assert!(!store.save("a", record.clone()));
+        record = store.load("a").unwrap();
+        assert_eq!(record.version, 1);
+        assert!(store.save("a", record.clone()));
+        assert_eq!(store.load("a").unwrap().version, 2);
+        for i in 0..SHARDS * 4 {
+            store.save(&format!("c{i}"), Record::default());
+        }
+        assert!(store.len() <= SHARDS);
+        assert!(store.evicted.load(Ordering::Relaxed) > 0);
+        assert!(store.delete("c0") || store.load("c0").is_none());
+    }
+
+    #[test]
+    fn memory_store_forgets_after_ttl() {
+        let store = MemoryStore::new(10, Duration::from_millis(1));
+        assert!(store.save("a", Record::default()));
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(store.load("a").is_none());
+        // An expired record counts as absent: a fresh writer wins.
+        assert!(store.save("a", Record::default()));
+        let forever = MemoryStore::new(10, Duration::ZERO);
+        assert!(forever.save("a", Record::default()));
+        assert!(forever.load("a").is_some());
+    }
+
+    #[test]
+    fn records_round_trip_as_json() {
+        let mut record = Record::default();
+        let with_id = Turn {
+            id: Some("m-3".into()),
+            ..Turn::user("third")
+        };
+        for turn in [Turn::user("hello"), Turn::user("again"), with_id] {
+            record.keep_turn(Arc::new(KeptTurn::new(&turn)), 2);
+        }
+        record.last = Some(Arc::from(r#"{"action":"none","decision_id":"d-1"}"#));
+        let json = record.to_json();
+        let back = Record::from_json(7, json.as_bytes()).unwrap();
+        assert_eq!(back.version, 7);
+        let turns = back.transcript_turns();
+        let texts: Vec<&str> = turns.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["again", "third"]);
+        let ids: Vec<Option<&str>> = back.transcript.iter().map(|t| t.id.as_deref()).collect();
+        assert_eq!(ids, [None, Some("m-3")]);
+        assert_eq!(back.last.as_deref(), record.last.as_deref());
+        assert!(matches!(
+            Record::from_json(1, br#"{"state": {"v": 99, "turns": 1}}"#),
+            Err(StoreError::Corrupt(message)) if message.contains("newer release")
+        ));
+    }
+}
