@@ -57,6 +57,10 @@ pub struct App {
     pub draining: AtomicBool,
     /// The last reload's outcome, for `GET /v1/policy`.
     pub last_reload: Mutex<Option<Value>>,
+    /// Held for a whole reload (read, check, swap, record): a SIGHUP, the
+    /// watcher and the endpoint may reload at once, and without it a reload
+    /// that read the file earlier could swap in after one that read it later.
+    reloading: Mutex<()>,
     ids: DecisionIds,
 }
 
@@ -81,6 +85,7 @@ impl App {
             config,
             draining: AtomicBool::new(false),
             last_reload: Mutex::new(None),
+            reloading: Mutex::new(()),
             ids: DecisionIds::new(),
         }
     }
@@ -849,15 +854,33 @@ async fn post_policy(State(app): State<Arc<App>>, Body(body): Body) -> Result<Re
     let worker = app.clone();
     let result = tokio::task::spawn_blocking(move || {
         const ORIGIN: &str = "<POST /v1/policy>";
+        let _one_at_a_time = worker.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let candidate = Engine::builder().origin(ORIGIN).build(&yaml);
-        worker.policy.replace_with(candidate, |engine| {
-            let tests = TestSuite::from_policy_yaml(&yaml, ORIGIN).map_err(Refusal::Invalid)?;
-            let report = tests.run(engine);
-            if report.failed() > 0 {
-                return Err(Refusal::TestsFailed(report));
-            }
-            Ok(())
-        })
+        let result = worker
+            .policy
+            .replace_with(candidate, |engine| {
+                let tests = TestSuite::from_policy_yaml(&yaml, ORIGIN).map_err(Refusal::Invalid)?;
+                let report = tests.run(engine);
+                if report.failed() > 0 {
+                    return Err(Refusal::TestsFailed(report));
+                }
+                Ok(())
+            })
+            .map_err(|error| match error {
+                ReloadError::Invalid(e) | ReloadError::Refused(Refusal::Invalid(e)) => {
+                    ApiError::policy(&e)
+                }
+                ReloadError::TestsFailed(report)
+                | ReloadError::Refused(Refusal::TestsFailed(report)) => {
+                    ApiError::tests_failed(&report)
+                }
+            });
+        reloaded(
+            &worker,
+            "api",
+            result.as_ref().map_err(|e| e.message.as_str()),
+        );
+        result
     })
     .await
     .map_err(|_| {
@@ -867,13 +890,6 @@ async fn post_policy(State(app): State<Arc<App>>, Body(body): Body) -> Result<Re
             "the reload failed",
         )
     })?;
-    let result = result.map_err(|error| match error {
-        ReloadError::Invalid(e) | ReloadError::Refused(Refusal::Invalid(e)) => ApiError::policy(&e),
-        ReloadError::TestsFailed(report) | ReloadError::Refused(Refusal::TestsFailed(report)) => {
-            ApiError::tests_failed(&report)
-        }
-    });
-    reloaded(&app, "api", result.as_ref().map_err(|e| e.message.as_str()));
     let id = result?;
     Ok(json_response(
         StatusCode::OK,
@@ -888,6 +904,7 @@ enum Refusal {
 
 /// Reads the policy file again (on SIGHUP or a change the watcher saw).
 pub fn reload_file(app: &App, trigger: &'static str) {
+    let _one_at_a_time = app.reloading.lock().unwrap_or_else(|e| e.into_inner());
     let result = app.policy.reload().map_err(|error| match error {
         ReloadError::Invalid(e) => {
             tracing::warn!("kept the old policy: {}", e.render());
