@@ -351,6 +351,9 @@ struct Unordered {
 #[derive(Debug)]
 struct Explained {
     words: Vec<(u32, Option<u32>)>,
+    /// The phrase's words joined by single spaces: a match whose text is
+    /// exactly this was read as written, with nothing to explain.
+    literal: Box<str>,
 }
 
 /// How a word of the user's text was read, for the evidence.
@@ -384,6 +387,12 @@ impl WordScratch {
     }
 }
 
+thread_local! {
+    /// The stems `explain` looks up: evidence is built after the scan,
+    /// away from its scratch buffers.
+    static EXPLAIN_STEMS: std::cell::RefCell<StemCache> = std::cell::RefCell::default();
+}
+
 /// Stems of words seen before, per thread: the stemmer allocates.
 #[derive(Debug, Default)]
 struct StemCache {
@@ -394,13 +403,16 @@ struct StemCache {
 impl StemCache {
     fn stem(&mut self, stemmers: &[(Algorithm, Stemmer)], algorithm: u8, word: &str) -> &str {
         self.key.clear();
-        self.key.push(char::from(b'a' + algorithm));
+        // Keyed by the algorithm itself, not its place in this engine's
+        // list: the cache is the thread's, shared by every engine on it.
+        let (which, stemmer) = &stemmers[algorithm as usize];
+        self.key.push(char::from(b'a' + *which as u8));
         self.key.push_str(word);
         if !self.map.contains_key(self.key.as_str()) {
             if self.map.len() >= STEM_CACHE {
                 self.map.clear();
             }
-            let stem = stemmers[algorithm as usize].1.stem(word);
+            let stem = stemmer.stem(word);
             self.map.insert(self.key.clone(), Box::from(stem.as_ref()));
         }
         &self.map[self.key.as_str()]
@@ -541,8 +553,14 @@ impl WordIndexBuilder {
             }
         }
         let gaps = phrase.gaps.unwrap_or(matching.gaps);
-        self.explained
-            .push((end.phrase, Explained { words: explained }));
+        let literal = phrase.literal().into_boxed_str();
+        self.explained.push((
+            end.phrase,
+            Explained {
+                words: explained,
+                literal,
+            },
+        ));
         self.phrases
             .push((slots, WordEnd { gaps, ..end }, phrase.any_order));
     }
@@ -1034,26 +1052,34 @@ impl WordIndex {
         let Some(explained) = self.explained.get(&phrase) else {
             return Vec::new();
         };
-        let mut words = Vec::new();
-        split_words(text, &mut words);
-        let (Some(first), Some(last)) = (
-            words.iter().position(|w| w.start == start),
-            words.iter().position(|w| w.end == end),
-        ) else {
+        let matched = text.as_str().get(start as usize..end as usize);
+        if matched == Some(&*explained.literal) {
+            return Vec::new();
+        }
+        // The words of the match, as (start, end) in the normalized text.
+        let words: Vec<(u32, u32)> = matched
+            .unwrap_or_default()
+            .split(' ')
+            .scan(start, |at, word| {
+                let span = (*at, *at + word.len() as u32);
+                *at = span.1 + 1;
+                Some(span)
+            })
+            .filter(|(from, to)| from < to)
+            .collect();
+        let Some(last) = words.len().checked_sub(1) else {
             return Vec::new();
         };
-        let (first, last) = (first as u32, last as u32);
         let bytes = text.as_str().as_bytes();
-        let mut stems = StemCache::default();
         let mut out = Vec::new();
-        let span = |w: &Word| &bytes[w.start as usize..w.end as usize];
+        let span = |w: &(u32, u32)| &bytes[w.0 as usize..w.1 as usize];
         let phrase_words: Vec<&str> = explained
             .words
             .iter()
             .map(|(t, _)| &*self.terms[*t as usize])
             .collect();
-        let mut i = first as usize;
-        while i <= last as usize && i < words.len() {
+        let mut i = 0;
+        while i <= last {
             let word = span(&words[i]);
             let text_word = std::str::from_utf8(word).unwrap_or_default();
             if phrase_words.iter().any(|p| p.as_bytes() == word) {
@@ -1063,7 +1089,10 @@ impl WordIndex {
             // A word form: same stem as a phrase word.
             let form = explained.words.iter().find_map(|&(term, stem)| {
                 let (algorithm, stem) = &self.stems[stem? as usize];
-                (stems.stem(&self.stemmers, *algorithm, text_word) == &**stem).then_some(term)
+                let same = EXPLAIN_STEMS.with_borrow_mut(|stems| {
+                    stems.stem(&self.stemmers, *algorithm, text_word) == &**stem
+                });
+                same.then_some(term)
             });
             if let Some(term) = form {
                 out.push(read(
@@ -1091,7 +1120,7 @@ impl WordIndex {
                 i += 1;
                 continue;
             }
-            if i < last as usize {
+            if i < last {
                 let next = span(&words[i + 1]);
                 if let Some(p) = phrase_words.iter().find(|p| {
                     p.len() == word.len() + next.len()
@@ -1136,10 +1165,10 @@ fn push_partial(buffer: &mut Vec<Partial>, partial: Partial) {
     }
 }
 
-fn read(first: &Word, last: &Word, read_as: &str, how: &'static str) -> Read {
+fn read(first: &(u32, u32), last: &(u32, u32), read_as: &str, how: &'static str) -> Read {
     Read {
-        start: first.start,
-        end: last.end,
+        start: first.0,
+        end: last.1,
         read_as: read_as.to_string(),
         how,
     }
@@ -1151,36 +1180,55 @@ pub(crate) fn split_words(text: &Normalized, words: &mut Vec<Word>) {
     words.clear();
     let (clauses, sentences) = (&text.clause_breaks, &text.sentence_breaks);
     let (mut clause, mut sentence) = (0usize, 0usize);
-    let (mut start, mut hash, mut power) = (0usize, 0u64, 1u64);
-    let bytes = &text.bytes;
-    for (at, &b) in bytes.iter().chain(std::iter::once(&b' ')).enumerate() {
-        if b != b' ' {
-            hash = hash.wrapping_mul(BASE).wrapping_add(b as u64 + 1);
-            power = power.wrapping_mul(BASE);
+    let bytes = text.bytes.as_slice();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] == b' ' {
+            at += 1;
             continue;
         }
-        if at > start {
-            // Breaks lie at the space before a word, or at 0 before the
-            // first (which all words then share).
-            while clauses.get(clause).is_some_and(|&b| (b as usize) <= start) {
-                clause += 1;
-            }
-            while sentences
-                .get(sentence)
-                .is_some_and(|&b| (b as usize) <= start)
-            {
-                sentence += 1;
-            }
-            words.push(Word {
-                start: start as u32,
-                end: at as u32,
-                clause: clause as u32,
-                sentence: sentence as u32,
-                hash,
-                power,
-            });
+        let start = at;
+        let mut hash = 0u64;
+        while let Some(&b) = bytes.get(at).filter(|&&b| b != b' ') {
+            hash = hash.wrapping_mul(BASE).wrapping_add(b as u64 + 1);
+            at += 1;
         }
-        (start, hash, power) = (at + 1, 0, 1);
+        // Breaks lie at the space before a word, or at 0 before the
+        // first (which all words then share).
+        while clauses.get(clause).is_some_and(|&b| (b as usize) <= start) {
+            clause += 1;
+        }
+        while sentences
+            .get(sentence)
+            .is_some_and(|&b| (b as usize) <= start)
+        {
+            sentence += 1;
+        }
+        words.push(Word {
+            start: start as u32,
+            end: at as u32,
+            clause: clause as u32,
+            sentence: sentence as u32,
+            hash,
+            power: power(at - start),
+        });
+    }
+}
+
+/// `BASE` to the `n`: from a table for the lengths words have.
+fn power(n: usize) -> u64 {
+    const POWERS: [u64; 64] = {
+        let mut table = [1u64; 64];
+        let mut i = 1;
+        while i < 64 {
+            table[i] = table[i - 1].wrapping_mul(BASE);
+            i += 1;
+        }
+        table
+    };
+    match POWERS.get(n) {
+        Some(&p) => p,
+        None => (63..n).fold(POWERS[63], |p, _| p.wrapping_mul(BASE)),
     }
 }
 
@@ -1362,23 +1410,22 @@ impl FuzzyIndex {
         probe(word_hash);
         // Deleting byte i of a word hashed `h`: with `p` the hash of the
         // bytes before it and `c` the byte, `h + B^(n-1-i) * (p - p*B - c)`.
-        let mut power = (1..n).fold(1u64, |p, _| p.wrapping_mul(BASE));
+        let mut scale = power(n.saturating_sub(1));
         let mut before = 0u64;
         for &b in word {
             let c = b as u64 + 1;
-            let delta = before
-                .wrapping_sub(before.wrapping_mul(BASE))
-                .wrapping_sub(c);
-            probe(word_hash.wrapping_add(power.wrapping_mul(delta)));
+            let delta = before.wrapping_mul(1u64.wrapping_sub(BASE)).wrapping_sub(c);
+            probe(word_hash.wrapping_add(scale.wrapping_mul(delta)));
             before = before.wrapping_mul(BASE).wrapping_add(c);
-            power = power.wrapping_mul(BASE_INVERSE);
+            scale = scale.wrapping_mul(BASE_INVERSE);
         }
     }
 }
 
 /// A set of hashes that may answer "maybe" for one that is not in it: a
-/// bit per hash, 8 to 16 bits per member, so it stays in cache where the
-/// table behind it would not.
+/// bit per hash, 32 to 64 bits per member (a non-member gets through about
+/// once in forty), so it stays in cache where the table behind it would not
+/// and a probe is a multiply, a shift and a load.
 #[derive(Debug, Default)]
 struct BitFilter {
     bits: Vec<u64>,
@@ -1387,7 +1434,7 @@ struct BitFilter {
 
 impl BitFilter {
     fn new(hashes: impl Iterator<Item = u64>, count: usize) -> BitFilter {
-        let bits = (count * 8).next_power_of_two().clamp(1 << 12, 1 << 24);
+        let bits = (count * 32).next_power_of_two().clamp(1 << 12, 1 << 26);
         let mut filter = BitFilter {
             bits: vec![0; bits / 64],
             shift: 64 - bits.trailing_zeros(),

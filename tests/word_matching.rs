@@ -308,3 +308,22 @@ fn malformed_matching_syntax_is_refused_at_its_phrase() {
         ("invalid-locale", Some("did you mean `typos`?"))
     );
 }
+
+#[test]
+fn engines_on_one_thread_keep_their_own_word_forms() {
+    // Both engines stem on this thread with their first stemmer: English
+    // for one, Spanish for the other. What one learns of "hablando" must
+    // not answer for the other.
+    let english = policy(
+        "{ word_forms: true, locales: all }",
+        r#"{ en: ["hablar con alguien"] }"#,
+    );
+    let spanish = policy(
+        "{ word_forms: true, locales: all }",
+        r#"{ es: ["hablar con alguien"] }"#,
+    );
+    for _ in 0..2 {
+        assert!(!fires(&english, "hablando con alguien", None));
+        assert!(fires(&spanish, "hablando con alguien", None));
+    }
+}
