@@ -273,11 +273,27 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
     // before: point at the first tab from the reported line on.
     let (offset, len) = match code {
         "missing-field" if error.location().is_some() => {
-            map_start(source.text, offset).unwrap_or((offset, len))
+            let (start, len) = map_start(source.text, offset).unwrap_or((offset, len));
+            let field = message.split('`').nth(1).unwrap_or_default();
+            if let Some(misplaced) = misplaced_key(source.text, start, field) {
+                return misplaced.diagnostic(source);
+            }
+            (start, len)
         }
         "tab" => first_tab(source.text, offset).map_or((offset, len), |tab| (tab, 1)),
+        "yaml" if message.contains("did not find expected key") => {
+            if let Some(misplaced) = deeper_than_previous(source.text, offset) {
+                return misplaced.diagnostic(source);
+            }
+            (offset, len)
+        }
         // Some values are reported at their key: point at the value.
-        "unknown-value" => value_after_key(source.text, offset).unwrap_or((offset, len)),
+        "unknown-value" => {
+            if let Some(misplaced) = key_read_as_value(source.text, offset, &message) {
+                return misplaced.diagnostic(source);
+            }
+            value_after_key(source.text, offset).unwrap_or((offset, len))
+        }
         _ => (offset, len),
     };
     let mut d = if error.location().is_some() {
@@ -289,6 +305,143 @@ pub(crate) fn yaml_diagnostic(source: &Source, error: &serde_saphyr::Error) -> D
         d.set_help(help);
     }
     d
+}
+
+/// A key written at another indentation than the keys of its map, which
+/// YAML therefore reads as something else.
+struct Misplaced<'a> {
+    key: &'a str,
+    /// Where the misplaced key is.
+    offset: usize,
+    indent: usize,
+    /// A key of the map it belongs to, and that map's indentation.
+    neighbour: &'a str,
+    expected: usize,
+}
+
+impl Misplaced<'_> {
+    fn diagnostic(&self, source: &Source) -> Diagnostic {
+        let Misplaced {
+            key,
+            indent,
+            neighbour,
+            expected,
+            ..
+        } = *self;
+        let (how, reading) = if indent < expected {
+            ("less", "as outside its map".to_string())
+        } else {
+            ("more", format!("as more of the value of `{neighbour}`"))
+        };
+        let message = format!(
+            "`{key}` is indented by {indent} spaces, {how} than `{neighbour}` ({expected}), so YAML reads it {reading}"
+        );
+        let mut d = source.error_at(self.offset, key.len(), "misplaced-key", message);
+        d.set_help(format!(
+            "indent `{key}` by {expected} spaces, like `{neighbour}` and the other keys of its map"
+        ));
+        d
+    }
+}
+
+/// A line `field: ...` after the map whose first key is at `map_key`, less
+/// indented than that key but still before the map's next sibling or
+/// parent: the key the parser says is missing, written where it does not
+/// belong.
+fn misplaced_key<'a>(text: &'a str, map_key: usize, field: &str) -> Option<Misplaced<'a>> {
+    if field.is_empty() {
+        return None;
+    }
+    let first = line_start(text.as_bytes(), map_key);
+    let column = map_key - first;
+    let neighbour = &text[map_key..map_key + key_len(&text[map_key..])];
+    let mut at = map_key + text[map_key..].find('\n')? + 1;
+    for line in text[at..].split_inclusive('\n') {
+        let from = at;
+        at += line.len();
+        let content = line.trim_start_matches(' ');
+        let indent = line.len() - content.len();
+        if content.trim().is_empty() || content.starts_with('#') || indent >= column {
+            continue;
+        }
+        let key = &content[..key_len(content)];
+        if key == field && content[key.len()..].starts_with(':') {
+            return Some(Misplaced {
+                key,
+                offset: from + indent,
+                indent,
+                neighbour,
+                expected: column,
+            });
+        }
+        return None;
+    }
+    None
+}
+
+/// The key on the line after the one at `offset`, indented deeper than
+/// the key there though that key already has a value on its line: YAML
+/// reads `kind: planned` then `     action: escalate` as the value
+/// `planned action` and no key `action`.
+fn key_read_as_value<'a>(text: &'a str, offset: usize, message: &str) -> Option<Misplaced<'a>> {
+    let first = line_start(text.as_bytes(), offset.min(text.len()));
+    let line_end = first + text[first..].find('\n')?;
+    let line = &text[first..line_end];
+    let content = line.trim_start_matches([' ', '-']);
+    let expected = line.len() - content.len();
+    let neighbour = &content[..key_len(content)];
+    let value = content[neighbour.len()..].strip_prefix(':')?.trim();
+    if value.is_empty() || value.starts_with(['{', '[', '|', '>', '"', '\'', '#']) {
+        return None;
+    }
+    let next = &text[line_end + 1..];
+    let next = &next[..next.find('\n').unwrap_or(next.len())];
+    let next_content = next.trim_start_matches(' ');
+    let indent = next.len() - next_content.len();
+    let key = &next_content[..key_len(next_content)];
+    (indent > expected
+        && message.contains(&format!(" {key}"))
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && next_content[key.len()..].starts_with(':'))
+    .then_some(Misplaced {
+        key,
+        offset: line_end + 1 + indent,
+        indent,
+        neighbour,
+        expected,
+    })
+}
+
+/// The key at `offset`, indented deeper than the key on the line before,
+/// which already has its value: `when: { ... }` then `     kind: planned`.
+fn deeper_than_previous(text: &str, offset: usize) -> Option<Misplaced<'_>> {
+    let first = line_start(text.as_bytes(), offset.min(text.len()));
+    let line = &text[first..];
+    let line = &line[..line.find('\n').unwrap_or(line.len())];
+    let content = line.trim_start_matches(' ');
+    let indent = line.len() - content.len();
+    let key = &content[..key_len(content)];
+    let previous = text[..first.checked_sub(1)?]
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))?;
+    let previous_content = previous.trim_start_matches([' ', '-']);
+    let expected = previous.len() - previous_content.len();
+    let neighbour = &previous_content[..key_len(previous_content)];
+    let value = previous_content[neighbour.len()..]
+        .strip_prefix(':')?
+        .trim();
+    (indent > expected && !value.is_empty() && content[key.len()..].starts_with(':')).then_some(
+        Misplaced {
+            key,
+            offset: first + indent,
+            indent,
+            neighbour,
+            expected,
+        },
+    )
 }
 
 /// The value written after the key at `offset` on the same line
