@@ -388,6 +388,11 @@ pub struct Decision {
     /// `message` and uses this channel instead of a live handoff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_channel: Option<FallbackChannel>,
+    /// On the offline path to a queue with hours: when it opens next, in
+    /// RFC 3339 with the queue's UTC offset (`2026-12-07T09:00:00+00:00`),
+    /// as `{opens}` says it to the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<String>,
 }
 
 impl Decision {

@@ -194,6 +194,8 @@ export interface DecisionJSON {
   phase?: Phase
   /** Present on the offline path. */
   fallback_channel?: FallbackChannel
+  /** On the offline path to a queue with hours: when it opens next (RFC 3339). */
+  opens_at?: string
 }
 
 /** One problem in a policy, located in its file. */
