@@ -617,18 +617,12 @@ impl Engine {
     ) {
         let template = rule.map_or(&self.handoff.offline, |rule| &rule.offline);
         let wait = self.handoff.expected_wait(queue);
-        let hours = self
-            .handoff
-            .queues
-            .get(queue)
-            .and_then(|q| q.hours.as_ref());
-        let now = hours.map(|_| clock.now());
-        let next = hours.zip(now).and_then(|(hours, now)| hours.next_open(now));
-        let opens = now.map(|now| language.say(next.as_ref(), now));
+        let (opens, next) = self.opening(queue, clock, language).unzip();
         decision.message = Some(fill(template, queue, wait, opens.as_deref()));
         decision.fallback_channel = Some(self.handoff.fallback_for(queue));
-        decision.opens_at =
-            next.map(|at| at.timestamp().display_with_offset(at.offset()).to_string());
+        decision.opens_at = next
+            .flatten()
+            .map(|at| at.timestamp().display_with_offset(at.offset()).to_string());
     }
 
     /// A message for `queue` with its placeholders filled in; `{opens}` in
@@ -641,14 +635,10 @@ impl Engine {
         language: Language,
     ) -> String {
         let opens = template.contains("{opens}").then(|| {
-            let hours = self
-                .handoff
-                .queues
-                .get(queue)
-                .and_then(|q| q.hours.as_ref());
-            let now = clock.now();
-            let next = hours.and_then(|hours| hours.next_open(now));
-            language.say(next.as_ref(), now)
+            // A queue without hours only when a saved state names a queue
+            // the policy no longer has (compiling refuses the rest).
+            self.opening(queue, clock, language)
+                .map_or_else(|| language.say(None, clock.now()), |(said, _)| said)
         });
         fill(
             template,
@@ -656,6 +646,20 @@ impl Engine {
             self.handoff.expected_wait(queue),
             opens.as_deref(),
         )
+    }
+
+    /// When `queue` opens next: as `{opens}` says it in `language`, and the
+    /// moment (`None` past the look-ahead). `None` for a queue without hours.
+    fn opening(
+        &self,
+        queue: &str,
+        clock: &mut Clock,
+        language: Language,
+    ) -> Option<(String, Option<jiff::Zoned>)> {
+        let hours = self.handoff.queues.get(queue)?.hours.as_ref()?;
+        let now = clock.now();
+        let next = hours.next_open(now);
+        Some((language.say(next.as_ref(), now), next))
     }
 
     fn rule(&self, id: &str) -> Option<&Rule> {
