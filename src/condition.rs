@@ -20,6 +20,7 @@ use crate::phrases::SetId;
 use crate::policy::PhraseList;
 use crate::trigger::confidence::{Confidence, ConfidenceSpec};
 use crate::trigger::failures::{Failures, FailuresSpec};
+use crate::trigger::intent::{IntentMatch, IntentSpec};
 use crate::trigger::keyword::Keyword;
 use crate::trigger::menu::Menu;
 use crate::trigger::script::Script;
@@ -41,6 +42,8 @@ pub(crate) struct ConditionSpec {
     topic: Option<Spanned<String>>,
     #[schemars(with = "Option<ConfidenceSpec>")]
     confidence: Option<Spanned<ConfidenceSpec>>,
+    #[schemars(with = "Option<IntentSpec>")]
+    intent: Option<Spanned<IntentSpec>>,
     #[schemars(with = "Option<SentimentSpec>")]
     sentiment: Option<Spanned<SentimentSpec>>,
     #[schemars(with = "Option<FailuresSpec>")]
@@ -63,6 +66,7 @@ pub(crate) enum LeafSpec<'s> {
     WholeMessage(&'s Spanned<PhraseList>),
     Topic(&'s Spanned<String>),
     Confidence(&'s Spanned<ConfidenceSpec>),
+    Intent(&'s Spanned<IntentSpec>),
     Sentiment(&'s Spanned<SentimentSpec>),
     Other,
 }
@@ -98,6 +102,7 @@ impl ConditionSpec {
             self.whole_message.as_ref().map(LeafSpec::WholeMessage),
             self.topic.as_ref().map(LeafSpec::Topic),
             self.confidence.as_ref().map(LeafSpec::Confidence),
+            self.intent.as_ref().map(LeafSpec::Intent),
             self.sentiment.as_ref().map(LeafSpec::Sentiment),
             self.failures.as_ref().map(|_| LeafSpec::Other),
             self.script.as_ref().map(|_| LeafSpec::Other),
@@ -136,6 +141,9 @@ impl Condition {
         }
         if let Some(c) = &s.confidence {
             parts.push(leaf(Confidence::compile(c, cx).map(Leaf::Confidence)));
+        }
+        if let Some(c) = &s.intent {
+            parts.push(leaf(IntentMatch::compile(c, cx).map(Leaf::Intent)));
         }
         if let Some(c) = &s.sentiment {
             parts.push(leaf(Sentiment::compile(c, cx).map(Leaf::Sentiment)));

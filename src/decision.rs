@@ -81,6 +81,8 @@ pub enum Trigger {
     Keyword,
     /// Intent confidence (or the margin between the top two intents).
     Confidence,
+    /// The top intent is one the policy lists, or none of the bot's capabilities.
+    Intent,
     /// Sentiment of the turn, or its mean over a window.
     Sentiment,
     /// Counted failures of the bot.
@@ -241,6 +243,18 @@ pub enum Evidence {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         turns: Option<u32>,
     },
+    /// The turn's top intent, for an `intent` trigger.
+    Intent {
+        /// The intent's name.
+        intent: String,
+        /// Its confidence (clamped to 0..=1), when the turn gives a number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confidence: Option<f64>,
+        /// The listed name or glob it matched; absent when the trigger
+        /// fired because the intent is none of the bot's capabilities.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        matched: Option<Arc<str>>,
+    },
     /// A count compared with a threshold.
     Count {
         /// `consecutive` or `total`.
@@ -374,6 +388,11 @@ pub struct Decision {
     /// `message` and uses this channel instead of a live handoff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback_channel: Option<FallbackChannel>,
+    /// On the offline path to a queue with hours: when it opens next, in
+    /// RFC 3339 with the queue's UTC offset (`2026-12-07T09:00:00+00:00`),
+    /// as `{opens}` says it to the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<String>,
 }
 
 impl Decision {

@@ -19,7 +19,7 @@ use crate::error::{Diagnostic, PolicyError, Source};
 use crate::handoff::Handoff;
 use crate::handoff::hours::Closed;
 use crate::handoff::lifecycle::{
-    Clock, end_cooldowns, fill, placeholder_problem, reason as lifecycle_reason,
+    Clock, end_cooldowns, placeholder_problem, reason as lifecycle_reason, text,
 };
 use crate::phrases::{Cue, Found, Hits, PhraseIndex, SetId, TurnLocale};
 use crate::policy::{
@@ -393,7 +393,8 @@ impl Engine {
         self.decided_by(rule, decision);
         let queue = &rule.route.queue;
         if let Some((closed, local_time)) = self.closed(queue, turn, clock) {
-            self.take_offline_path(Some(rule), queue, decision);
+            let language = self.handoff.language_of(turn);
+            self.take_offline_path(Some(rule), queue, (clock, language), decision);
             let why = match &local_time {
                 Some(at) => format!("queue `{queue}` is closed ({closed}) at {at}"),
                 None => format!("no agents are available for queue `{queue}`"),
@@ -425,7 +426,7 @@ impl Engine {
             Action::Offer => &rule.offer,
             _ => &rule.online,
         };
-        decision.message = Some(fill(message, queue, self.handoff.expected_wait(queue)));
+        decision.message = Some(self.say(message, queue, clock, self.handoff.language_of(turn)));
         let Some(lifecycle) = &self.handoff.lifecycle else {
             return;
         };
@@ -801,21 +802,9 @@ impl From<&PolicySpec> for Defaults {
                 .map_or(Arc::from(DEFAULT_QUEUE), Arc::from),
             skill: spec.route.skill.as_deref().map(Arc::from),
             priority: spec.route.priority.unwrap_or_default(),
-            online: spec
-                .messages
-                .online
-                .clone()
-                .unwrap_or_else(|| DEFAULT_ONLINE.to_string()),
-            offline: spec
-                .messages
-                .offline
-                .clone()
-                .unwrap_or_else(|| DEFAULT_OFFLINE.to_string()),
-            offer: spec
-                .messages
-                .offer
-                .clone()
-                .unwrap_or_else(|| DEFAULT_OFFER.to_string()),
+            online: text(&spec.messages.online).unwrap_or_else(|| DEFAULT_ONLINE.to_string()),
+            offline: text(&spec.messages.offline).unwrap_or_else(|| DEFAULT_OFFLINE.to_string()),
+            offer: text(&spec.messages.offer).unwrap_or_else(|| DEFAULT_OFFER.to_string()),
         }
     }
 }
@@ -828,7 +817,7 @@ fn placeholder_problems(messages: &MessagesSpec) -> Vec<(String, String)> {
         ("offer", &messages.offer),
     ]
     .into_iter()
-    .filter_map(|(name, text)| placeholder_problem(name, text.as_deref()))
+    .filter_map(|(name, text)| placeholder_problem(name, text.as_ref().map(|t| t.value.as_str())))
     .collect()
 }
 
@@ -912,21 +901,9 @@ fn compile_rule(
                 .or_else(|| defaults.skill.clone()),
             priority: spec.route.priority.unwrap_or(defaults.priority),
         },
-        online: spec
-            .messages
-            .online
-            .clone()
-            .unwrap_or_else(|| defaults.online.clone()),
-        offline: spec
-            .messages
-            .offline
-            .clone()
-            .unwrap_or_else(|| defaults.offline.clone()),
-        offer: spec
-            .messages
-            .offer
-            .clone()
-            .unwrap_or_else(|| defaults.offer.clone()),
+        online: text(&spec.messages.online).unwrap_or_else(|| defaults.online.clone()),
+        offline: text(&spec.messages.offline).unwrap_or_else(|| defaults.offline.clone()),
+        offer: text(&spec.messages.offer).unwrap_or_else(|| defaults.offer.clone()),
         agent_note: spec.agent_note.clone(),
         evidence_used,
         locales: spec

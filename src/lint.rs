@@ -102,6 +102,20 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
         });
     }
 
+    // Intent names that can never fire.
+    for rule in &rules {
+        let id = rule.value.id.value.as_str();
+        rule.value.when.value.visit(&mut |leaf| {
+            if let LeafSpec::Intent(spec) = leaf {
+                warnings.extend(
+                    crate::trigger::intent::never_matching(&spec.value, id)
+                        .into_iter()
+                        .map(|(at, message, help)| warn(span_of(at), "never-fires", message, help)),
+                );
+            }
+        });
+    }
+
     // The same phrase in rules of different kinds.
     let mut kinds: BTreeMap<String, (Kind, &str)> = BTreeMap::new();
     for rule in &rules {

@@ -73,9 +73,12 @@ pub(crate) struct PolicySpec {
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MessagesSpec {
-    pub(crate) online: Option<String>,
-    pub(crate) offline: Option<String>,
-    pub(crate) offer: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub(crate) online: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub(crate) offline: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub(crate) offer: Option<Spanned<String>>,
 }
 
 /// A route, every part optional: a rule's route fills its gaps from the policy's.
@@ -522,18 +525,25 @@ pub(crate) struct PeriodSpec {
     pub(crate) minutes: Option<u32>,
 }
 
-/// Messages at each step of the handoff. `{queue}` and `{wait}` (the
-/// queue's `expected_wait`) are filled in.
+/// Messages at each step of the handoff. `{queue}`, `{wait}` (the
+/// queue's `expected_wait`) and `{opens}` (when it opens next) are filled in.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LifecycleMessagesSpec {
-    pub(crate) waiting: Option<String>,
-    pub(crate) cancelled: Option<String>,
-    pub(crate) declined: Option<String>,
-    pub(crate) accepted: Option<String>,
-    pub(crate) completed: Option<String>,
-    pub(crate) timeout: Option<String>,
-    pub(crate) failed: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub(crate) waiting: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub(crate) cancelled: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub(crate) declined: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub(crate) accepted: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub(crate) completed: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub(crate) timeout: Option<Spanned<String>>,
+    #[schemars(with = "Option<String>")]
+    pub(crate) failed: Option<Spanned<String>>,
 }
 
 /// One queue's settings.

@@ -82,13 +82,20 @@ impl Turn {
     /// highest of `intents`. Out-of-range values are clamped to 0..=1 and
     /// non-finite ones ignored.
     pub fn top_confidence(&self) -> Option<f64> {
-        match &self.intent {
-            Some(intent) => clamp_unit(intent.confidence),
-            None => self
-                .top_two_intents()
-                .0
-                .and_then(|i| clamp_unit(i.confidence)),
-        }
+        self.top_intent().and_then(|i| clamp_unit(i.confidence))
+    }
+
+    /// The top intent: `intent`, or else the highest of `intents`.
+    ///
+    /// ```
+    /// use escalate::{Intent, Turn};
+    ///
+    /// let intent = |name: &str, confidence| Intent { name: name.into(), confidence };
+    /// let turn = Turn { intents: vec![intent("refund", 0.3), intent("pay_bill", 0.6)], ..Turn::user("hi") };
+    /// assert_eq!(turn.top_intent().map(|i| i.name.as_str()), Some("pay_bill"));
+    /// ```
+    pub fn top_intent(&self) -> Option<&Intent> {
+        self.intent.as_ref().or_else(|| self.top_two_intents().0)
     }
 
     /// The two highest-ranked entries of `intents`, best first.

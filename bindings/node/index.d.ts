@@ -95,6 +95,8 @@ export declare class Decision {
   get phase(): Phase
   /** Set on the offline path: how to follow up instead of a live handoff. */
   get fallbackChannel(): FallbackChannel | null
+  /** On the offline path to a queue with hours: when it opens next (RFC 3339). */
+  get opensAt(): string | null
   /** Whether to send `handoff.initiate` now. */
   get startsHandoff(): boolean
   /** Whether the bot should hand over now. */

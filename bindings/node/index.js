@@ -326,6 +326,10 @@ class Decision {
   get fallbackChannel() {
     return this.#read().fallback_channel ?? null
   }
+  /** On the offline path to a queue with hours: when it opens next (RFC 3339), else `null`. */
+  get opensAt() {
+    return this.#read().opens_at ?? null
+  }
   /** Whether to send `handoff.initiate` now (`Decision::starts_handoff`). */
   get startsHandoff() {
     return this.#startsHandoff

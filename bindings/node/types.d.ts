@@ -24,6 +24,7 @@ export type Trigger =
   | 'menu'
   | 'keyword'
   | 'confidence'
+  | 'intent'
   | 'sentiment'
   | 'failures'
   | 'topic'
@@ -98,6 +99,14 @@ export interface ThresholdEvidence {
   threshold: number
   turns?: number
 }
+/** The turn's top intent, for an `intent` trigger. */
+export interface IntentEvidence {
+  intent: string
+  /** Clamped to 0..1; absent when the turn gave no number. */
+  confidence?: number
+  /** The listed name or glob it matched; absent when it is none of the bot's capabilities. */
+  matched?: string
+}
 /** A count compared with a threshold. */
 export interface CountEvidence {
   counted: string
@@ -131,6 +140,7 @@ export type Evidence =
   | PatternEvidence
   | MenuEvidence
   | ThresholdEvidence
+  | IntentEvidence
   | CountEvidence
   | ScriptEvidence
   | NotEvidence
@@ -184,6 +194,8 @@ export interface DecisionJSON {
   phase?: Phase
   /** Present on the offline path. */
   fallback_channel?: FallbackChannel
+  /** On the offline path to a queue with hours: when it opens next (RFC 3339). */
+  opens_at?: string
 }
 
 /** One problem in a policy, located in its file. */

@@ -380,6 +380,9 @@ fn write_details(out: &mut impl Write, d: &Decision) -> io::Result<()> {
     if let Some(channel) = d.fallback_channel {
         writeln!(out, "    fallback channel: {channel}")?;
     }
+    if let Some(opens_at) = &d.opens_at {
+        writeln!(out, "    opens at: {opens_at}")?;
+    }
     if let Some(note) = &d.agent_note {
         writeln!(out, "    agent note: {note}")?;
     }

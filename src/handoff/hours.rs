@@ -51,6 +51,9 @@ impl Closed {
     }
 }
 
+/// How far ahead [`Hours::next_open`] looks: a year of holidays and closures.
+pub(crate) const LOOK_AHEAD_DAYS: u32 = 370;
+
 /// Each weekday's short and full name, Monday first.
 const DAYS: [(&str, &str, Weekday); 7] = [
     ("mon", "monday", Weekday::Monday),
@@ -183,6 +186,51 @@ impl Hours {
     /// `None` when it is open (the time is formatted only when closed).
     pub(crate) fn closed_at(&self, now: Timestamp) -> Option<(Closed, String)> {
         let local = now.to_zoned(self.zone.clone());
+        let closed = self.closed_why(now, &local)?;
+        Some((closed, local.strftime("%a %Y-%m-%d %H:%M %Z").to_string()))
+    }
+
+    /// The next time the queue opens after `now`: the first moment it is
+    /// open that follows a moment it is closed. When it is open at `now`,
+    /// that is the opening after this one ends. `None` when it does not
+    /// open within [`LOOK_AHEAD_DAYS`].
+    pub(crate) fn next_open(&self, now: Timestamp) -> Option<jiff::Zoned> {
+        let today = now.to_zoned(self.zone.clone()).date();
+        let mut day = today;
+        for _ in 0..=LOOK_AHEAD_DAYS {
+            // The day's openings: its intervals' starts, and closures ending that day.
+            let mut candidates: Vec<Timestamp> = self.week
+                [day.weekday().to_monday_zero_offset() as usize]
+                .iter()
+                .filter_map(|&(start, _)| day.to_datetime(start).to_zoned(self.zone.clone()).ok())
+                .map(|zoned| zoned.timestamp())
+                .chain(
+                    self.closures
+                        .iter()
+                        .map(|&(_, to, _)| to)
+                        .filter(|to| to.to_zoned(self.zone.clone()).date() == day),
+                )
+                .filter(|&at| at > now)
+                .collect();
+            candidates.sort_unstable();
+            let opening = candidates.into_iter().find(|&at| {
+                let just_before = at - jiff::SignedDuration::from_secs(1);
+                self.is_open(at) && !self.is_open(just_before)
+            });
+            if let Some(at) = opening {
+                return Some(at.to_zoned(self.zone.clone()));
+            }
+            day = day.tomorrow().ok()?;
+        }
+        None
+    }
+
+    fn is_open(&self, at: Timestamp) -> bool {
+        self.closed_why(at, &at.to_zoned(self.zone.clone()))
+            .is_none()
+    }
+
+    fn closed_why(&self, now: Timestamp, local: &jiff::Zoned) -> Option<Closed> {
         let time = local.time();
         let closed = if let Some((_, _, reason)) = self
             .closures
@@ -200,7 +248,7 @@ impl Hours {
         } else {
             Closed::OutsideHours
         };
-        Some((closed, local.strftime("%a %Y-%m-%d %H:%M %Z").to_string()))
+        Some(closed)
     }
 }
 

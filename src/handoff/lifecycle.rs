@@ -31,6 +31,7 @@ use crate::policy::{HandoffSpec, ListOverrides, PeriodSpec, PhraseList, unlocate
 use crate::state::{ConversationState, Cooldown, HandoffMemory, Phase};
 use crate::turn::Turn;
 
+use super::opens::Language;
 use super::{HandoffState, HandoffStatus};
 
 const DEFAULT_ACCEPT: &[&str] = &[
@@ -80,7 +81,7 @@ const DEFAULT_COMPLETED: &str =
     "You're back with the virtual assistant. Is there anything else I can help with?";
 
 /// The placeholders lifecycle messages may use.
-const PLACEHOLDERS: [&str; 2] = ["queue", "wait"];
+const PLACEHOLDERS: [&str; 3] = ["queue", "wait", "opens"];
 
 /// A compiled lifecycle.
 #[derive(Debug)]
@@ -150,7 +151,9 @@ impl Lifecycle {
             ("timeout", &m.timeout),
             ("failed", &m.failed),
         ] {
-            if let Some((message, help)) = placeholder_problem(name, text.as_deref()) {
+            if let Some((message, help)) =
+                placeholder_problem(name, text.as_ref().map(|t| t.value.as_str()))
+            {
                 cx.error_at(section, "unknown-placeholder", message)
                     .set_help(help);
             }
@@ -164,22 +167,13 @@ impl Lifecycle {
             cooldown,
             timeout,
             messages: Messages {
-                waiting: m.waiting.clone().unwrap_or_else(|| DEFAULT_WAITING.into()),
-                cancelled: m
-                    .cancelled
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_CANCELLED.into()),
-                declined: m
-                    .declined
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_DECLINED.into()),
-                accepted: m.accepted.clone(),
-                completed: m
-                    .completed
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_COMPLETED.into()),
-                timeout: m.timeout.clone(),
-                failed: m.failed.clone(),
+                waiting: text(&m.waiting).unwrap_or_else(|| DEFAULT_WAITING.into()),
+                cancelled: text(&m.cancelled).unwrap_or_else(|| DEFAULT_CANCELLED.into()),
+                declined: text(&m.declined).unwrap_or_else(|| DEFAULT_DECLINED.into()),
+                accepted: text(&m.accepted),
+                completed: text(&m.completed).unwrap_or_else(|| DEFAULT_COMPLETED.into()),
+                timeout: text(&m.timeout),
+                failed: text(&m.failed),
             },
         }
     }
@@ -189,6 +183,11 @@ impl Lifecycle {
     pub(crate) fn timeout_in_minutes(&self) -> bool {
         self.timeout.minutes.is_some()
     }
+}
+
+/// A message's text, without its place in the file.
+pub(crate) fn text(message: &Option<Spanned<String>>) -> Option<String> {
+    message.as_ref().map(|m| m.value.clone())
 }
 
 fn with_default(default: &str, own: &[String]) -> Vec<String> {
@@ -223,16 +222,16 @@ pub(crate) fn placeholder_problem(name: &str, text: Option<&str>) -> Option<(Str
         .filter_map(|rest| rest.split_once('}').map(|(word, _)| word))
         .find(|word| !PLACEHOLDERS.contains(word))?;
     let help = did_you_mean(unknown, PLACEHOLDERS)
-        .unwrap_or_else(|| "messages may use `{queue}` and `{wait}`".to_string());
+        .unwrap_or_else(|| "messages may use `{queue}`, `{wait}` and `{opens}`".to_string());
     Some((
         format!("the `{name}` message uses `{{{unknown}}}`, which is not filled in"),
         help,
     ))
 }
 
-/// A message with `{queue}` and `{wait}` filled in, in one pass (a queue
-/// name that itself holds `{wait}` stays as it is).
-pub(crate) fn fill(template: &str, queue: &str, wait: &str) -> String {
+/// A message with `{queue}`, `{wait}` and `{opens}` (when given) filled
+/// in, in one pass (a queue name that itself holds `{wait}` stays as it is).
+pub(crate) fn fill(template: &str, queue: &str, wait: &str, opens: Option<&str>) -> String {
     let mut message = String::with_capacity(template.len() + queue.len() + wait.len());
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -242,6 +241,8 @@ pub(crate) fn fill(template: &str, queue: &str, wait: &str) -> String {
             (queue, "{queue}")
         } else if rest.starts_with("{wait}") {
             (wait, "{wait}")
+        } else if let Some(opens) = opens.filter(|_| rest.starts_with("{opens}")) {
+            (opens, "{opens}")
         } else {
             ("{", "{")
         };
@@ -348,7 +349,9 @@ impl Engine {
         let memory = state.handoff();
         let (rule_id, kind, queue) = started_by(memory);
         if let Some(words) = scratch.said(lifecycle.cancel, &turn.text) {
-            decision.message = Some(lifecycle.messages.cancelled.clone());
+            let language = self.handoff.language_of(turn);
+            decision.message =
+                Some(self.say(&lifecycle.messages.cancelled, &queue, clock, language));
             decision.reasons.push(reason(
                 (&rule_id, kind),
                 Action::None,
@@ -369,8 +372,9 @@ impl Engine {
             _ => None,
         };
         let wait = self.handoff.expected_wait(&queue);
+        let language = self.handoff.language_of(turn);
         if timed_out_turns.is_none() && timed_out_minutes.is_none() {
-            decision.message = Some(fill(&lifecycle.messages.waiting, &queue, wait));
+            decision.message = Some(self.say(&lifecycle.messages.waiting, &queue, clock, language));
             decision.reasons.push(reason(
                 (&rule_id, kind),
                 Action::None,
@@ -389,9 +393,9 @@ impl Engine {
             (None, None) => unreachable!("checked above"),
         };
         let rule = self.rule(&rule_id);
-        self.offline(rule, &queue, decision);
+        self.offline(rule, &queue, (clock, language), decision);
         if let Some(message) = &lifecycle.messages.timeout {
-            decision.message = Some(fill(message, &queue, wait));
+            decision.message = Some(self.say(message, &queue, clock, language));
         }
         decision.reasons.push(reason(
             (&rule_id, kind),
@@ -414,7 +418,7 @@ impl Engine {
         clock: &mut Clock,
         decision: &mut Decision,
     ) -> bool {
-        let (rule_id, kind, _) = started_by(state.handoff());
+        let (rule_id, kind, queue) = started_by(state.handoff());
         let picked = |options: &[String]| {
             turn.menu
                 .as_deref()
@@ -466,7 +470,9 @@ impl Engine {
                 (None, Some(m)) => format!("{m} minutes"),
                 (None, None) => "a while".to_string(),
             };
-            decision.message = Some(lifecycle.messages.declined.clone());
+            let language = self.handoff.language_of(turn);
+            decision.message =
+                Some(self.say(&lifecycle.messages.declined, &queue, clock, language));
             decision.reasons.push(reason(
                 (&rule_id, kind),
                 Action::None,
@@ -524,10 +530,16 @@ impl Engine {
         };
         let from = state.phase();
         let (rule_id, kind, queue) = started_by(state.handoff());
+        // A status has no time or locale of its own: now, in the policy's language.
+        let (clock, language) = (&mut Clock::new(None), self.handoff.language);
         match status.state {
             HandoffState::Accepted => {
                 state.handoff_mut().phase = Phase::WithAgent;
-                decision.message = lifecycle.messages.accepted.clone();
+                decision.message = lifecycle
+                    .messages
+                    .accepted
+                    .as_ref()
+                    .map(|m| self.say(m, &queue, clock, language));
                 decision.reasons.push(reason(
                     (&rule_id, kind),
                     Action::None,
@@ -538,10 +550,9 @@ impl Engine {
             }
             HandoffState::Failed => {
                 let rule = self.rule(&rule_id);
-                self.offline(rule, &queue, &mut decision);
+                self.offline(rule, &queue, (clock, language), &mut decision);
                 if let Some(message) = &lifecycle.messages.failed {
-                    decision.message =
-                        Some(fill(message, &queue, self.handoff.expected_wait(&queue)));
+                    decision.message = Some(self.say(message, &queue, clock, language));
                 }
                 let why = status.message.as_deref().unwrap_or("no reason given");
                 decision.reasons.push(reason(
@@ -555,7 +566,8 @@ impl Engine {
             }
             HandoffState::Completed => {
                 state.reset_counters();
-                decision.message = Some(lifecycle.messages.completed.clone());
+                decision.message =
+                    Some(self.say(&lifecycle.messages.completed, &queue, clock, language));
                 decision.reasons.push(reason(
                     (&rule_id, kind),
                     Action::None,
@@ -572,12 +584,18 @@ impl Engine {
 
     /// Fills a decision that takes the offline path for `rule` (or for the
     /// queue alone when the policy no longer has the rule).
-    pub(crate) fn offline(&self, rule: Option<&Rule>, queue: &str, decision: &mut Decision) {
+    pub(crate) fn offline(
+        &self,
+        rule: Option<&Rule>,
+        queue: &str,
+        at: (&mut Clock, Language),
+        decision: &mut Decision,
+    ) {
         decision.action = Action::Escalate;
         if let Some(rule) = rule {
             self.decided_by(rule, decision);
         }
-        self.take_offline_path(rule, queue, decision);
+        self.take_offline_path(rule, queue, at, decision);
     }
 
     /// The deciding rule's part of a decision: kind, id, route, agent note.
@@ -588,18 +606,60 @@ impl Engine {
         decision.agent_note = rule.agent_note.clone();
     }
 
-    /// The offline message (the rule's, else the policy's) and the queue's
-    /// fallback channel.
+    /// The offline message (the rule's, else the policy's), the queue's
+    /// fallback channel, and when the queue opens next (for a queue with hours).
     pub(crate) fn take_offline_path(
         &self,
         rule: Option<&Rule>,
         queue: &str,
+        (clock, language): (&mut Clock, Language),
         decision: &mut Decision,
     ) {
         let template = rule.map_or(&self.handoff.offline, |rule| &rule.offline);
         let wait = self.handoff.expected_wait(queue);
-        decision.message = Some(fill(template, queue, wait));
+        let (opens, next) = self.opening(queue, clock, language).unzip();
+        decision.message = Some(fill(template, queue, wait, opens.as_deref()));
         decision.fallback_channel = Some(self.handoff.fallback_for(queue));
+        decision.opens_at = next
+            .flatten()
+            .map(|at| at.timestamp().display_with_offset(at.offset()).to_string());
+    }
+
+    /// A message for `queue` with its placeholders filled in; `{opens}` in
+    /// `language`, judged at the clock's time.
+    pub(crate) fn say(
+        &self,
+        template: &str,
+        queue: &str,
+        clock: &mut Clock,
+        language: Language,
+    ) -> String {
+        let opens = template.contains("{opens}").then(|| {
+            // A queue without hours only when a saved state names a queue
+            // the policy no longer has (compiling refuses the rest).
+            self.opening(queue, clock, language)
+                .map_or_else(|| language.say(None, clock.now()), |(said, _)| said)
+        });
+        fill(
+            template,
+            queue,
+            self.handoff.expected_wait(queue),
+            opens.as_deref(),
+        )
+    }
+
+    /// When `queue` opens next: as `{opens}` says it in `language`, and the
+    /// moment (`None` past the look-ahead). `None` for a queue without hours.
+    fn opening(
+        &self,
+        queue: &str,
+        clock: &mut Clock,
+        language: Language,
+    ) -> Option<(String, Option<jiff::Zoned>)> {
+        let hours = self.handoff.queues.get(queue)?.hours.as_ref()?;
+        let now = clock.now();
+        let next = hours.next_open(now);
+        Some((language.say(next.as_ref(), now), next))
     }
 
     fn rule(&self, id: &str) -> Option<&Rule> {
@@ -653,9 +713,18 @@ mod tests {
             ("é{queue}ü", "ébillingü"),
         ];
         for (template, want) in cases {
-            assert_eq!(fill(template, "billing", "5 minutes"), want, "{template:?}");
+            assert_eq!(
+                fill(template, "billing", "5 minutes", Some("Monday at 09:00")),
+                want,
+                "{template:?}"
+            );
         }
         // What a queue name holds is not filled in again.
-        assert_eq!(fill("{queue}", "{wait}", "5 minutes"), "{wait}");
+        assert_eq!(fill("{queue}", "{wait}", "5 minutes", None), "{wait}");
+        assert_eq!(
+            fill("back {opens} ({wait})", "q", "soon", Some("lundi à 09:00")),
+            "back lundi à 09:00 (soon)"
+        );
+        assert_eq!(fill("{opens}", "q", "soon", None), "{opens}");
     }
 }

@@ -7,6 +7,7 @@
 
 pub(crate) mod hours;
 pub(crate) mod lifecycle;
+pub(crate) mod opens;
 pub(crate) mod redact;
 
 use std::borrow::Cow;
@@ -41,6 +42,8 @@ pub(crate) struct Handoff {
     /// tracks each conversation's phase.
     pub(crate) lifecycle: Option<Lifecycle>,
     pub(crate) queues: BTreeMap<String, Queue>,
+    /// The language of `{opens}` for turns without a locale (`default_locale`'s).
+    pub(crate) language: opens::Language,
 }
 
 /// One queue's compiled settings.
@@ -70,6 +73,8 @@ impl Handoff {
                 (name.clone(), compiled)
             })
             .collect();
+        let language = opens::Language::of(&spec.matching.default_locale);
+        opens::check_hours(spec, cx);
         let Some(section) = &spec.handoff else {
             return Handoff {
                 transcript_turns: TranscriptSpec::default().turns.value as usize,
@@ -79,6 +84,7 @@ impl Handoff {
                 offline: offline.to_string(),
                 lifecycle: None,
                 queues,
+                language,
             };
         };
         let handoff = &section.value;
@@ -106,6 +112,7 @@ impl Handoff {
             offline: offline.to_string(),
             lifecycle: Some(Lifecycle::compile(section, cx)),
             queues,
+            language,
         }
     }
 
@@ -115,6 +122,13 @@ impl Handoff {
             .get(queue)
             .and_then(|q| q.fallback)
             .unwrap_or(self.fallback)
+    }
+
+    /// The language `{opens}` is said in on `turn`: its locale's, else the policy's.
+    pub(crate) fn language_of(&self, turn: &Turn) -> opens::Language {
+        turn.locale
+            .as_deref()
+            .map_or(self.language, opens::Language::of)
     }
 
     /// What the waiting message says for `{wait}`.

@@ -7,6 +7,7 @@
 
 pub(crate) mod confidence;
 pub(crate) mod failures;
+pub(crate) mod intent;
 pub(crate) mod keyword;
 pub(crate) mod menu;
 pub(crate) mod script;
@@ -78,6 +79,7 @@ pub(crate) enum Leaf {
     Keyword(keyword::Keyword),
     Topic(topic::TopicRef),
     Confidence(confidence::Confidence),
+    Intent(intent::IntentMatch),
     Sentiment(sentiment::Sentiment),
     Failures(failures::Failures),
     Script(script::Script),
@@ -93,6 +95,7 @@ impl Leaf {
             Leaf::Keyword(t) => t.check(ctx),
             Leaf::Topic(t) => t.check(ctx),
             Leaf::Confidence(t) => t.check(ctx),
+            Leaf::Intent(t) => t.check(ctx),
             Leaf::Sentiment(t) => t.check(ctx),
             Leaf::Failures(t) => t.check(ctx),
             Leaf::Script(t) => t.check(ctx).unwrap_or_else(|e| {
@@ -109,6 +112,7 @@ impl Leaf {
             Leaf::Keyword(t) => t.explain(ctx),
             Leaf::Topic(t) => t.explain(ctx),
             Leaf::Confidence(t) => t.explain(ctx),
+            Leaf::Intent(t) => t.explain(ctx),
             Leaf::Sentiment(t) => t.explain(ctx),
             Leaf::Failures(t) => t.explain(ctx),
             Leaf::Script(t) => t.explain(ctx),
@@ -131,6 +135,7 @@ impl Leaf {
             Leaf::Keyword(_) => Trigger::Keyword,
             Leaf::Topic(_) => Trigger::Topic,
             Leaf::Confidence(_) => Trigger::Confidence,
+            Leaf::Intent(_) => Trigger::Intent,
             Leaf::Sentiment(_) => Trigger::Sentiment,
             Leaf::Failures(_) => Trigger::Failures,
             Leaf::Script(_) => Trigger::Script,
@@ -144,6 +149,7 @@ impl Leaf {
             Leaf::Keyword(t) => t.summary(),
             Leaf::Topic(t) => t.summary(),
             Leaf::Confidence(t) => t.summary(),
+            Leaf::Intent(t) => t.summary(),
             Leaf::Sentiment(t) => t.summary(),
             Leaf::Failures(t) => t.summary(),
             Leaf::Script(t) => t.summary(),

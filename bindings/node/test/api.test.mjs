@@ -185,6 +185,7 @@ test('evaluate: a Decision with every getter, and toJSON the decision JSON', () 
   assert.deepEqual(decision.errors, [])
   assert.equal(decision.phase, 'waiting')
   assert.equal(decision.fallbackChannel, null)
+  assert.equal(decision.opensAt, null)
   assert.equal(decision.startsHandoff, true)
   assert.equal(decision.isEscalation, true)
   assert.equal(decision.isOffer, false)
@@ -220,6 +221,25 @@ test('a decision that carries on, one that offers, and the offline path', () => 
   assert.equal(offline.fallbackChannel, 'email')
   assert.equal(offline.toJSON().fallback_channel, 'email')
   assert.ok(offline.reasons.some((r) => r.trigger === 'availability'))
+  // The built-in policy's queue has no hours: no opening to tell.
+  assert.equal(offline.opensAt, null)
+})
+
+test('the offline path to a queue with hours says when it opens', () => {
+  const engine = Engine.fromYaml(`version: 1
+messages: { offline: "Back {opens}." }
+queues: { general: { hours: { time_zone: Europe/Paris, open: { mon-fri: "09:00-18:00" } } } }
+rules:
+  - { id: human, when: { keywords: [agent] }, kind: fallback, action: escalate }
+`)
+  // Saturday 5 December 2026, 10:00 in Paris.
+  const closed = engine.evaluate(new ConversationState(), { text: 'agent', locale: 'fr', timestamp: '2026-12-05T09:00:00Z' })
+  assert.equal(closed.message, 'Back lundi à 09:00.')
+  assert.equal(closed.opensAt, '2026-12-07T09:00:00+01:00')
+  assert.equal(closed.toJSON().opens_at, '2026-12-07T09:00:00+01:00')
+  const open = engine.evaluate(new ConversationState(), { text: 'agent', timestamp: '2026-12-07T09:00:00Z' })
+  assert.equal(open.opensAt, null)
+  assert.equal('opens_at' in open.toJSON(), false)
 })
 
 test('decision.errors: a script that fails at run time', () => {

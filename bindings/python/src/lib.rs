@@ -440,6 +440,11 @@ impl Decision {
     fn fallback_channel(&self) -> Option<String> {
         self.0.fallback_channel.as_ref().map(name_of)
     }
+    /// On the offline path to a queue with hours: when it opens next (RFC 3339).
+    #[getter]
+    fn opens_at(&self) -> Option<&str> {
+        self.0.opens_at.as_deref()
+    }
     /// The conversation, copied from the turn.
     #[getter]
     fn conversation_id(&self) -> Option<&str> {

@@ -40,6 +40,7 @@ def test_decision_attributes_match_its_json() -> None:
     assert decision.conversation_id == "c-9" and decision.turn == 1
     assert decision.phase == "waiting" and decision.starts_handoff and decision.is_escalation
     assert not decision.is_offer and decision.fallback_channel is None and decision.errors == []
+    assert decision.opens_at is None and "opens_at" not in data
     assert [r.to_dict() for r in decision.reasons] == data["reasons"]
     first = decision.reasons[0]
     assert (first.rule, first.trigger, first.kind, first.action) == ("asks-for-human", "keyword", "fallback", "escalate")
@@ -203,3 +204,18 @@ def test_policy_handle_reloads_and_keeps_the_old_policy_on_a_bad_edit(tmp_path: 
     new = handle.reload()
     assert new != served and handle.engine.policy_id == new
     assert handle.evaluate(escalate.ConversationState(), {"text": "a person"}).rule == "person"
+
+
+def test_the_offline_path_to_a_queue_with_hours_says_when_it_opens() -> None:
+    engine = escalate.Engine.from_yaml(
+        "version: 1\n"
+        'messages: { offline: "Back {opens}." }\n'
+        'queues: { general: { hours: { time_zone: Europe/Paris, open: { mon-fri: "09:00-18:00" } } } }\n'
+        "rules:\n  - { id: human, when: { keywords: [agent] }, kind: fallback, action: escalate }\n"
+    )
+    # Saturday 5 December 2026, 10:00 in Paris.
+    closed = engine.evaluate(escalate.ConversationState(), {"text": "agent", "locale": "fr", "timestamp": "2026-12-05T09:00:00Z"})
+    assert closed.message == "Back lundi à 09:00."
+    assert closed.opens_at == "2026-12-07T09:00:00+01:00" == closed.to_dict()["opens_at"]
+    opened = engine.evaluate(escalate.ConversationState(), {"text": "agent", "timestamp": "2026-12-07T09:00:00Z"})
+    assert opened.opens_at is None

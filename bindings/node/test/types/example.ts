@@ -50,6 +50,8 @@ const flags: boolean[] = [decision.startsHandoff, decision.isEscalation, decisio
 const json: DecisionJSON = decision.toJSON()
 const queue: string | undefined = json.route?.queue
 const channel = decision.fallbackChannel
+const opensAt: string | null = decision.opensAt
+const opensAtJson: string | undefined = json.opens_at
 if (channel !== null) {
   const known: 'ticket' | 'callback' | 'email' = channel
 }

@@ -127,6 +127,9 @@ class Decision:
     @property
     def fallback_channel(self) -> Optional[str]: ...
     @property
+    def opens_at(self) -> Optional[str]:
+        """On the offline path to a queue with hours: when it opens next (RFC 3339)."""
+    @property
     def conversation_id(self) -> Optional[str]: ...
     @property
     def turn(self) -> int: ...
