@@ -27,7 +27,7 @@ use serde_saphyr::Spanned;
 
 use crate::decision::{Action, Decision, FallbackChannel, Kind, Priority};
 use crate::engine::Engine;
-use crate::error::{PolicyError, Source};
+use crate::error::{Diagnostic, PolicyError, Source, Unknown};
 use crate::handoff::{HandoffState, HandoffStatus, TranscriptLine};
 use crate::policy::span_of;
 use crate::state::{ConversationState, Phase};
@@ -56,8 +56,10 @@ struct InPolicySpec {
 struct CaseSpec {
     name: String,
     turns: Vec<Spanned<serde_json::Map<String, serde_json::Value>>>,
+    /// Read as JSON and checked after the file, so that every test's
+    /// mistakes are reported, not only the first.
     #[serde(default)]
-    expect: Option<Expect>,
+    expect: Option<Spanned<serde_json::Value>>,
 }
 
 /// What a decision must be; every field given must match.
@@ -304,54 +306,66 @@ impl TestSuite {
     fn compile(source: &Source, specs: Vec<Spanned<CaseSpec>>) -> Result<TestSuite, PolicyError> {
         let mut diagnostics = Vec::new();
         let mut cases = Vec::new();
-        for spec in specs {
+        let starts: Vec<usize> = specs.iter().map(|spec| span_of(spec).0).collect();
+        for (i, spec) in specs.into_iter().enumerate() {
+            // A mistake inside a test is looked for up to the next test.
+            let end = starts.get(i + 1).copied().unwrap_or(source.text.len());
+            let mut report = |at: (usize, usize), problem: Problem| {
+                diagnostics.push(problem.diagnostic(source, at, end));
+            };
             let mut turns = Vec::new();
             let (offset, len) = span_of(&spec);
             let spec_value = spec.value;
             if spec_value.turns.is_empty() {
-                let mut d = source.error_at(
-                    offset,
-                    len,
-                    "empty-test",
-                    format!("test `{}` has no turns", spec_value.name),
+                report(
+                    (offset, len),
+                    Problem::new(
+                        "empty-test",
+                        format!("test `{}` has no turns", spec_value.name),
+                        Some("give it `turns: [{ text: \"...\" }]`".into()),
+                    ),
                 );
-                d.set_help("give it `turns: [{ text: \"...\" }]`");
-                diagnostics.push(d);
             }
             for turn in &spec_value.turns {
                 match read_turn(turn) {
                     Ok(read) => turns.push(read),
-                    Err((message, help)) => {
-                        let (offset, len) = span_of(turn);
-                        let mut d = source.error_at(offset, len, "invalid-test-turn", message);
-                        if let Some(help) = help {
-                            d.set_help(help);
-                        }
-                        diagnostics.push(d);
-                    }
+                    Err(problem) => report(span_of(turn), problem),
                 }
             }
+            let mut expect_ok = true;
+            let expect = match spec_value.expect {
+                Some(value) => match read_expect(value.value.clone()) {
+                    Ok(expect) => Some(expect),
+                    Err(problem) => {
+                        report(span_of(&value), problem);
+                        expect_ok = false;
+                        None
+                    }
+                },
+                None => None,
+            };
             let expects_something =
                 |e: &Option<Expect>| e.as_ref().is_some_and(|e| *e != Expect::default());
             let turns_ok = turns.len() == spec_value.turns.len();
             if turns_ok
+                && expect_ok
                 && !turns.is_empty()
-                && !expects_something(&spec_value.expect)
+                && !expects_something(&expect)
                 && !turns.iter().any(|(_, e)| expects_something(e))
             {
-                let mut d = source.error_at(
-                    offset,
-                    len,
-                    "empty-test",
-                    format!("test `{}` expects nothing", spec_value.name),
+                report(
+                    (offset, len),
+                    Problem::new(
+                        "empty-test",
+                        format!("test `{}` expects nothing", spec_value.name),
+                        Some("add `expect: { action: none }` or what the decision must be".into()),
+                    ),
                 );
-                d.set_help("add `expect: { action: none }` or what the decision must be");
-                diagnostics.push(d);
             }
             cases.push(Case {
                 name: spec_value.name,
                 turns,
-                expect: spec_value.expect,
+                expect,
             });
         }
         if diagnostics.is_empty() {
@@ -360,6 +374,82 @@ impl TestSuite {
             Err(PolicyError::new(diagnostics))
         }
     }
+}
+
+/// What is wrong with a test's step or `expect`, and the word of the text
+/// to point at when there is one.
+struct Problem {
+    code: &'static str,
+    message: String,
+    help: Option<String>,
+    token: Option<String>,
+}
+
+impl Problem {
+    fn new(code: &'static str, message: String, help: Option<String>) -> Problem {
+        Problem {
+            code,
+            message,
+            help,
+            token: None,
+        }
+    }
+
+    /// A serde error in `what`: an unknown field or value is named, with
+    /// the name it is close to, and pointed at where it is written.
+    fn serde(what: &str, error: &serde_json::Error) -> Problem {
+        let message = crate::error::without_position(&error.to_string());
+        match Unknown::parse(&message) {
+            Some(unknown) => Problem {
+                code: if unknown.field {
+                    "unknown-field"
+                } else {
+                    "unknown-value"
+                },
+                message: format!("{} in `{what}`", unknown.message()),
+                help: Some(unknown.help(None)),
+                token: Some(unknown.input.clone()),
+            },
+            None => Problem::new(
+                "invalid-test-turn",
+                format!("invalid `{what}`: {message}"),
+                None,
+            ),
+        }
+    }
+
+    /// The diagnostic, at the token if it is written between `at` and
+    /// `end`, else at `at`.
+    fn diagnostic(self, source: &Source, at: (usize, usize), end: usize) -> Diagnostic {
+        let (offset, len) = self
+            .token
+            .as_deref()
+            .and_then(|token| find_word(source.text, at.0, end, token).map(|o| (o, token.len())))
+            .unwrap_or(at);
+        let mut d = source.error_at(offset, len, self.code, self.message);
+        if let Some(help) = self.help {
+            d.set_help(help);
+        }
+        d
+    }
+}
+
+/// Where `word` is first written as a whole word (or quoted) in
+/// `text[from..to]`.
+fn find_word(text: &str, from: usize, to: usize, word: &str) -> Option<usize> {
+    let part = text.get(from..to.min(text.len()))?;
+    let is_name = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '.';
+    part.match_indices(word)
+        .find(|&(i, _)| {
+            let before = part[..i].chars().next_back();
+            let after = part[i + word.len()..].chars().next();
+            !before.is_some_and(is_name) && !after.is_some_and(is_name)
+        })
+        .map(|(i, _)| from + i)
+}
+
+fn read_expect(value: serde_json::Value) -> Result<Expect, Problem> {
+    serde_json::from_value(value).map_err(|e| Problem::serde("expect", &e))
 }
 
 fn read_error(origin: &str, e: &std::io::Error) -> PolicyError {
@@ -374,43 +464,45 @@ fn parse<T: for<'de> Deserialize<'de> + Send>(source: &Source) -> Result<T, Poli
 /// A test step: a transcript turn or a status, plus its own `expect`.
 fn read_turn(
     fields: &Spanned<serde_json::Map<String, serde_json::Value>>,
-) -> Result<(TranscriptLine, Option<Expect>), (String, Option<String>)> {
+) -> Result<(TranscriptLine, Option<Expect>), Problem> {
     let mut fields = fields.value.clone();
-    let expect = match fields.remove("expect") {
-        Some(value) => Some(serde_json::from_value::<Expect>(value).map_err(|e| {
-            (
-                format!(
-                    "invalid `expect`: {}",
-                    crate::error::without_position(&e.to_string())
-                ),
-                None,
-            )
-        })?),
-        None => None,
-    };
+    let expect = fields.remove("expect").map(read_expect).transpose()?;
     if let Some(state) = fields.remove("status") {
-        let state = serde_json::from_value::<HandoffState>(state).map_err(|e| {
-            let message = crate::error::without_position(&e.to_string());
-            (format!("invalid `status`: {message}"), None)
-        })?;
+        let state = serde_json::from_value::<HandoffState>(state)
+            .map_err(|e| Problem::serde("status", &e))?;
         let message = match fields.remove("message") {
             Some(serde_json::Value::String(message)) => Some(message),
-            Some(_) => return Err(("a status `message` is text".into(), None)),
+            Some(_) => {
+                return Err(Problem::new(
+                    "invalid-test-turn",
+                    "a status `message` is text".into(),
+                    None,
+                ));
+            }
             None => None,
         };
         if let Some(other) = fields.keys().next() {
-            return Err((
-                format!("a status step has no field `{other}`"),
-                Some("a status step is `{ status: accepted }`, `{ status: failed, message: \"...\" }` or `{ status: completed }`".into()),
-            ));
+            return Err(Problem {
+                token: Some(other.clone()),
+                ..Problem::new(
+                    "invalid-test-turn",
+                    format!("a status step has no field `{other}`"),
+                    Some("a status step is `{ status: accepted }`, `{ status: failed, message: \"...\" }` or `{ status: completed }`".into()),
+                )
+            });
         }
         let mut status = HandoffStatus::new(None, state);
         status.message = message;
         return Ok((TranscriptLine::Status(status), expect));
     }
     let json = serde_json::to_vec(&fields).expect("a map serializes");
-    let turn = Turn::from_json(&json)
-        .map_err(|e| (format!("invalid turn: {e}"), e.help().map(String::from)))?;
+    let turn = Turn::from_json(&json).map_err(|e| {
+        Problem::new(
+            "invalid-test-turn",
+            format!("invalid turn: {e}"),
+            e.help().map(String::from),
+        )
+    })?;
     Ok((TranscriptLine::Turn(turn), expect))
 }
 
