@@ -22,6 +22,7 @@ use crate::trigger::confidence::{Confidence, ConfidenceSpec};
 use crate::trigger::failures::{Failures, FailuresSpec};
 use crate::trigger::keyword::Keyword;
 use crate::trigger::menu::Menu;
+use crate::trigger::repeats::{Repeats, RepeatsSpec};
 use crate::trigger::script::Script;
 use crate::trigger::sentiment::{Sentiment, SentimentSpec};
 use crate::trigger::topic::{Topic, TopicRef};
@@ -45,6 +46,8 @@ pub(crate) struct ConditionSpec {
     sentiment: Option<Spanned<SentimentSpec>>,
     #[schemars(with = "Option<FailuresSpec>")]
     failures: Option<Spanned<FailuresSpec>>,
+    #[schemars(with = "Option<RepeatsSpec>")]
+    repeats: Option<Spanned<RepeatsSpec>>,
     #[schemars(with = "Option<String>")]
     script: Option<Spanned<String>>,
     #[schemars(with = "Option<Vec<ConditionSpec>>")]
@@ -100,6 +103,7 @@ impl ConditionSpec {
             self.confidence.as_ref().map(LeafSpec::Confidence),
             self.sentiment.as_ref().map(LeafSpec::Sentiment),
             self.failures.as_ref().map(|_| LeafSpec::Other),
+            self.repeats.as_ref().map(|_| LeafSpec::Other),
             self.script.as_ref().map(|_| LeafSpec::Other),
         ]
         .into_iter()
@@ -142,6 +146,9 @@ impl Condition {
         }
         if let Some(c) = &s.failures {
             parts.push(leaf(Failures::compile(c, cx).map(Leaf::Failures)));
+        }
+        if let Some(c) = &s.repeats {
+            parts.push(leaf(Repeats::compile(c, cx).map(Leaf::Repeats)));
         }
         if let Some(c) = &s.script {
             parts.push(leaf(Script::compile(c, cx).map(Leaf::Script)));
