@@ -20,7 +20,7 @@ use regex::RegexSetBuilder;
 #[path = "../tests/support/synthetic.rs"]
 mod synthetic;
 
-use synthetic::{messages, phrases, policy_yaml, with_word_matching};
+use synthetic::{messages, phrases, policy_yaml, with_builtin_sentiment, with_word_matching};
 
 const PHRASE_COUNTS: [usize; 3] = [50, 1_000, 10_000];
 const MESSAGE_SIZES: [usize; 3] = [20, 100, 1_000];
@@ -114,6 +114,22 @@ fn turn(c: &mut Criterion) {
             next = (next + 1) % fuzzy_turns.len();
             let mut state = ConversationState::new();
             black_box(fuzzy.evaluate(&mut state, &fuzzy_turns[next]))
+        })
+    });
+    // The same policy with its sentiment rule on the built-in scorer, which
+    // then scores every turn, beside `engine/1000/100` (the turn's score).
+    let sentiment =
+        Engine::from_yaml(&with_builtin_sentiment(&policy_yaml(&phrases_1k, false))).unwrap();
+    let plain_turns: Vec<Turn> = messages(&phrases_1k, 100)
+        .into_iter()
+        .map(Turn::user)
+        .collect();
+    let mut next = 0;
+    group.bench_function(BenchmarkId::new("engine_sentiment", "1000/100"), |b| {
+        b.iter(|| {
+            next = (next + 1) % plain_turns.len();
+            let mut state = ConversationState::new();
+            black_box(sentiment.evaluate(&mut state, &plain_turns[next]))
         })
     });
     let scripted = Engine::from_yaml(&policy_yaml(&phrases_1k, true)).unwrap();

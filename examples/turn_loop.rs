@@ -12,7 +12,8 @@
 //! `plain`, the default, without it), and
 //! `quiet` or `loud` to keep only the messages that decide `none`, or that
 //! do not, and `fuzzy` to turn typo tolerance and word forms on (as in
-//! `turn/engine_fuzzy/1000/100`). The policy has 1,000 phrases, as in
+//! `turn/engine_fuzzy/1000/100`) or `sentiment` to score every turn with
+//! the built-in sentiment scorer (as in `turn/engine_sentiment/1000/100`). The policy has 1,000 phrases, as in
 //! `turn/engine/1000/*`; each turn gets a fresh state. Prints how many
 //! turns escalated or offered.
 
@@ -35,11 +36,15 @@ fn main() {
     };
     let keep = arg(3).unwrap_or("all");
     let fuzzy = arg(4) == Some("fuzzy");
+    let sentiment = arg(4) == Some("sentiment");
 
     let phrases = synthetic::phrases(1_000);
     let mut yaml = synthetic::policy_yaml(&phrases, script);
     if fuzzy {
         yaml = synthetic::with_word_matching(&yaml);
+    }
+    if sentiment {
+        yaml = synthetic::with_builtin_sentiment(&yaml);
     }
     let engine = Engine::from_yaml(&yaml).expect("the generated policy compiles");
     let turns: Vec<Turn> = synthetic::messages(&phrases, size)

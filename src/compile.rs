@@ -39,6 +39,11 @@ pub(crate) struct Compiler<'a> {
     pub(crate) pattern_memory: usize,
     /// How phrase lists match unless they say otherwise (`matching`).
     pub(crate) matching: ListMatching,
+    /// The source of the first sentiment trigger compiled, and whether it
+    /// was written out; the others must agree.
+    pub(crate) sentiment_source: Option<(crate::trigger::sentiment::SentimentSource, bool)>,
+    /// Whether a rule has a `repeats` trigger.
+    pub(crate) repeats: bool,
 }
 
 impl<'a> Compiler<'a> {
@@ -54,6 +59,8 @@ impl<'a> Compiler<'a> {
             limits,
             pattern_memory: 0,
             matching: ListMatching::default(),
+            sentiment_source: None,
+            repeats: false,
         }
     }
 

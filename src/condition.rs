@@ -23,6 +23,7 @@ use crate::trigger::failures::{Failures, FailuresSpec};
 use crate::trigger::intent::{IntentMatch, IntentSpec};
 use crate::trigger::keyword::Keyword;
 use crate::trigger::menu::Menu;
+use crate::trigger::repeats::{Repeats, RepeatsSpec};
 use crate::trigger::script::Script;
 use crate::trigger::sentiment::{Sentiment, SentimentSpec};
 use crate::trigger::topic::{Topic, TopicRef};
@@ -48,6 +49,8 @@ pub(crate) struct ConditionSpec {
     sentiment: Option<Spanned<SentimentSpec>>,
     #[schemars(with = "Option<FailuresSpec>")]
     failures: Option<Spanned<FailuresSpec>>,
+    #[schemars(with = "Option<RepeatsSpec>")]
+    repeats: Option<Spanned<RepeatsSpec>>,
     #[schemars(with = "Option<String>")]
     script: Option<Spanned<String>>,
     #[schemars(with = "Option<Vec<ConditionSpec>>")]
@@ -105,6 +108,7 @@ impl ConditionSpec {
             self.intent.as_ref().map(LeafSpec::Intent),
             self.sentiment.as_ref().map(LeafSpec::Sentiment),
             self.failures.as_ref().map(|_| LeafSpec::Other),
+            self.repeats.as_ref().map(|_| LeafSpec::Other),
             self.script.as_ref().map(|_| LeafSpec::Other),
         ]
         .into_iter()
@@ -150,6 +154,9 @@ impl Condition {
         }
         if let Some(c) = &s.failures {
             parts.push(leaf(Failures::compile(c, cx).map(Leaf::Failures)));
+        }
+        if let Some(c) = &s.repeats {
+            parts.push(leaf(Repeats::compile(c, cx).map(Leaf::Repeats)));
         }
         if let Some(c) = &s.script {
             parts.push(leaf(Script::compile(c, cx).map(Leaf::Script)));

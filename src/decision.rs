@@ -87,6 +87,8 @@ pub enum Trigger {
     Sentiment,
     /// Counted failures of the bot.
     Failures,
+    /// The user wrote nearly the same message several times.
+    Repeats,
     /// A named topic's phrase or pattern.
     Topic,
     /// A Rhai script.
@@ -194,6 +196,29 @@ pub struct ReadAs {
     pub how: String,
 }
 
+/// An earlier message alike to this turn's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Repeat {
+    /// The user turn it was written on.
+    pub turn: u32,
+    /// How alike it is to this turn's message, 0 to 1 (three decimals).
+    pub similarity: f64,
+}
+
+/// A word that moved the built-in sentiment score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SentimentWord {
+    /// The word as the user wrote it.
+    pub word: String,
+    /// What it added to the sum before normalization: its lexicon valence
+    /// (-4..4) after boosters, negation, capitals and "but".
+    pub valence: f64,
+    /// Byte offset where the word starts in the original text.
+    pub start: usize,
+    /// Byte offset where the word ends in the original text.
+    pub end: usize,
+}
+
 /// The evidence behind one reason: what was observed against what threshold.
 ///
 /// Serialized without a tag; each shape has its own set of fields.
@@ -233,6 +258,24 @@ pub enum Evidence {
         /// The option as the turn gave it.
         option: String,
     },
+    /// A sentiment the built-in scorer gave, compared with a threshold.
+    Sentiment {
+        /// The observed value: this turn's score, or the mean over `turns`.
+        observed: f64,
+        /// The policy's threshold.
+        threshold: f64,
+        /// How many turns the observation covers, when more than this one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turns: Option<u32>,
+        /// `builtin`.
+        scorer: String,
+        /// The language of the lexicon that scored this turn.
+        language: String,
+        /// This turn's score, -1 to 1.
+        score: f64,
+        /// The words that drove this turn's score.
+        words: Vec<SentimentWord>,
+    },
     /// A number compared with a threshold.
     Threshold {
         /// The observed value (a confidence, a margin, a sentiment or a mean).
@@ -263,6 +306,17 @@ pub enum Evidence {
         count: u32,
         /// The policy's threshold.
         threshold: u32,
+    },
+    /// The user wrote nearly the same message `count` times.
+    Repeats {
+        /// How many messages were alike, this one included.
+        count: u32,
+        /// The policy's `times`.
+        times: u32,
+        /// The policy's `similarity`.
+        threshold: f64,
+        /// The earlier messages alike to this one, oldest first.
+        earlier: Vec<Repeat>,
     },
     /// A script evaluated to true.
     Script {

@@ -25,11 +25,13 @@ use crate::phrases::{Cue, Found, Hits, PhraseIndex, SetId, TurnLocale};
 use crate::policy::{
     DEFAULT_NEGATION_CUES, MessagesSpec, PolicySpec, RuleSpec, is_locale_tag, primary_language,
 };
+use crate::sentiment::{LEXICON_FOLDING, Language};
 use crate::state::{ConversationState, Phase};
 use crate::text::{Folding, Normalized};
 use crate::trigger::script::{ScriptScope, Scripts};
+use crate::trigger::sentiment::SentimentSource;
 use crate::trigger::topic::Topic;
-use crate::trigger::{Ctx, EvidenceUsed, Explanation};
+use crate::trigger::{Ctx, EvidenceUsed, Explanation, TurnSentiment};
 use crate::turn::{Role, Turn};
 use crate::words::WordScratch;
 
@@ -72,6 +74,13 @@ pub struct Engine {
     summary: PolicySummary,
     warnings: Vec<Diagnostic>,
     pub(crate) handoff: Handoff,
+    /// Where sentiment scores come from, if any rule has a sentiment trigger.
+    sentiment: Option<SentimentSource>,
+    /// The built-in scorer's language for turns without a locale (the
+    /// policy's `default_locale`), if it has a lexicon for it.
+    sentiment_language: Option<Language>,
+    /// Whether a rule has a `repeats` trigger (messages are then signed).
+    repeats: bool,
 }
 
 #[derive(Debug)]
@@ -231,9 +240,10 @@ impl Engine {
                 ..Decision::default()
             };
         }
-        match phase {
-            Phase::Waiting => state.count_turn(),
-            _ => state.record(turn),
+        let recorded = phase != Phase::Waiting;
+        match recorded {
+            false => state.count_turn(),
+            true => state.record(turn),
         }
         thread_local! {
             static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
@@ -246,10 +256,16 @@ impl Engine {
         };
         SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
             Ok(mut scratch) => {
-                self.decide(&mut scratch, state, turn, &mut decision);
+                self.decide(&mut scratch, state, turn, recorded, &mut decision);
                 scratch.trim();
             }
-            Err(_) => self.decide(&mut Scratch::default(), state, turn, &mut decision),
+            Err(_) => self.decide(
+                &mut Scratch::default(),
+                state,
+                turn,
+                recorded,
+                &mut decision,
+            ),
         });
         decision.phase = state.phase();
         decision
@@ -260,10 +276,21 @@ impl Engine {
         scratch: &mut Scratch,
         state: &mut ConversationState,
         turn: &Turn,
+        recorded: bool,
         decision: &mut Decision,
     ) {
         let locale = self.phrases.turn_locale(turn.locale.as_deref());
         scratch.find_phrases(self, turn, locale);
+        let (score, language) = self.score_sentiment(scratch, turn);
+        if recorded && let Some(score) = score {
+            state.record_sentiment(score);
+        }
+        if recorded
+            && self.repeats
+            && let Some(signature) = crate::trigger::repeats::signature(scratch.text.as_str())
+        {
+            state.record_message(signature);
+        }
         let mut clock = Clock::new(turn.timestamp.as_deref());
         if let Some(lifecycle) = &self.handoff.lifecycle {
             match state.phase() {
@@ -294,6 +321,12 @@ impl Engine {
             topics: &self.topics,
             scripts: &self.scripts,
             script_scope: &scratch.script_scope,
+            sentiment: TurnSentiment {
+                score,
+                language,
+                text: (language.is_some() && !scratch.sentiment_in_text)
+                    .then_some(&scratch.sentiment_text),
+            },
         };
 
         scratch.fired.clear();
@@ -474,6 +507,43 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The turn's sentiment score as the policy's sentiment triggers see
+    /// it, and the scorer's language when the built-in scorer gave it.
+    fn score_sentiment(
+        &self,
+        scratch: &mut Scratch,
+        turn: &Turn,
+    ) -> (Option<f64>, Option<Language>) {
+        let given = turn.sentiment_score();
+        let builtin = match self.sentiment {
+            None | Some(SentimentSource::Turn) => false,
+            Some(SentimentSource::Auto) => given.is_none(),
+            Some(SentimentSource::Builtin) => true,
+        };
+        if !builtin {
+            return (given, None);
+        }
+        let language = match turn.locale.as_deref() {
+            Some(locale) => Language::from_subtag(primary_language(locale)),
+            None => self.sentiment_language,
+        };
+        let Some(language) = language else {
+            return (None, None);
+        };
+        scratch.sentiment_in_text =
+            self.phrases.folding() == LEXICON_FOLDING && self.phrases.set_count() > 0;
+        let text = if scratch.sentiment_in_text {
+            &scratch.text
+        } else {
+            scratch.sentiment_text.fill(&turn.text, LEXICON_FOLDING);
+            &scratch.sentiment_text
+        };
+        let score = crate::sentiment::score(text, &turn.text, language, |_| {});
+        (Some(score), Some(language))
+    }
+}
+
 impl Rule {
     /// Whether the rule runs on a turn in `language` (its primary subtag).
     fn applies_to(&self, language: &str, locale: TurnLocale) -> bool {
@@ -499,6 +569,11 @@ pub(crate) struct Scratch {
     fired: Vec<usize>,
     script_errors: Vec<String>,
     script_scope: RefCell<ScriptScope>,
+    /// The turn normalized for the built-in sentiment scorer, when the
+    /// phrase scan's text does not serve (no phrases, or other folding).
+    sentiment_text: Normalized,
+    /// Whether the scorer read `text` rather than `sentiment_text`.
+    sentiment_in_text: bool,
 }
 
 impl Scratch {
@@ -511,6 +586,7 @@ impl Scratch {
     fn trim(&mut self) {
         self.script_scope.get_mut().release();
         if self.text.bytes.capacity() > Self::KEEP_BYTES
+            || self.sentiment_text.bytes.capacity() > Self::KEEP_BYTES
             || self.cues.capacity() > Self::KEEP_BYTES / 8
             || self.found.capacity() > Self::KEEP_BYTES / 8
             || self.words.oversized(Self::KEEP_BYTES / 8)
@@ -531,7 +607,9 @@ impl Scratch {
     fn find_phrases(&mut self, engine: &Engine, turn: &Turn, locale: TurnLocale) {
         self.hits.reset(engine.phrases.set_count());
         if engine.phrases.set_count() == 0 {
-            self.text.fill("", engine.phrases.folding());
+            // `repeats` reads the text even when no phrase does.
+            let text = if engine.repeats { &turn.text[..] } else { "" };
+            self.text.fill(text, engine.phrases.folding());
             return;
         }
         engine.phrases.scan(
@@ -669,6 +747,8 @@ pub(crate) fn compile(
         cx.error("too-many-locales", "the policy names more than 255 locales");
     }
     let phrase_total = cx.phrase_count;
+    let sentiment_source = cx.sentiment_source.map(|(source, _)| source);
+    let repeats = cx.repeats;
     let mut diagnostics = std::mem::take(&mut cx.diagnostics);
     let phrases = cx
         .phrases
@@ -719,6 +799,9 @@ pub(crate) fn compile(
         summary,
         warnings,
         handoff,
+        sentiment: sentiment_source,
+        sentiment_language: Language::from_subtag(primary_language(&matching.default_locale)),
+        repeats,
     })
 }
 

@@ -38,6 +38,7 @@ mod lint;
 mod load;
 mod phrases;
 mod policy;
+mod sentiment;
 mod state;
 mod suite;
 mod text;
@@ -48,7 +49,7 @@ mod words;
 pub use crate::{
     decision::{
         Action, Decision, EvalError, Evidence, FallbackChannel, Kind, PolicyId, Priority, ReadAs,
-        Reason, Route, Trigger,
+        Reason, Repeat, Route, SentimentWord, Trigger,
     },
     engine::{DEFAULT_POLICY, Engine, PolicySummary},
     error::{Diagnostic, PolicyError, Severity},
@@ -63,6 +64,7 @@ pub use crate::{
     },
     load::{EngineBuilder, MAX_NESTING},
     policy::policy_schema,
+    sentiment::builtin_sentiment,
     state::{ConversationState, HISTORY, LastDecision, Phase, STATE_VERSION, StateError},
     suite::{CaseReport, Expect, ExpectRoute, Mismatch, TestReport, TestSuite},
     trigger::script::MAX_OPERATIONS as MAX_SCRIPT_OPERATIONS,

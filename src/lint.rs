@@ -116,6 +116,36 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
         });
     }
 
+    // The built-in sentiment scorer has no lexicon for the default locale.
+    let default_locale = &spec.matching.default_locale;
+    if crate::sentiment::Language::from_subtag(crate::policy::primary_language(default_locale))
+        .is_none()
+    {
+        let mut first = None;
+        for rule in &rules {
+            rule.value.when.value.visit(&mut |leaf| {
+                if let LeafSpec::Sentiment(s) = leaf
+                    && first.is_none()
+                    && s.value.source.as_ref().is_none_or(|source| {
+                        source.value != crate::trigger::sentiment::SentimentSource::Turn
+                    })
+                {
+                    first = Some(span_of(s));
+                }
+            });
+        }
+        if let Some(at) = first {
+            warnings.push(warn(
+                at,
+                "unscored-language",
+                format!(
+                    "the built-in sentiment scorer has no lexicon for `{default_locale}`, so turns without a locale get no built-in score"
+                ),
+                "it scores `en`, `es`, `fr`, `de`, `pt` and `it`; write `source: turn` to use only the bot's scores".to_string(),
+            ));
+        }
+    }
+
     // The same phrase in rules of different kinds.
     let mut kinds: BTreeMap<String, (Kind, &str)> = BTreeMap::new();
     for rule in &rules {

@@ -71,6 +71,9 @@ pub struct ConversationState {
     last_decision: Option<LastDecision>,
     #[serde(default, skip_serializing_if = "HandoffMemory::is_idle")]
     handoff: HandoffMemory,
+    /// The trigram signatures of recent messages, for `repeats` triggers.
+    #[serde(default, skip_serializing_if = "Messages::is_empty")]
+    messages: Messages,
 }
 
 /// Where a conversation stands in the handoff to a person.
@@ -195,6 +198,7 @@ impl ConversationState {
             sentiment: History::default(),
             last_decision: None,
             handoff: HandoffMemory::default(),
+            messages: Messages::default(),
         }
     }
 
@@ -260,6 +264,17 @@ impl ConversationState {
         self.sentiment.as_slice()
     }
 
+    /// The recent user messages `repeats` triggers compare, oldest first:
+    /// each one's turn number and trigram signature.
+    pub(crate) fn recent_messages(&self) -> &[(u32, Signature)] {
+        &self.messages.items[..self.messages.len]
+    }
+
+    /// Counts this turn's message in for `repeats` triggers.
+    pub(crate) fn record_message(&mut self, signature: Signature) {
+        self.messages.push((self.turns, signature));
+    }
+
     /// The last decision that offered or escalated.
     pub fn last_decision(&self) -> Option<&LastDecision> {
         self.last_decision.as_ref()
@@ -309,9 +324,12 @@ impl ConversationState {
         if let Some(confidence) = turn.top_confidence() {
             self.confidence.push(confidence);
         }
-        if let Some(sentiment) = turn.sentiment_score() {
-            self.sentiment.push(sentiment);
-        }
+    }
+
+    /// Counts a turn's sentiment score in (the turn's own or the built-in
+    /// scorer's, as the policy says); called by the engine after `record`.
+    pub(crate) fn record_sentiment(&mut self, score: f64) {
+        self.sentiment.push(score.clamp(-1.0, 1.0));
     }
 
     /// Remembers a decision that offered or escalated and clears the
@@ -327,6 +345,9 @@ impl ConversationState {
         if used.sentiment {
             self.sentiment.clear();
         }
+        if used.repeats {
+            self.messages = Messages::default();
+        }
         self.last_decision = Some(LastDecision {
             turn: self.turns,
             rule,
@@ -337,8 +358,9 @@ impl ConversationState {
 
 /// The format version of a saved [`ConversationState`]; see there.
 ///
-/// Version 2 added the handoff phase.
-pub const STATE_VERSION: u32 = 2;
+/// Version 2 added the handoff phase; version 3 the recent messages'
+/// signatures (`messages`, for `repeats` triggers).
+pub const STATE_VERSION: u32 = 3;
 
 /// A saved state that cannot be read: corrupt, foreign, or from a newer release.
 ///
@@ -404,6 +426,123 @@ fn confidences<'de, D: serde::Deserializer<'de>>(d: D) -> Result<History<f64>, D
 
 fn sentiments<'de, D: serde::Deserializer<'de>>(d: D) -> Result<History<f64>, D::Error> {
     scores(d, -1.0..=1.0, "sentiment")
+}
+
+/// The character trigrams of a normalized message, hashed into 256 bits:
+/// what `repeats` compares. Saved as 64 hex digits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Signature([u64; 4]);
+
+impl Signature {
+    /// The signature of normalized text, read with a space at each end.
+    pub(crate) fn of(text: &[u8]) -> Signature {
+        let mut bits = [0u64; 4];
+        let at = |i: usize| -> u8 {
+            match i {
+                0 => b' ',
+                i if i <= text.len() => text[i - 1],
+                _ => b' ',
+            }
+        };
+        for i in 0..text.len() {
+            let trigram = u32::from(at(i)) | u32::from(at(i + 1)) << 8 | u32::from(at(i + 2)) << 16;
+            // Fibonacci hashing: the top 8 bits pick one of 256.
+            let bit = (trigram.wrapping_mul(0x9E37_79B9) >> 24) as usize;
+            bits[bit / 64] |= 1 << (bit % 64);
+        }
+        Signature(bits)
+    }
+
+    /// The Jaccard index of the two sets of bits, 0 to 1.
+    pub(crate) fn similarity(&self, other: &Signature) -> f64 {
+        let (mut both, mut either) = (0, 0);
+        for (a, b) in self.0.iter().zip(&other.0) {
+            both += (a & b).count_ones();
+            either += (a | b).count_ones();
+        }
+        if either == 0 {
+            0.0
+        } else {
+            f64::from(both) / f64::from(either)
+        }
+    }
+}
+
+/// The last [`KEPT`](crate::trigger::repeats::KEPT) messages' turns and
+/// signatures, oldest first, inline; saved as `[{"turn": 3, "trigrams": "..."}]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Messages {
+    items: [(u32, Signature); crate::trigger::repeats::KEPT],
+    len: usize,
+}
+
+impl Messages {
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push(&mut self, item: (u32, Signature)) {
+        if self.len == self.items.len() {
+            self.items.copy_within(1.., 0);
+            self.len -= 1;
+        }
+        self.items[self.len] = item;
+        self.len += 1;
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedMessage {
+    turn: u32,
+    trigrams: String,
+}
+
+impl Serialize for Messages {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let saved: Vec<SavedMessage> = self.items[..self.len]
+            .iter()
+            .map(|(turn, Signature(bits))| SavedMessage {
+                turn: *turn,
+                trigrams: bits.iter().map(|w| format!("{w:016x}")).collect(),
+            })
+            .collect();
+        saved.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Messages {
+    /// Keeps the newest of a longer list; refuses a signature that is not
+    /// 64 hex digits, and turns that do not increase.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut messages = Messages::default();
+        let mut last = None;
+        for saved in Vec::<SavedMessage>::deserialize(deserializer)? {
+            let hex = saved.trigrams.as_bytes();
+            if hex.len() != 64 || !hex.iter().all(u8::is_ascii_hexdigit) {
+                return Err(D::Error::custom(format!(
+                    "message signature `{}` is not 64 hex digits",
+                    saved.trigrams
+                )));
+            }
+            if last.is_some_and(|l| saved.turn <= l) {
+                return Err(D::Error::custom(format!(
+                    "message turns go back: {} after {}",
+                    saved.turn,
+                    last.unwrap_or_default()
+                )));
+            }
+            last = Some(saved.turn);
+            let mut bits = [0u64; 4];
+            for (i, word) in bits.iter_mut().enumerate() {
+                let digits = &saved.trigrams[i * 16..i * 16 + 16];
+                *word = u64::from_str_radix(digits, 16).map_err(D::Error::custom)?;
+            }
+            messages.push((saved.turn, Signature(bits)));
+        }
+        Ok(messages)
+    }
 }
 
 /// The last [`HISTORY`] values, oldest first, kept inline so that a state
@@ -499,10 +638,8 @@ mod tests {
     #[test]
     fn a_saved_state_reads_back_as_lists() {
         let mut state = ConversationState::new();
-        state.record(&Turn {
-            sentiment: Some(-0.5),
-            ..turn(Outcome::NoMatch)
-        });
+        state.record(&turn(Outcome::NoMatch));
+        state.record_sentiment(-0.5);
         let json = serde_json::to_value(&state).unwrap();
         assert_eq!(json["outcomes"], serde_json::json!(["no_match"]));
         assert_eq!(json["sentiment"], serde_json::json!([-0.5]));
@@ -515,10 +652,8 @@ mod tests {
     fn history_is_bounded() {
         let mut state = ConversationState::new();
         for _ in 0..(HISTORY * 3) {
-            state.record(&Turn {
-                sentiment: Some(-0.5),
-                ..turn(Outcome::NoInput)
-            });
+            state.record(&turn(Outcome::NoInput));
+            state.record_sentiment(-0.5);
         }
         assert_eq!(state.consecutive(&Outcome::FAILURES), HISTORY as u32);
         assert_eq!(state.total(&Outcome::FAILURES), (HISTORY * 3) as u32);
@@ -528,10 +663,8 @@ mod tests {
     #[test]
     fn a_decision_clears_the_evidence_used_and_keeps_the_rest() {
         let mut state = ConversationState::new();
-        state.record(&Turn {
-            sentiment: Some(-0.9),
-            ..turn(Outcome::NoMatch)
-        });
+        state.record(&turn(Outcome::NoMatch));
+        state.record_sentiment(-0.9);
         let failures_only = EvidenceUsed {
             failures: true,
             ..EvidenceUsed::default()

@@ -67,7 +67,10 @@ fn quiet_turns() -> Vec<Turn> {
 }
 
 fn assert_quiet_turns_do_not_allocate(engine: &Engine) {
-    let turns = quiet_turns();
+    assert_turns_do_not_allocate(engine, quiet_turns());
+}
+
+fn assert_turns_do_not_allocate(engine: &Engine, turns: Vec<Turn>) {
     let mut state = ConversationState::new();
     // Warm up: the per-thread scratch buffers grow to these messages.
     for turn in &turns {
@@ -101,6 +104,36 @@ fn a_thousand_phrase_policy_allocates_nothing_on_a_quiet_turn() {
     let phrases = synthetic::phrases(1_000);
     let engine = Engine::from_yaml(&synthetic::policy_yaml(&phrases, false)).unwrap();
     assert_quiet_turns_do_not_allocate(&engine);
+}
+
+/// The quiet turns without NLU scores: the built-in sentiment scorer reads them.
+fn unscored(turns: Vec<Turn>) -> Vec<Turn> {
+    turns
+        .into_iter()
+        .map(|turn| Turn {
+            sentiment: None,
+            ..turn
+        })
+        .collect()
+}
+
+#[test]
+fn the_builtin_sentiment_scorer_allocates_nothing_on_a_quiet_turn() {
+    let phrases = synthetic::phrases(1_000);
+    let scored = synthetic::with_builtin_sentiment(&synthetic::policy_yaml(&phrases, false));
+    // With phrases (the scorer reads the scan's text), without (it
+    // normalizes the turn itself), and folding other than the lexicons'.
+    let policies = [
+        scored.clone(),
+        "version: 1\nrules:\n  - { id: upset, when: { sentiment: { below: -0.5 } }, kind: fallback, action: offer }\n".to_string(),
+        scored.replacen("version: 1\n", "version: 1\nmatching: { fold_accents: false }\n", 1),
+        "version: 1\nrules:\n  - { id: loop, when: { repeats: { times: 3 } }, kind: fallback, action: offer }\n".to_string(),
+    ];
+    for yaml in policies {
+        let engine = Engine::from_yaml(&yaml).unwrap();
+        assert_turns_do_not_allocate(&engine, unscored(quiet_turns()));
+    }
+    assert_turns_do_not_allocate(&Engine::builtin(), unscored(quiet_turns()));
 }
 
 #[test]

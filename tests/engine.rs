@@ -432,3 +432,26 @@ rules:
         assert_eq!(d.rule.as_deref(), Some("late-phrase"), "{text:?}");
     }
 }
+
+#[test]
+fn lint_warns_when_the_sentiment_scorer_cannot_read_the_default_locale() {
+    let policy = |locale: &str, source: &str| {
+        format!(
+            "version: 1\nmatching: {{ default_locale: {locale} }}\nrules:\n  - {{ id: upset, when: {{ sentiment: {{ below: -0.5{source} }} }}, kind: fallback, action: offer }}\n"
+        )
+    };
+    let codes = |yaml: String| -> Vec<(String, usize)> {
+        Engine::from_yaml(&yaml)
+            .unwrap()
+            .warnings()
+            .map(|w| (w.code().to_string(), w.line()))
+            .collect()
+    };
+    assert_eq!(
+        codes(policy("ja", "")),
+        [("unscored-language".to_string(), 4)]
+    );
+    assert_eq!(codes(policy("ja", ", source: builtin")).len(), 1);
+    assert!(codes(policy("ja", ", source: turn")).is_empty());
+    assert!(codes(policy("pt-BR", "")).is_empty());
+}

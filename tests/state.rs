@@ -4,9 +4,10 @@
 use escalate::{Action, ConversationState, Engine, Outcome, Phase, STATE_VERSION, Turn};
 
 /// States saved by each release, kept forever: every later release must read them.
-const SAVED: [(&str, &str, Phase); 2] = [
+const SAVED: [(&str, &str, Phase); 3] = [
     ("v1", include_str!("data/states/v1.json"), Phase::Bot),
     ("v2", include_str!("data/states/v2.json"), Phase::Waiting),
+    ("v3", include_str!("data/states/v3.json"), Phase::Waiting),
 ];
 
 #[test]
@@ -40,7 +41,7 @@ fn states_saved_by_every_release_load_and_carry_on() {
 
 #[test]
 fn corrupt_or_foreign_states_are_errors_with_a_reason() {
-    let cases: [(&str, &str); 12] = [
+    let cases: [(&str, &str); 14] = [
         ("", "EOF while parsing"),
         (
             "[1, 2, 3]",
@@ -74,6 +75,14 @@ fn corrupt_or_foreign_states_are_errors_with_a_reason() {
             "unknown field `session`",
         ),
         (r#"{"v": 1, "turns": 3"#, "EOF while parsing"),
+        (
+            r#"{"v": 3, "turns": 3, "messages": [{"turn": 1, "trigrams": "xyz"}]}"#,
+            "message signature `xyz` is not 64 hex digits",
+        ),
+        (
+            r#"{"v": 3, "turns": 3, "messages": [{"turn": 2, "trigrams": "0000000000000000000000000000000000000000000000000000000000000001"}, {"turn": 1, "trigrams": "0000000000000000000000000000000000000000000000000000000000000001"}]}"#,
+            "message turns go back: 1 after 2",
+        ),
     ];
     for (json, reason) in cases {
         let error = ConversationState::from_json(json.as_bytes()).expect_err(json);

@@ -27,6 +27,7 @@ export type Trigger =
   | 'intent'
   | 'sentiment'
   | 'failures'
+  | 'repeats'
   | 'topic'
   | 'script'
   | 'lifecycle'
@@ -93,6 +94,28 @@ export interface PatternEvidence {
 export interface MenuEvidence {
   option: string
 }
+/** A word that moved the built-in sentiment score. */
+export interface SentimentWord {
+  /** The word as the user wrote it. */
+  word: string
+  /** What it added before normalization (lexicon valence -4..4 after boosters, negation, capitals, "but"). */
+  valence: number
+  start: number
+  end: number
+}
+/** A sentiment the built-in scorer gave, compared with a threshold. */
+export interface SentimentEvidence {
+  observed: number
+  threshold: number
+  turns?: number
+  /** `builtin`. */
+  scorer: string
+  /** The language of the lexicon that scored the turn. */
+  language: string
+  /** This turn's score, -1 to 1. */
+  score: number
+  words: SentimentWord[]
+}
 /** A number compared with a threshold. */
 export interface ThresholdEvidence {
   observed: number
@@ -112,6 +135,19 @@ export interface CountEvidence {
   counted: string
   count: number
   threshold: number
+}
+/** An earlier message alike to this turn's. */
+export interface Repeat {
+  turn: number
+  /** 0 to 1, three decimals. */
+  similarity: number
+}
+/** The user wrote nearly the same message `count` times. */
+export interface RepeatsEvidence {
+  count: number
+  times: number
+  threshold: number
+  earlier: Repeat[]
 }
 /** A script evaluated to true. */
 export interface ScriptEvidence {
@@ -139,9 +175,11 @@ export type Evidence =
   | PhraseEvidence
   | PatternEvidence
   | MenuEvidence
+  | SentimentEvidence
   | ThresholdEvidence
   | IntentEvidence
   | CountEvidence
+  | RepeatsEvidence
   | ScriptEvidence
   | NotEvidence
   | LifecycleEvidence

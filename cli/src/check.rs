@@ -26,6 +26,7 @@ probably a mistake:
   shadowed-rule        a rule that another always outranks when it fires
   phrase-kinds-differ  a phrase in rules of different kinds
   never-fires          a threshold that can never be crossed
+  unscored-language    built-in sentiment, but no lexicon for the default locale
 They do not fail the check unless --deny-warnings.
 
 Exit codes: 0 every policy is valid, 1 warnings with --deny-warnings,

@@ -10,6 +10,7 @@ pub(crate) mod failures;
 pub(crate) mod intent;
 pub(crate) mod keyword;
 pub(crate) mod menu;
+pub(crate) mod repeats;
 pub(crate) mod script;
 pub(crate) mod sentiment;
 pub(crate) mod topic;
@@ -35,6 +36,26 @@ pub(crate) struct Ctx<'a> {
     pub(crate) scripts: &'a script::Scripts,
     /// The variables scripts see, built on first use in a turn.
     pub(crate) script_scope: &'a RefCell<script::ScriptScope>,
+    /// The turn's sentiment score, from the turn or the built-in scorer.
+    pub(crate) sentiment: TurnSentiment<'a>,
+}
+
+/// The sentiment score a turn's triggers see.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TurnSentiment<'a> {
+    pub(crate) score: Option<f64>,
+    /// The lexicon's language, when the built-in scorer gave the score.
+    pub(crate) language: Option<crate::sentiment::Language>,
+    /// The text it scored, when not [`Ctx::text`] (the policy folds text
+    /// differently from the lexicons).
+    pub(crate) text: Option<&'a Normalized>,
+}
+
+impl<'a> TurnSentiment<'a> {
+    /// The normalized text the built-in scorer read.
+    pub(crate) fn text(&self, ctx: &Ctx<'a>) -> &'a Normalized {
+        self.text.unwrap_or(ctx.text)
+    }
 }
 
 impl Ctx<'_> {
@@ -59,6 +80,7 @@ pub(crate) struct EvidenceUsed {
     pub(crate) failures: bool,
     pub(crate) confidence: bool,
     pub(crate) sentiment: bool,
+    pub(crate) repeats: bool,
 }
 
 impl EvidenceUsed {
@@ -68,6 +90,7 @@ impl EvidenceUsed {
             failures: self.failures || other.failures,
             confidence: self.confidence || other.confidence,
             sentiment: self.sentiment || other.sentiment,
+            repeats: self.repeats || other.repeats,
         }
     }
 }
@@ -82,6 +105,7 @@ pub(crate) enum Leaf {
     Intent(intent::IntentMatch),
     Sentiment(sentiment::Sentiment),
     Failures(failures::Failures),
+    Repeats(repeats::Repeats),
     Script(script::Script),
 }
 
@@ -98,6 +122,7 @@ impl Leaf {
             Leaf::Intent(t) => t.check(ctx),
             Leaf::Sentiment(t) => t.check(ctx),
             Leaf::Failures(t) => t.check(ctx),
+            Leaf::Repeats(t) => t.check(ctx),
             Leaf::Script(t) => t.check(ctx).unwrap_or_else(|e| {
                 errors.push(e);
                 false
@@ -115,6 +140,7 @@ impl Leaf {
             Leaf::Intent(t) => t.explain(ctx),
             Leaf::Sentiment(t) => t.explain(ctx),
             Leaf::Failures(t) => t.explain(ctx),
+            Leaf::Repeats(t) => t.explain(ctx),
             Leaf::Script(t) => t.explain(ctx),
         }
     }
@@ -125,6 +151,7 @@ impl Leaf {
             failures: matches!(self, Leaf::Failures(_)),
             confidence: matches!(self, Leaf::Confidence(_)),
             sentiment: matches!(self, Leaf::Sentiment(_)),
+            repeats: matches!(self, Leaf::Repeats(_)),
         }
     }
 
@@ -138,6 +165,7 @@ impl Leaf {
             Leaf::Intent(_) => Trigger::Intent,
             Leaf::Sentiment(_) => Trigger::Sentiment,
             Leaf::Failures(_) => Trigger::Failures,
+            Leaf::Repeats(_) => Trigger::Repeats,
             Leaf::Script(_) => Trigger::Script,
         }
     }
@@ -152,6 +180,7 @@ impl Leaf {
             Leaf::Intent(t) => t.summary(),
             Leaf::Sentiment(t) => t.summary(),
             Leaf::Failures(t) => t.summary(),
+            Leaf::Repeats(t) => t.summary(),
             Leaf::Script(t) => t.summary(),
         }
     }

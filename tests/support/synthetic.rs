@@ -124,7 +124,9 @@ pub fn phrases(count: usize) -> Vec<String> {
 }
 
 /// A policy whose keyword rules and topics share `phrases` (eight rules and
-/// four topics), with threshold rules, and a script rule when `script`.
+/// four topics), with threshold rules, and a script rule when `script`. Its
+/// sentiment rule reads the turn's score (`source: turn`); [`with_builtin_sentiment`]
+/// makes it score every turn with the built-in scorer.
 pub fn policy_yaml(phrases: &[String], script: bool) -> String {
     let mut yaml = String::from("version: 1\nname: synthetic\ntopics:\n");
     let quoted = |chunk: &[String]| {
@@ -153,7 +155,7 @@ pub fn policy_yaml(phrases: &[String], script: bool) -> String {
     yaml.push_str(
         "  - { id: failing, when: { failures: { consecutive: 3 } }, kind: fallback, action: escalate }\n\
          - { id: unsure, when: { confidence: { below: 0.4, for: 2 } }, kind: fallback, action: offer }\n\
-         - { id: upset, when: { sentiment: { mean_below: -0.4, window: 3 } }, kind: fallback, action: offer }\n"
+         - { id: upset, when: { sentiment: { mean_below: -0.4, window: 3, source: turn } }, kind: fallback, action: offer }\n"
             .replace("\n-", "\n  -")
             .as_str(),
     );
@@ -161,6 +163,11 @@ pub fn policy_yaml(phrases: &[String], script: bool) -> String {
         yaml.push_str("  - { id: gold, when: { script: 'attributes.tier == \"gold\"' }, kind: fallback, action: escalate }\n");
     }
     yaml
+}
+
+/// `policy` with its sentiment rule scoring turns with the built-in scorer.
+pub fn with_builtin_sentiment(policy: &str) -> String {
+    policy.replace("source: turn", "source: builtin")
 }
 
 /// `policy` with typo tolerance and word forms turned on.
