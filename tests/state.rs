@@ -4,9 +4,10 @@
 use escalate::{Action, ConversationState, Engine, Outcome, Phase, STATE_VERSION, Turn};
 
 /// States saved by each release, kept forever: every later release must read them.
-const SAVED: [(&str, &str, Phase); 2] = [
+const SAVED: [(&str, &str, Phase); 3] = [
     ("v1", include_str!("data/states/v1.json"), Phase::Bot),
     ("v2", include_str!("data/states/v2.json"), Phase::Waiting),
+    ("v3", include_str!("data/states/v3.json"), Phase::Collecting),
 ];
 
 #[test]
@@ -40,7 +41,7 @@ fn states_saved_by_every_release_load_and_carry_on() {
 
 #[test]
 fn corrupt_or_foreign_states_are_errors_with_a_reason() {
-    let cases: [(&str, &str); 12] = [
+    let cases: [(&str, &str); 14] = [
         ("", "EOF while parsing"),
         (
             "[1, 2, 3]",
@@ -74,6 +75,14 @@ fn corrupt_or_foreign_states_are_errors_with_a_reason() {
             "unknown field `session`",
         ),
         (r#"{"v": 1, "turns": 3"#, "EOF while parsing"),
+        (
+            r#"{"v": 3, "turns": 3, "handoff": {"phase": "collecting", "triage": {"asking": "a", "asked": 0}}}"#,
+            "triage question count 0 is outside 1..=10",
+        ),
+        (
+            r#"{"v": 3, "turns": 3, "handoff": {"triage": {"asking": "a", "asked": 1, "answers": {}}}}"#,
+            "unknown field `answers`",
+        ),
     ];
     for (json, reason) in cases {
         let error = ConversationState::from_json(json.as_bytes()).expect_err(json);

@@ -2,6 +2,7 @@
 // typed in the generated native.d.ts) and the data shapes (types.d.ts).
 import type {
   Action,
+  Collect,
   ConversationReference,
   DecisionJSON,
   Diagnostic,
@@ -95,6 +96,10 @@ export declare class Decision {
   get phase(): Phase
   /** Set on the offline path: how to follow up instead of a live handoff. */
   get fallbackChannel(): FallbackChannel | null
+  /** Triage: what the question (`message`) asks for, when the action is `collect`. */
+  get collect(): Collect | null
+  /** What a triage collected, on the decision that hands over after it. */
+  get collected(): Record<string, string>
   /** Whether to send `handoff.initiate` now. */
   get startsHandoff(): boolean
   /** Whether the bot should hand over now. */

@@ -282,7 +282,7 @@ class Decision {
   get turn() {
     return this.#read().turn
   }
-  /** `none`, `offer` or `escalate`. */
+  /** `none`, `offer`, `collect` or `escalate`. */
   get action() {
     return this.#action
   }
@@ -325,6 +325,14 @@ class Decision {
   /** `ticket`, `callback` or `email` on the offline path, else `null` (absent from the decision JSON). */
   get fallbackChannel() {
     return this.#read().fallback_channel ?? null
+  }
+  /** Triage: `{ attribute, question, of }` when the action is `collect`, else `null`. */
+  get collect() {
+    return this.#fresh('collect') ?? null
+  }
+  /** What a triage collected, on the decision that hands over after it (`{}` otherwise). */
+  get collected() {
+    return this.#fresh('collected') ?? {}
   }
   /** Whether to send `handoff.initiate` now (`Decision::starts_handoff`). */
   get startsHandoff() {

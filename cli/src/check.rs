@@ -26,6 +26,8 @@ probably a mistake:
   shadowed-rule        a rule that another always outranks when it fires
   phrase-kinds-differ  a phrase in rules of different kinds
   never-fires          a threshold that can never be crossed
+  collect-never-asked  a triage question that is never asked (an urgent rule,
+                       or more questions than `max_questions`)
 They do not fail the check unless --deny-warnings.
 
 Exit codes: 0 every policy is valid, 1 warnings with --deny-warnings,

@@ -1,4 +1,5 @@
-//! The conversation's lifecycle: `bot` -> (`offered`) -> `waiting` ->
+//! The conversation's lifecycle: `bot` -> (`offered`) -> (`collecting`, see
+//! [`super::triage`]) -> `waiting` ->
 //! `with_agent` -> `bot`, for policies with a `handoff` section.
 //!
 //! ```yaml
@@ -324,7 +325,7 @@ pub(crate) fn reason(
 
 /// The rule a handoff started with (`handoff` when there is none) and its
 /// kind, and the queue it went to (empty when none).
-fn started_by(memory: &HandoffMemory) -> (Arc<str>, Kind, Arc<str>) {
+pub(crate) fn started_by(memory: &HandoffMemory) -> (Arc<str>, Kind, Arc<str>) {
     (
         memory.rule.clone().unwrap_or_else(|| Arc::from("handoff")),
         memory.kind.unwrap_or(Kind::Fallback),
@@ -431,9 +432,8 @@ impl Engine {
         if let (Some(answer), Some(rule)) = (answer(&lifecycle.accept_menu, lifecycle.accept), rule)
         {
             state.handoff_mut().phase = Phase::Bot;
-            self.conclude(
+            self.hand_over(
                 rule,
-                Action::Escalate,
                 turn,
                 state,
                 clock,
@@ -602,7 +602,7 @@ impl Engine {
         decision.fallback_channel = Some(self.handoff.fallback_for(queue));
     }
 
-    fn rule(&self, id: &str) -> Option<&Rule> {
+    pub(crate) fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|rule| &*rule.id == id)
     }
 }
@@ -619,7 +619,7 @@ pub(crate) fn end_cooldowns(state: &mut ConversationState, clock: &mut Clock) {
 }
 
 /// Back to the bot, keeping only the cool-downs.
-fn leave_queue(state: &mut ConversationState) {
+pub(crate) fn leave_queue(state: &mut ConversationState) {
     let memory = state.handoff_mut();
     *memory = HandoffMemory {
         cooldowns: std::mem::take(&mut memory.cooldowns),
