@@ -1,5 +1,6 @@
 //! The decision: what the engine answers for one turn, and why.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -30,12 +31,16 @@ pub enum Action {
     None,
     /// Ask the user whether they would like a person.
     Offer,
+    /// Ask the user for what the agent needs (the decision's `collect`
+    /// says what) before handing over: triage.
+    Collect,
     /// Hand the conversation to a person now.
     Escalate,
 }
 
 impl Action {
-    /// The action's name in decision JSON: `none`, `offer` or `escalate`.
+    /// The action's name in decision JSON: `none`, `offer`, `collect` or
+    /// `escalate`.
     ///
     /// ```
     /// assert_eq!(escalate::Action::Escalate.as_str(), "escalate");
@@ -44,6 +49,7 @@ impl Action {
         match self {
             Action::None => "none",
             Action::Offer => "offer",
+            Action::Collect => "collect",
             Action::Escalate => "escalate",
         }
     }
@@ -433,8 +439,9 @@ pub struct Decision {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<EvalError>,
     /// The conversation's phase after this turn (absent in JSON when `bot`):
-    /// `waiting` after an escalation the bot should hand over with a
-    /// `handoff.initiate` event, `with_agent` while the bot relays messages.
+    /// `collecting` while a triage asks its questions, `waiting` after an
+    /// escalation the bot should hand over with a `handoff.initiate` event,
+    /// `with_agent` while the bot relays messages.
     #[serde(default, skip_serializing_if = "Phase::is_bot")]
     pub phase: Phase,
     /// Set when the decision takes the offline path (agents unavailable,
@@ -447,6 +454,25 @@ pub struct Decision {
     /// as `{opens}` says it to the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opens_at: Option<String>,
+    /// Set when the action is `collect`: the value the bot asks the user
+    /// for (the question is `message`) before handing over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collect: Option<Collect>,
+    /// What the triage collected, on the decision that hands over after
+    /// it; `handoff.initiate` carries these among the `attributes`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub collected: BTreeMap<String, String>,
+}
+
+/// What a `collect` decision asks the user for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collect {
+    /// The attribute the answer fills, such as `order_id`.
+    pub attribute: Arc<str>,
+    /// Which question of the triage this is, from 1.
+    pub question: u32,
+    /// The most questions the triage asks before handing over anyway.
+    pub of: u32,
 }
 
 impl Decision {

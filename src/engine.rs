@@ -21,6 +21,7 @@ use crate::handoff::hours::Closed;
 use crate::handoff::lifecycle::{
     Clock, end_cooldowns, placeholder_problem, reason as lifecycle_reason, text,
 };
+use crate::handoff::triage::{self, CollectItem};
 use crate::phrases::{Cue, Found, Hits, PhraseIndex, SetId, TurnLocale};
 use crate::policy::{
     DEFAULT_NEGATION_CUES, MessagesSpec, PolicySpec, RuleSpec, is_locale_tag, primary_language,
@@ -97,6 +98,8 @@ pub(crate) struct Rule {
     pub(crate) agent_note: Option<String>,
     locales: Vec<String>,
     evidence_used: EvidenceUsed,
+    /// What the rule collects before handing over; `None`: its queue's list.
+    pub(crate) collect: Option<Vec<CollectItem>>,
 }
 
 /// Which rules a turn has to check: those without a phrase gate, and those
@@ -240,7 +243,7 @@ impl Engine {
                 ..Decision::default()
             };
         }
-        let recorded = phase != Phase::Waiting;
+        let recorded = !matches!(phase, Phase::Waiting | Phase::Collecting);
         match recorded {
             false => state.count_turn(),
             true => state.record(turn),
@@ -305,6 +308,17 @@ impl Engine {
                         return;
                     }
                 }
+                Phase::Collecting => {
+                    let cancel = self
+                        .handoff
+                        .triage
+                        .cancel
+                        .and_then(|set| scratch.said(set, &turn.text));
+                    if let Some(words) = cancel {
+                        self.cancel_triage(words, state, decision);
+                        return;
+                    }
+                }
                 Phase::Bot | Phase::WithAgent => {}
             }
             if !state.handoff().cooldowns.is_empty() {
@@ -362,6 +376,14 @@ impl Engine {
                 .cmp(&(rb.priority, rb.action))
                 .then(b.cmp(&a))
         });
+        // During triage only a rule that escalates by itself (a crisis,
+        // "just get me a person") takes the turn: anything else answers.
+        let collecting = self.handoff.lifecycle.is_some() && state.phase() == Phase::Collecting;
+        if collecting && deciding.is_none_or(|i| self.rules[i].action != Action::Escalate) {
+            self.answer_triage(turn, state, &mut clock, decision);
+            clock.report("handoff", decision);
+            return;
+        }
         let Some(deciding) = deciding else {
             return;
         };
@@ -394,15 +416,30 @@ impl Engine {
             Action::Offer => "the bot offered a person".to_string(),
             _ => format!("the conversation joined queue `{}`", rule.route.queue),
         };
-        self.conclude(
-            rule,
-            rule.action,
-            turn,
-            state,
-            &mut clock,
-            decision,
-            (Phase::Bot, event, detail),
-        );
+        if collecting {
+            let memory = state.handoff_mut();
+            memory.phase = Phase::Bot;
+            decision.collected = memory
+                .triage
+                .take()
+                .map(|t| t.collected)
+                .unwrap_or_default();
+            let detail = || format!("{}; the triage ends", detail());
+            let step = (Phase::Collecting, "escalated during triage", detail);
+            self.conclude(rule, rule.action, turn, state, &mut clock, decision, step);
+        } else if rule.action == Action::Escalate {
+            self.hand_over(
+                rule,
+                turn,
+                state,
+                &mut clock,
+                decision,
+                (Phase::Bot, event, detail),
+            );
+        } else {
+            let step = (Phase::Bot, event, detail);
+            self.conclude(rule, rule.action, turn, state, &mut clock, decision, step);
+        }
         clock.report(&rule.id, decision);
     }
 
@@ -488,7 +525,7 @@ impl Engine {
 
     /// Why no agent can take a conversation for `queue` now, if none can:
     /// the turn says agents are unavailable, or the queue's hours.
-    fn closed(
+    pub(crate) fn closed(
         &self,
         queue: &str,
         turn: &Turn,
@@ -713,6 +750,26 @@ pub(crate) fn compile(
         .map(|(name, topic)| Topic::compile(name, topic, &mut cx))
         .collect();
 
+    if spec.handoff.is_none() {
+        let first = spec
+            .rules
+            .iter()
+            .filter_map(|r| r.value.collect.as_deref())
+            .chain(
+                spec.queues
+                    .values()
+                    .filter_map(|q| q.value.collect.as_deref()),
+            )
+            .find_map(|list| list.first());
+        if let Some(item) = first {
+            cx.error_at(
+                &item.attribute,
+                "collect-without-handoff",
+                "`collect` needs a `handoff` section",
+            )
+            .set_help("the triage lives in the conversation's handoff phase: add `handoff: {}`");
+        }
+    }
     let defaults = Defaults::from(&spec);
     let handoff = Handoff::compile(&spec, &defaults.offline, &mut cx);
     let mut rules = Vec::new();
@@ -803,6 +860,14 @@ pub(crate) fn compile(
         sentiment_language: Language::from_subtag(primary_language(&matching.default_locale)),
         repeats,
     })
+}
+
+/// Whether `name` is a rule id or attribute name: letters, digits, `-_.`.
+pub(crate) fn is_simple_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// The first 16 hex digits of the SHA-256 of a policy's text.
@@ -911,11 +976,7 @@ fn compile_rule(
 ) -> Option<Rule> {
     let spec = &spanned.value;
     let id = &spec.id.value;
-    if id.is_empty()
-        || !id
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
+    if !is_simple_name(id) {
         cx.error_at(
             &spec.id,
             "invalid-rule-id",
@@ -989,6 +1050,10 @@ fn compile_rule(
         offer: text(&spec.messages.offer).unwrap_or_else(|| defaults.offer.clone()),
         agent_note: spec.agent_note.clone(),
         evidence_used,
+        collect: spec
+            .collect
+            .as_deref()
+            .map(|list| triage::compile_list(list, cx)),
         locales: spec
             .locales
             .iter()

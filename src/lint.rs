@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_saphyr::Spanned;
 
 use crate::condition::LeafSpec;
-use crate::decision::Kind;
+use crate::decision::{Kind, Priority};
 use crate::error::{Diagnostic, Severity, Source};
 use crate::policy::{PhraseList, PolicySpec, RuleSpec, span_of};
 
@@ -191,6 +191,53 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
                     rule.value.id.value, winner.1.value.id.value
                 ),
                 "give it a higher `priority`, or narrow the other rule".into(),
+            ));
+        }
+    }
+
+    // Triage questions that are never asked.
+    let max_questions = spec
+        .handoff
+        .as_ref()
+        .and_then(|h| h.value.triage.max_questions.as_ref())
+        .map_or(2, |m| m.value) as usize;
+    for rule in &rules {
+        let Some(first) = rule.value.collect.as_deref().and_then(<[_]>::first) else {
+            continue;
+        };
+        let id = &rule.value.id.value;
+        if rule.value.route.priority == Some(Priority::Urgent) {
+            warnings.push(warn(
+                span_of(&first.attribute),
+                "collect-never-asked",
+                format!("rule `{id}` routes with priority `urgent`, which never waits for triage"),
+                "an urgent rule hands over at once: remove its `collect`, or lower its priority"
+                    .into(),
+            ));
+        }
+    }
+    let lists = rules
+        .iter()
+        .filter_map(|r| {
+            Some((
+                format!("rule `{}`", r.value.id.value),
+                r.value.collect.as_deref()?,
+            ))
+        })
+        .chain(spec.queues.iter().filter_map(|(name, q)| {
+            Some((format!("queue `{name}`"), q.value.collect.as_deref()?))
+        }));
+    for (owner, list) in lists {
+        if let Some(first_unasked) = list.get(max_questions) {
+            warnings.push(warn(
+                span_of(&first_unasked.attribute),
+                "collect-never-asked",
+                format!(
+                    "{owner} collects {} values, but the triage asks at most {max_questions} questions",
+                    list.len()
+                ),
+                "raise `handoff.triage.max_questions`, or collect less: one or two questions, not a form"
+                    .into(),
             ));
         }
     }

@@ -320,6 +320,117 @@ pub(crate) struct HandoffSpec {
     /// What the bot says at each step.
     #[serde(default)]
     pub(crate) messages: LifecycleMessagesSpec,
+    /// How the bot collects what the agent needs before handing over.
+    #[serde(default)]
+    pub(crate) triage: TriageSpec,
+}
+
+/// One value the bot collects before handing over, such as
+/// `{ attribute: order_id, ask: "What is your order number?", pattern: '\d{8}' }`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CollectSpec {
+    /// The attribute it fills: a turn whose `attributes` have it needs no question.
+    #[schemars(with = "String")]
+    pub(crate) attribute: Spanned<String>,
+    /// The question for the user.
+    #[schemars(with = "String")]
+    pub(crate) ask: Spanned<String>,
+    /// A regex the answer must contain (over the user's text as written);
+    /// the match is the value. Without it, the whole answer is.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub(crate) pattern: Option<Spanned<String>>,
+}
+
+/// The triage settings.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TriageSpec {
+    /// The most questions before handing over anyway (default 2, at most 10).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub(crate) max_questions: Option<Spanned<u32>>,
+    /// Said before a question asked again after an answer the pattern refused.
+    #[serde(default)]
+    pub(crate) retry: Option<String>,
+    /// Said when the user calls the triage off.
+    #[serde(default)]
+    pub(crate) cancelled: Option<String>,
+    /// Phrases that call the triage off, added to the built-in English ones
+    /// (never mind, forget it...); they match anywhere in the message.
+    #[serde(default)]
+    pub(crate) cancel: PhraseList,
+    /// On the offline path, the contact the follow-up needs: `true` asks for
+    /// an e-mail address (`email`) or a phone number (`callback`); a map from
+    /// channel to what to collect replaces those.
+    #[serde(default)]
+    pub(crate) contact: ContactSpec,
+}
+
+/// `contact: true`, `false`, or a map from fallback channel to a collect item.
+#[derive(Debug, Default)]
+pub(crate) enum ContactSpec {
+    /// Nothing is collected for the offline path.
+    #[default]
+    Off,
+    /// The built-in questions for `email` and `callback`.
+    BuiltIn,
+    /// The policy's own, per channel.
+    Own(Vec<(FallbackChannel, CollectSpec)>),
+}
+
+impl<'de> Deserialize<'de> for ContactSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ContactVisitor;
+
+        impl<'de> Visitor<'de> for ContactVisitor {
+            type Value = ContactSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`true`, `false`, or a map from `email`, `callback` or `ticket` to what to collect")
+            }
+
+            fn visit_bool<E: de::Error>(self, on: bool) -> Result<ContactSpec, E> {
+                Ok(if on {
+                    ContactSpec::BuiltIn
+                } else {
+                    ContactSpec::Off
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContactSpec, A::Error> {
+                let mut own = Vec::new();
+                while let Some(entry) = map.next_entry::<FallbackChannel, CollectSpec>()? {
+                    own.push(entry);
+                }
+                Ok(ContactSpec::Own(own))
+            }
+        }
+
+        deserializer.deserialize_any(ContactVisitor)
+    }
+}
+
+impl schemars::JsonSchema for ContactSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ContactSpec".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let item = generator.subschema_for::<CollectSpec>();
+        schemars::json_schema!({
+            "description": "On the offline path, the contact the follow-up needs: `true` asks for an e-mail address (`email`) or a phone number (`callback`); a map from channel to what to collect replaces those.",
+            "oneOf": [
+                { "type": "boolean" },
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": { "email": item, "callback": item, "ticket": item }
+                }
+            ]
+        })
+    }
 }
 
 /// How much of the conversation the agent receives.
@@ -557,6 +668,10 @@ pub(crate) struct QueueSpec {
     /// When agents staff the queue; without it, always.
     #[schemars(with = "Option<HoursSpec>")]
     pub(crate) hours: Option<Spanned<HoursSpec>>,
+    /// What the bot collects before handing over to this queue, unless the
+    /// rule lists its own.
+    #[serde(default)]
+    pub(crate) collect: Option<Vec<CollectSpec>>,
 }
 
 /// Opening hours in a named time zone, with holidays and one-off closures.
@@ -639,6 +754,10 @@ pub(crate) struct RuleSpec {
     pub(crate) locales: Vec<String>,
     #[serde(default = "yes")]
     pub(crate) enabled: bool,
+    /// What the bot collects before this rule hands over (its queue's list
+    /// when absent; `[]` collects nothing).
+    #[serde(default)]
+    pub(crate) collect: Option<Vec<CollectSpec>>,
 }
 
 /// Phrases, either for every locale (a list) or per locale (a map from

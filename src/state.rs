@@ -1,10 +1,11 @@
 //! What the engine remembers between the turns of one conversation.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::{Action, Kind};
+use crate::decision::{Action, FallbackChannel, Kind};
 use crate::trigger::EvidenceUsed;
 use crate::turn::{Outcome, Turn};
 
@@ -78,8 +79,9 @@ pub struct ConversationState {
 
 /// Where a conversation stands in the handoff to a person.
 ///
-/// `bot` -> (`offered`) -> `waiting` -> `with_agent` -> `bot`. Policies
-/// with a `handoff` section move conversations through it; see the README.
+/// `bot` -> (`offered`) -> (`collecting`) -> `waiting` -> `with_agent` ->
+/// `bot`. Policies with a `handoff` section move conversations through it;
+/// see docs/policy.md.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -90,6 +92,8 @@ pub enum Phase {
     Bot,
     /// The bot has offered a person and waits for the answer.
     Offered,
+    /// Triage: the bot asks for what the agent needs before handing over.
+    Collecting,
     /// The user waits in a queue for an agent.
     Waiting,
     /// An agent has the conversation; the bot relays messages.
@@ -98,7 +102,7 @@ pub enum Phase {
 
 impl Phase {
     /// The phase's name in decision JSON and saved state: `bot`, `offered`,
-    /// `waiting` or `with_agent`.
+    /// `collecting`, `waiting` or `with_agent`.
     ///
     /// ```
     /// assert_eq!(escalate::Phase::WithAgent.as_str(), "with_agent");
@@ -107,6 +111,7 @@ impl Phase {
         match self {
             Phase::Bot => "bot",
             Phase::Offered => "offered",
+            Phase::Collecting => "collecting",
             Phase::Waiting => "waiting",
             Phase::WithAgent => "with_agent",
         }
@@ -140,6 +145,41 @@ pub(crate) struct HandoffMemory {
     pub(crate) since: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) cooldowns: Vec<Cooldown>,
+    /// The triage under way, in phase `collecting`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) triage: Option<TriageMemory>,
+}
+
+/// A triage under way: the attribute asked for, how many questions were
+/// asked, and the values collected so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TriageMemory {
+    /// The attribute the last question asked for.
+    pub(crate) asking: Arc<str>,
+    /// Questions asked so far (a question asked again counts again).
+    #[serde(deserialize_with = "question_count")]
+    pub(crate) asked: u32,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) collected: BTreeMap<String, String>,
+    /// The offline path's channel when the triage began on it: its contact
+    /// is collected too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) offline: Option<FallbackChannel>,
+}
+
+/// The most questions a triage asks; a saved state that counts more is corrupt.
+pub(crate) const MAX_QUESTIONS: u32 = 10;
+
+fn question_count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let asked = u32::deserialize(deserializer)?;
+    if (1..=MAX_QUESTIONS).contains(&asked) {
+        Ok(asked)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "triage question count {asked} is outside 1..={MAX_QUESTIONS}"
+        )))
+    }
 }
 
 impl HandoffMemory {
@@ -359,7 +399,8 @@ impl ConversationState {
 /// The format version of a saved [`ConversationState`]; see there.
 ///
 /// Version 2 added the handoff phase; version 3 the recent messages'
-/// signatures (`messages`, for `repeats` triggers).
+/// signatures (`messages`, for `repeats` triggers) and the triage (phase
+/// `collecting`, with what it has collected).
 pub const STATE_VERSION: u32 = 3;
 
 /// A saved state that cannot be read: corrupt, foreign, or from a newer release.

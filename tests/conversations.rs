@@ -201,13 +201,24 @@ fn every_shared_bad_state_is_refused_with_its_reason() {
 #[test]
 fn the_names_bindings_read_are_the_json_names() {
     use escalate::{Action, Kind, Phase};
-    for action in [Action::None, Action::Offer, Action::Escalate] {
+    for action in [
+        Action::None,
+        Action::Offer,
+        Action::Collect,
+        Action::Escalate,
+    ] {
         assert_eq!(serde_json::to_value(action).unwrap(), action.as_str());
     }
     for kind in [Kind::Planned, Kind::Fallback] {
         assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
     }
-    for phase in [Phase::Bot, Phase::Offered, Phase::Waiting, Phase::WithAgent] {
+    for phase in [
+        Phase::Bot,
+        Phase::Offered,
+        Phase::Collecting,
+        Phase::Waiting,
+        Phase::WithAgent,
+    ] {
         assert_eq!(serde_json::to_value(phase).unwrap(), phase.as_str());
     }
 }

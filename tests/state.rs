@@ -7,7 +7,7 @@ use escalate::{Action, ConversationState, Engine, Outcome, Phase, STATE_VERSION,
 const SAVED: [(&str, &str, Phase); 3] = [
     ("v1", include_str!("data/states/v1.json"), Phase::Bot),
     ("v2", include_str!("data/states/v2.json"), Phase::Waiting),
-    ("v3", include_str!("data/states/v3.json"), Phase::Waiting),
+    ("v3", include_str!("data/states/v3.json"), Phase::Collecting),
 ];
 
 #[test]
@@ -41,7 +41,7 @@ fn states_saved_by_every_release_load_and_carry_on() {
 
 #[test]
 fn corrupt_or_foreign_states_are_errors_with_a_reason() {
-    let cases: [(&str, &str); 14] = [
+    let cases: [(&str, &str); 16] = [
         ("", "EOF while parsing"),
         (
             "[1, 2, 3]",
@@ -82,6 +82,14 @@ fn corrupt_or_foreign_states_are_errors_with_a_reason() {
         (
             r#"{"v": 3, "turns": 3, "messages": [{"turn": 2, "trigrams": "0000000000000000000000000000000000000000000000000000000000000001"}, {"turn": 1, "trigrams": "0000000000000000000000000000000000000000000000000000000000000001"}]}"#,
             "message turns go back: 1 after 2",
+        ),
+        (
+            r#"{"v": 3, "turns": 3, "handoff": {"phase": "collecting", "triage": {"asking": "a", "asked": 0}}}"#,
+            "triage question count 0 is outside 1..=10",
+        ),
+        (
+            r#"{"v": 3, "turns": 3, "handoff": {"triage": {"asking": "a", "asked": 1, "answers": {}}}}"#,
+            "unknown field `answers`",
         ),
     ];
     for (json, reason) in cases {

@@ -2,6 +2,7 @@
 // typed in the generated native.d.ts) and the data shapes (types.d.ts).
 import type {
   Action,
+  Collect,
   ConversationReference,
   DecisionJSON,
   Diagnostic,
@@ -97,6 +98,10 @@ export declare class Decision {
   get fallbackChannel(): FallbackChannel | null
   /** On the offline path to a queue with hours: when it opens next (RFC 3339). */
   get opensAt(): string | null
+  /** Triage: what the question (`message`) asks for, when the action is `collect`. */
+  get collect(): Collect | null
+  /** What a triage collected, on the decision that hands over after it. */
+  get collected(): Record<string, string>
   /** Whether to send `handoff.initiate` now. */
   get startsHandoff(): boolean
   /** Whether the bot should hand over now. */

@@ -282,7 +282,7 @@ class Decision {
   get turn() {
     return this.#read().turn
   }
-  /** `none`, `offer` or `escalate`. */
+  /** `none`, `offer`, `collect` or `escalate`. */
   get action() {
     return this.#action
   }
@@ -329,6 +329,14 @@ class Decision {
   /** On the offline path to a queue with hours: when it opens next (RFC 3339), else `null`. */
   get opensAt() {
     return this.#read().opens_at ?? null
+  }
+  /** Triage: `{ attribute, question, of }` when the action is `collect`, else `null`. */
+  get collect() {
+    return this.#fresh('collect') ?? null
+  }
+  /** What a triage collected, on the decision that hands over after it (`{}` otherwise). */
+  get collected() {
+    return this.#fresh('collected') ?? {}
   }
   /** Whether to send `handoff.initiate` now (`Decision::starts_handoff`). */
   get startsHandoff() {

@@ -6,11 +6,11 @@
 // binding, uses them.
 
 /** What the bot should do after a turn. */
-export type Action = 'none' | 'offer' | 'escalate'
+export type Action = 'none' | 'offer' | 'collect' | 'escalate'
 /** Why a rule escalates: a situation planned for, or the bot failing. */
 export type Kind = 'planned' | 'fallback'
 /** Where a conversation stands in the handoff to a person. */
-export type Phase = 'bot' | 'offered' | 'waiting' | 'with_agent'
+export type Phase = 'bot' | 'offered' | 'collecting' | 'waiting' | 'with_agent'
 /** How the bot follows up when no agent can come. */
 export type FallbackChannel = 'ticket' | 'callback' | 'email'
 /** The urgency of a route. */
@@ -234,6 +234,19 @@ export interface DecisionJSON {
   fallback_channel?: FallbackChannel
   /** On the offline path to a queue with hours: when it opens next (RFC 3339). */
   opens_at?: string
+  /** Present when the action is `collect`. */
+  collect?: Collect
+  /** What a triage collected, on the decision that hands over after it. */
+  collected?: Record<string, string>
+}
+
+/** Triage: what a `collect` decision's question (its `message`) asks for. */
+export interface Collect {
+  attribute: string
+  /** From 1. */
+  question: number
+  /** The most questions the triage asks. */
+  of: number
 }
 
 /** One problem in a policy, located in its file. */

@@ -27,6 +27,8 @@ probably a mistake:
   phrase-kinds-differ  a phrase in rules of different kinds
   never-fires          a threshold that can never be crossed
   unscored-language    built-in sentiment, but no lexicon for the default locale
+  collect-never-asked  a triage question that is never asked (an urgent rule,
+                       or more questions than `max_questions`)
 They do not fail the check unless --deny-warnings.
 
 Exit codes: 0 every policy is valid, 1 warnings with --deny-warnings,

@@ -69,6 +69,7 @@ struct Tally {
     turns: usize,
     offers: usize,
     escalations: usize,
+    questions: usize,
     bad_lines: usize,
 }
 
@@ -111,7 +112,7 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
     }
     progress.finish(tally.turns);
     if args.format == Format::Text {
-        writeln!(
+        write!(
             out,
             "{} conversation{}, {} user turn{}, of which {} escalated and {} offered",
             tally.conversations,
@@ -121,6 +122,10 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
             tally.escalations,
             tally.offers
         )?;
+        if tally.questions > 0 {
+            write!(out, ", {} asked a triage question", tally.questions)?;
+        }
+        writeln!(out)?;
     }
     Ok(if tally.bad_lines == 0 {
         Outcome::Success
@@ -228,6 +233,7 @@ fn run_file(
         match decision.action {
             Action::Escalate => tally.escalations += 1,
             Action::Offer => tally.offers += 1,
+            Action::Collect => tally.questions += 1,
             Action::None => {}
         }
         match args.format {
@@ -382,6 +388,21 @@ fn write_details(out: &mut impl Write, d: &Decision) -> io::Result<()> {
     }
     if let Some(opens_at) = &d.opens_at {
         writeln!(out, "    opens at: {opens_at}")?;
+    }
+    if let Some(collect) = &d.collect {
+        writeln!(
+            out,
+            "    collect: {} (question {} of at most {})",
+            collect.attribute, collect.question, collect.of
+        )?;
+    }
+    if !d.collected.is_empty() {
+        let values: Vec<String> = d
+            .collected
+            .iter()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect();
+        writeln!(out, "    collected: {}", values.join(", "))?;
     }
     if let Some(note) = &d.agent_note {
         writeln!(out, "    agent note: {note}")?;

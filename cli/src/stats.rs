@@ -398,7 +398,8 @@ fn summarize(engine: &Engine, courses: &[Course]) -> Stats {
     };
     for course in courses {
         match course.action {
-            Action::Escalate => stats.escalated += 1,
+            // A triage question leads to an escalation.
+            Action::Escalate | Action::Collect => stats.escalated += 1,
             Action::Offer => stats.offered += 1,
             Action::None => {}
         }

@@ -1,4 +1,5 @@
-//! The conversation's lifecycle: `bot` -> (`offered`) -> `waiting` ->
+//! The conversation's lifecycle: `bot` -> (`offered`) -> (`collecting`, see
+//! [`super::triage`]) -> `waiting` ->
 //! `with_agent` -> `bot`, for policies with a `handoff` section.
 //!
 //! ```yaml
@@ -325,7 +326,7 @@ pub(crate) fn reason(
 
 /// The rule a handoff started with (`handoff` when there is none) and its
 /// kind, and the queue it went to (empty when none).
-fn started_by(memory: &HandoffMemory) -> (Arc<str>, Kind, Arc<str>) {
+pub(crate) fn started_by(memory: &HandoffMemory) -> (Arc<str>, Kind, Arc<str>) {
     (
         memory.rule.clone().unwrap_or_else(|| Arc::from("handoff")),
         memory.kind.unwrap_or(Kind::Fallback),
@@ -435,9 +436,8 @@ impl Engine {
         if let (Some(answer), Some(rule)) = (answer(&lifecycle.accept_menu, lifecycle.accept), rule)
         {
             state.handoff_mut().phase = Phase::Bot;
-            self.conclude(
+            self.hand_over(
                 rule,
-                Action::Escalate,
                 turn,
                 state,
                 clock,
@@ -662,7 +662,7 @@ impl Engine {
         Some((language.say(next.as_ref(), now), next))
     }
 
-    fn rule(&self, id: &str) -> Option<&Rule> {
+    pub(crate) fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|rule| &*rule.id == id)
     }
 }
@@ -679,7 +679,7 @@ pub(crate) fn end_cooldowns(state: &mut ConversationState, clock: &mut Clock) {
 }
 
 /// Back to the bot, keeping only the cool-downs.
-fn leave_queue(state: &mut ConversationState) {
+pub(crate) fn leave_queue(state: &mut ConversationState) {
     let memory = state.handoff_mut();
     *memory = HandoffMemory {
         cooldowns: std::mem::take(&mut memory.cooldowns),

@@ -9,6 +9,7 @@ pub(crate) mod hours;
 pub(crate) mod lifecycle;
 pub(crate) mod opens;
 pub(crate) mod redact;
+pub(crate) mod triage;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ use crate::turn::{Role, Turn, TurnError, parse_line};
 use hours::Hours;
 use lifecycle::Lifecycle;
 use redact::Redactor;
+use triage::{CollectItem, Triage};
 
 /// The most turns a transcript may carry.
 const MAX_TRANSCRIPT_TURNS: u32 = 200;
@@ -44,6 +46,7 @@ pub(crate) struct Handoff {
     pub(crate) queues: BTreeMap<String, Queue>,
     /// The language of `{opens}` for turns without a locale (`default_locale`'s).
     pub(crate) language: opens::Language,
+    pub(crate) triage: Triage,
 }
 
 /// One queue's compiled settings.
@@ -52,6 +55,8 @@ pub(crate) struct Queue {
     pub(crate) expected_wait: Option<String>,
     pub(crate) fallback: Option<FallbackChannel>,
     pub(crate) hours: Option<Hours>,
+    /// What the bot collects before handing over to the queue.
+    pub(crate) collect: Vec<CollectItem>,
 }
 
 impl Handoff {
@@ -69,6 +74,10 @@ impl Handoff {
                     expected_wait: queue.expected_wait.clone(),
                     fallback: queue.fallback_channel,
                     hours,
+                    collect: queue
+                        .collect
+                        .as_deref()
+                        .map_or_else(Vec::new, |list| triage::compile_list(list, cx)),
                 };
                 (name.clone(), compiled)
             })
@@ -85,6 +94,7 @@ impl Handoff {
                 lifecycle: None,
                 queues,
                 language,
+                triage: Triage::default(),
             };
         };
         let handoff = &section.value;
@@ -113,6 +123,7 @@ impl Handoff {
             lifecycle: Some(Lifecycle::compile(section, cx)),
             queues,
             language,
+            triage: Triage::compile(&handoff.triage, cx),
         }
     }
 
@@ -505,7 +516,8 @@ impl Engine {
     }
 
     /// The event's `value`: each field the policy names, under its key.
-    /// `intent` and `attributes` come from the latest user turn that has them.
+    /// `intent` and `attributes` come from the latest user turn that has
+    /// them; what a triage collected is added to the `attributes`.
     fn context_value(&self, decision: &Decision, transcript: &[Turn]) -> Value {
         let latest = |has: fn(&Turn) -> bool| {
             transcript
@@ -532,7 +544,11 @@ impl Engine {
                     }
                     ContextField::Attributes => {
                         let turn = latest(|t| !t.attributes.is_empty());
-                        let mut attributes = json!(turn.map_or(&Map::new(), |t| &t.attributes));
+                        let mut attributes = turn.map_or_else(Map::new, |t| t.attributes.clone());
+                        for (name, value) in &decision.collected {
+                            attributes.insert(name.clone(), json!(value));
+                        }
+                        let mut attributes = Value::Object(attributes);
                         self.redact_strings(&mut attributes);
                         attributes
                     }

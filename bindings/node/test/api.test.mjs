@@ -111,7 +111,7 @@ test('ConversationState: new, phase, turns, toJSON and fromJSON', () => {
   assert.equal(state.turns, 0)
   const saved = state.toJSON()
   assert.equal(Object.getPrototypeOf(saved), Object.prototype)
-  assert.equal(saved.v, 2)
+  assert.equal(saved.v, 3)
   assert.equal(saved.turns, 0)
   assert.equal(JSON.stringify(state), JSON.stringify(saved))
 
@@ -136,10 +136,10 @@ test('ConversationState: new, phase, turns, toJSON and fromJSON', () => {
 })
 
 test('ConversationState.fromJSON reads the state every release saved', () => {
-  for (const version of ['v1', 'v2']) {
+  for (const version of ['v1', 'v2', 'v3']) {
     const saved = readFileSync(repo(`tests/data/states/${version}.json`), 'utf8')
     const state = ConversationState.fromJSON(saved)
-    assert.equal(state.toJSON().v, 2, version)
+    assert.equal(state.toJSON().v, 3, version)
     assert.equal(state.turns, JSON.parse(saved).turns, version)
   }
 })
@@ -150,8 +150,8 @@ test('StateError: the library message, for text, objects and bytes alike', () =>
       () => ConversationState.fromJSON(saved),
       (e) => e instanceof StateError && e instanceof EscalateError && e.name === 'StateError' && e.message === message,
     )
-  check('{"v": 99, "turns": 3}', 'cannot read the saved conversation state: state version 99 was written by a newer release of escalate (this one reads up to 2) (line 1, column 8)')
-  check({ v: 99, turns: 3 }, 'cannot read the saved conversation state: state version 99 was written by a newer release of escalate (this one reads up to 2) (line 1, column 7)')
+  check('{"v": 99, "turns": 3}', 'cannot read the saved conversation state: state version 99 was written by a newer release of escalate (this one reads up to 3) (line 1, column 8)')
+  check({ v: 99, turns: 3 }, 'cannot read the saved conversation state: state version 99 was written by a newer release of escalate (this one reads up to 3) (line 1, column 7)')
   check(Buffer.from('[1, 2]'), 'cannot read the saved conversation state: a saved state is a JSON object (line 1, column 1)')
   check('', 'cannot read the saved conversation state: EOF while parsing a value (line 1, column 0)')
   check({ v: 2, turns: 1, session: 'x' }, 'cannot read the saved conversation state: unknown field `session`, expected one of `v`, `turns`, `outcomes`, `failures`, `confidence`, `sentiment`, `last_decision`, `handoff` (line 1, column 26)')
@@ -240,6 +240,22 @@ rules:
   const open = engine.evaluate(new ConversationState(), { text: 'agent', timestamp: '2026-12-07T09:00:00Z' })
   assert.equal(open.opensAt, null)
   assert.equal('opens_at' in open.toJSON(), false)
+})
+
+test('triage: a collect decision, then the handoff with what it collected', () => {
+  const engine = Engine.fromPath(repo('policies/examples/bank.yaml'))
+  const state = new ConversationState()
+  const ask = engine.evaluate(state, { text: 'I sent money to the wrong account' })
+  assert.equal(ask.action, 'collect')
+  assert.equal(ask.phase, 'collecting')
+  assert.equal(ask.message, 'How much did you send?')
+  assert.deepEqual(ask.collect, { attribute: 'amount', question: 1, of: 2 })
+  assert.equal(ask.startsHandoff, false)
+  engine.evaluate(state, { text: '450' })
+  const done = engine.evaluate(state, { text: 'A Jones' })
+  assert.equal(done.action, 'escalate')
+  assert.equal(done.collect, null)
+  assert.deepEqual(done.collected, { amount: '450', payee: 'A Jones' })
 })
 
 test('decision.errors: a script that fails at run time', () => {

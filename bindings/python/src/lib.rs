@@ -430,7 +430,7 @@ impl Decision {
     fn errors<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.0.errors)
     }
-    /// The conversation's phase after this turn: `bot`, `offered`, `waiting` or `with_agent`.
+    /// The conversation's phase after this turn: `bot`, `offered`, `collecting`, `waiting` or `with_agent`.
     #[getter]
     fn phase(&self) -> &'static str {
         self.0.phase.as_str()
@@ -444,6 +444,17 @@ impl Decision {
     #[getter]
     fn opens_at(&self) -> Option<&str> {
         self.0.opens_at.as_deref()
+    }
+    /// Triage: `{attribute, question, of}`, what the question (`message`)
+    /// asks for, when the action is `collect`.
+    #[getter]
+    fn collect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.0.collect)
+    }
+    /// What the triage collected, on the decision that hands over after it.
+    #[getter]
+    fn collected(&self) -> std::collections::BTreeMap<String, String> {
+        self.0.collected.clone()
     }
     /// The conversation, copied from the turn.
     #[getter]

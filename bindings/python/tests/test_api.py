@@ -46,6 +46,20 @@ def test_decision_attributes_match_its_json() -> None:
     assert (first.rule, first.trigger, first.kind, first.action) == ("asks-for-human", "keyword", "fallback", "escalate")
     assert first.evidence["phrase"] and first.detail.startswith("phrase ")
     assert repr(decision) == "Decision(action='escalate', rule='asks-for-human', turn=1)"
+    assert decision.collect is None and decision.collected == {}
+
+
+def test_triage_asks_then_hands_over_with_what_it_collected() -> None:
+    engine = escalate.Engine.from_path(ROOT / "policies/examples/bank.yaml")
+    state = escalate.ConversationState()
+    ask = engine.evaluate(state, {"text": "I sent money to the wrong account"})
+    assert (ask.action, ask.phase, ask.message) == ("collect", "collecting", "How much did you send?")
+    assert ask.collect == {"attribute": "amount", "question": 1, "of": 2}
+    assert not ask.starts_handoff
+    engine.evaluate(state, {"text": "450"})
+    done = engine.evaluate(state, {"text": "A Jones"})
+    assert (done.action, done.phase, done.collect) == ("escalate", "waiting", None)
+    assert done.collected == {"amount": "450", "payee": "A Jones"}
 
 
 RICH: list[dict[str, object]] = [

@@ -8,13 +8,20 @@ __version__: str
 DEFAULT_POLICY: str
 """The built-in policy's YAML text."""
 
-Action = Literal["none", "offer", "escalate"]
+Action = Literal["none", "offer", "collect", "escalate"]
 Kind = Literal["planned", "fallback"]
-Phase = Literal["bot", "offered", "waiting", "with_agent"]
+Phase = Literal["bot", "offered", "collecting", "waiting", "with_agent"]
 
 class PolicyId(TypedDict):
     name: str
     hash: str
+
+class Collect(TypedDict):
+    """Triage: what a `collect` decision's question (its `message`) asks for."""
+
+    attribute: str
+    question: int
+    of: int
 
 class Route(TypedDict):
     queue: str
@@ -129,6 +136,10 @@ class Decision:
     @property
     def opens_at(self) -> Optional[str]:
         """On the offline path to a queue with hours: when it opens next (RFC 3339)."""
+    @property
+    def collect(self) -> Optional[Collect]: ...
+    @property
+    def collected(self) -> dict[str, str]: ...
     @property
     def conversation_id(self) -> Optional[str]: ...
     @property
