@@ -154,7 +154,7 @@ test('StateError: the library message, for text, objects and bytes alike', () =>
   check({ v: 99, turns: 3 }, 'cannot read the saved conversation state: state version 99 was written by a newer release of escalate (this one reads up to 3) (line 1, column 7)')
   check(Buffer.from('[1, 2]'), 'cannot read the saved conversation state: a saved state is a JSON object (line 1, column 1)')
   check('', 'cannot read the saved conversation state: EOF while parsing a value (line 1, column 0)')
-  check({ v: 2, turns: 1, session: 'x' }, 'cannot read the saved conversation state: unknown field `session`, expected one of `v`, `turns`, `outcomes`, `failures`, `confidence`, `sentiment`, `last_decision`, `handoff` (line 1, column 26)')
+  check({ v: 2, turns: 1, session: 'x' }, 'cannot read the saved conversation state: unknown field `session`, expected one of `v`, `turns`, `outcomes`, `failures`, `confidence`, `sentiment`, `last_decision`, `handoff`, `messages` (line 1, column 26)')
 })
 
 test('evaluate: a Decision with every getter, and toJSON the decision JSON', () => {
