@@ -657,6 +657,21 @@ pub(crate) struct LifecycleMessagesSpec {
     pub(crate) failed: Option<Spanned<String>>,
 }
 
+impl LifecycleMessagesSpec {
+    /// Each message with its name as the policy writes it.
+    pub(crate) fn named(&self) -> [(&'static str, &Option<Spanned<String>>); 7] {
+        [
+            ("waiting", &self.waiting),
+            ("cancelled", &self.cancelled),
+            ("declined", &self.declined),
+            ("accepted", &self.accepted),
+            ("completed", &self.completed),
+            ("timeout", &self.timeout),
+            ("failed", &self.failed),
+        ]
+    }
+}
+
 /// One queue's settings.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

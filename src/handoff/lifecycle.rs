@@ -143,15 +143,7 @@ impl Lifecycle {
             minutes: Some(10),
         });
         let m = &spec.messages;
-        for (name, text) in [
-            ("waiting", &m.waiting),
-            ("cancelled", &m.cancelled),
-            ("declined", &m.declined),
-            ("accepted", &m.accepted),
-            ("completed", &m.completed),
-            ("timeout", &m.timeout),
-            ("failed", &m.failed),
-        ] {
+        for (name, text) in m.named() {
             if let Some((message, help)) =
                 placeholder_problem(name, text.as_ref().map(|t| t.value.as_str()))
             {

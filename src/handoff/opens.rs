@@ -338,16 +338,7 @@ pub(crate) fn check_hours(spec: &PolicySpec, cx: &mut Compiler) {
     let (Some(handoff), Some((rule, queue))) = (&spec.handoff, unstaffed) else {
         return;
     };
-    let m = &handoff.value.messages;
-    for (name, message) in [
-        ("waiting", &m.waiting),
-        ("cancelled", &m.cancelled),
-        ("declined", &m.declined),
-        ("accepted", &m.accepted),
-        ("completed", &m.completed),
-        ("timeout", &m.timeout),
-        ("failed", &m.failed),
-    ] {
+    for (name, message) in handoff.value.messages.named() {
         if let Some(message) = message.as_ref().filter(|_| uses(message)) {
             cx.error_at(
                 message,
