@@ -79,11 +79,7 @@ unsafe fn decide(
     let saved = unsafe { Option::<String>::from_napi_value(env.raw(), args[1]) }?;
     let turn = unsafe { Unknown::from_raw_unchecked(env.raw(), args[2]) };
     let order = unsafe { f64::from_napi_value(env.raw(), args[3]) }?;
-    let values: Vec<Unknown<'_>> = args[4..]
-        .iter()
-        .map(|&value| unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
-        .collect();
-    let turn = crate::read_turn(env, turn, order, &values)?;
+    let turn = crate::read_turn(env, turn, order, &args[4..])?;
     let mut state = crate::state(saved.as_deref())?;
     let decision = decide(&mut state, &turn);
     Ok(crate::outcome(&state, &decision))

@@ -189,18 +189,21 @@ pub const TURN_FIELDS: [&str; 13] = [
     "attributes",
 ];
 
-/// A turn from the values of its fields, in the turn object's key order:
-/// `order` holds, four bits per value from the lowest, each one's place in
-/// [`TURN_FIELDS`] plus one. Each value converts as [`turn`] converts it
-/// (a string or a number without serde); [`Unread::Json`] when one does
-/// not, or when only JSON can tell, for [`turn`] to read the object.
+/// A turn from the values of its fields (JS values of this call), in the
+/// turn object's key order: `order` holds, four bits per value from the
+/// lowest, each one's place in [`TURN_FIELDS`] plus one. Each value
+/// converts as [`turn`] converts it (a string or a number without serde);
+/// [`Unread::Json`] when one does not, or when only JSON can tell, for
+/// [`turn`] to read the object.
 pub(crate) fn fields(
     env: napi::sys::napi_env,
     mut order: u64,
-    values: &[Unknown<'_>],
+    values: &[napi::sys::napi_value],
 ) -> Result<Turn, Unread> {
     let mut turn = Turn::default();
     for &value in values {
+        // SAFETY: the caller gives values of this env, alive for the call.
+        let value = unsafe { Unknown::from_raw_unchecked(env, value) };
         let place = (order & 0xF) as usize;
         order >>= 4;
         let Some(&field) = place.checked_sub(1).and_then(|i| TURN_FIELDS.get(i)) else {
@@ -212,7 +215,7 @@ pub(crate) fn fields(
             "role" => turn.role = de(env, value)?,
             "text" => {
                 turn.text = match value.get_type()? {
-                    ValueType::String => String::from_unknown(value)?,
+                    ValueType::String => string(env, value)?,
                     _ => de(env, value)?,
                 }
             }
@@ -251,8 +254,53 @@ pub(crate) fn fields(
 /// serde reads it.
 fn optional(env: napi::sys::napi_env, value: Unknown<'_>) -> Result<Option<String>, Unread> {
     match value.get_type()? {
-        ValueType::String => Ok(Some(String::from_unknown(value)?)),
+        ValueType::String => Ok(Some(string(env, value)?)),
         _ => de(env, value),
+    }
+}
+
+/// A JS string as UTF-8 (a lone surrogate as U+FFFD), as napi-rs reads
+/// it, but in one pass when it is short: napi-rs asks for the UTF-8 length
+/// first, which walks the string once more.
+fn string(env: napi::sys::napi_env, value: Unknown<'_>) -> napi::Result<String> {
+    /// Up to this many UTF-16 units, a buffer for the most UTF-8 they can
+    /// take (three bytes each) is allocated at once.
+    const SHORT: usize = 4096;
+    let mut units = 0;
+    // SAFETY: `value` is a string of this env (its type was checked); a
+    // null buffer asks only for the length.
+    let status = unsafe {
+        napi::sys::napi_get_value_string_utf16(
+            env,
+            value.raw(),
+            std::ptr::null_mut(),
+            0,
+            &mut units,
+        )
+    };
+    if status != napi::sys::Status::napi_ok || units > SHORT {
+        return String::from_unknown(value);
+    }
+    let mut bytes = Vec::<u8>::with_capacity(3 * units + 1);
+    let mut written = 0;
+    // SAFETY: the buffer holds `capacity` bytes, which napi fills with
+    // UTF-8 and a closing NUL, giving the length written before it.
+    let status = unsafe {
+        napi::sys::napi_get_value_string_utf8(
+            env,
+            value.raw(),
+            bytes.as_mut_ptr().cast(),
+            bytes.capacity(),
+            &mut written,
+        )
+    };
+    if status != napi::sys::Status::napi_ok {
+        return String::from_unknown(value);
+    }
+    // SAFETY: napi wrote `written` bytes of UTF-8.
+    unsafe {
+        bytes.set_len(written.min(bytes.capacity()));
+        Ok(String::from_utf8_unchecked(bytes))
     }
 }
 

@@ -27,6 +27,7 @@
 mod call;
 mod convert;
 mod errors;
+mod json;
 
 use std::sync::Arc;
 
@@ -143,9 +144,9 @@ pub(crate) fn outcome(state: &ConversationState, decision: &Decision) -> Text {
     });
     out.extend_from_slice(decision.action.as_str().as_bytes());
     out.push(b'\n');
-    serde_json::to_writer(&mut out, state).expect("a state always serializes");
+    json::write(&mut out, state).expect("a state always serializes");
     out.push(b'\n');
-    serde_json::to_writer(&mut out, decision).expect("a decision always serializes");
+    json::write(&mut out, decision).expect("a decision always serializes");
     Text(out)
 }
 
@@ -157,11 +158,17 @@ impl ToNapiValue for Text {
     unsafe fn to_napi_value(env: sys::napi_env, text: Text) -> Result<sys::napi_value> {
         let bytes = text.0;
         let mut value = std::ptr::null_mut();
+        // Faster than `is_ascii` here: no early exit, so it vectorizes.
+        let (words, rest) = bytes.as_chunks::<8>();
+        let high = words
+            .iter()
+            .fold(0, |high, word| high | u64::from_ne_bytes(*word));
+        let ascii = high & 0x8080_8080_8080_8080 == 0 && rest.is_ascii();
         // SAFETY: `bytes` is valid for its length and outlives the call,
         // which copies it; ASCII is Latin-1, and otherwise it is UTF-8 (it
         // was written from Rust strings).
         let status = unsafe {
-            if bytes.is_ascii() {
+            if ascii {
                 sys::napi_create_string_latin1(
                     env,
                     bytes.as_ptr().cast(),
@@ -273,7 +280,7 @@ pub(crate) fn read_turn(
     env: &Env,
     value: Unknown<'_>,
     order: f64,
-    values: &[Unknown<'_>],
+    values: &[sys::napi_value],
 ) -> Result<Turn> {
     if order >= 0.0 {
         match convert::fields(env.raw(), order as u64, values) {
