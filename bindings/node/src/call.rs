@@ -2,9 +2,9 @@
 //! as plain N-API callbacks rather than `#[napi]` functions: the glue
 //! napi-rs generates for a function (among other things it records the
 //! borrow of every argument, in case the function returns async work)
-//! costs about as much as the engine's own evaluation. They take the
-//! arguments `src/native-header.d.ts` declares and throw what a `#[napi]`
-//! function would.
+//! cost about 1,800 instructions a call, nearly half the engine's own
+//! evaluation. They take the arguments `src/native-header.d.ts` declares
+//! and throw what a `#[napi]` function would.
 
 use std::ptr;
 

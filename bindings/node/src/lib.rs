@@ -5,7 +5,8 @@
 //! JavaScript over the functions here. Engines and policy handles are
 //! napi externals (type-checked handles to the Rust values); a conversation
 //! state crosses as the library's own saved-state JSON, and a decision as
-//! its decision JSON, which `index.js` parses only when it is read. That
+//! its decision JSON (both written by [`json`], byte for byte serde_json's),
+//! which `index.js` parses only when it is read. That
 //! keeps a turn to one native call: napi-rs 3 spends microseconds making a
 //! class instance and registering the borrows of each call on a class,
 //! more than the whole evaluation costs (bench/bench.mjs; README). That
