@@ -141,6 +141,41 @@ function compact(value, isTurn) {
 
 native.setup(makeError, compact)
 
+// A transcript line's fields, as the native side numbers them: each one's place, from 1.
+const FIELDS = new Map(native.turnFields().map((name, index) => [name, index + 1]))
+
+/**
+ * The native `evaluate` (or `handleEvaluate`) of `handle` on `turn`. For a
+ * plain object whose keys are all a transcript line's fields, the values
+ * are read here, in key order (one that is `undefined` is left out, as in
+ * JSON), and `order` gives each one's field, four bits a value from the
+ * lowest: that spares the native side getting each key and property
+ * through napi. For any other turn `order` is -1 and the native side reads
+ * the object itself, as it does when a value does not convert, for the
+ * error the CLI gives on the turn's JSON line.
+ */
+function evaluateTurn(evaluate, handle, saved, turn) {
+  const values = []
+  let order = -1
+  if (typeof turn === 'object' && turn !== null && !Array.isArray(turn)) {
+    const keys = Object.keys(turn)
+    order = 0
+    for (let i = 0, scale = 1; i < keys.length; i++) {
+      const value = turn[keys[i]]
+      if (value === undefined) continue
+      const field = FIELDS.get(keys[i])
+      if (field === undefined) {
+        order = -1
+        break
+      }
+      order += field * scale
+      scale *= 16
+      values.push(value)
+    }
+  }
+  return evaluate(handle, saved, turn, order, ...values)
+}
+
 // Set by the classes' static blocks: a state's saved JSON and its update, a decision's JSON.
 let stateOf, decisionJSON
 
@@ -198,7 +233,7 @@ class Engine {
   /** Decides one turn (a plain object with the fields of a transcript line) and updates the state. */
   evaluate(state, turn) {
     const kept = stateOf(state)
-    return kept.update(native.evaluate(this.#native, kept.saved, turn))
+    return kept.update(evaluateTurn(native.evaluate, this.#native, kept.saved, turn))
   }
   /** Applies the agent hub's `handoff.status` event (the activity, or its JSON) to the state. */
   applyStatus(state, status) {
@@ -377,7 +412,7 @@ class PolicyHandle {
   /** Evaluates a turn on the engine serving now. */
   evaluate(state, turn) {
     const kept = stateOf(state)
-    return kept.update(native.handleEvaluate(this.#native, kept.saved, turn))
+    return kept.update(evaluateTurn(native.handleEvaluate, this.#native, kept.saved, turn))
   }
   /** Serves the file again if it loads and passes its own tests; returns its id. Otherwise throws and keeps the old one. */
   reload() {

@@ -17,6 +17,19 @@ export declare class ExternalObject<T> {
 }
 
 /**
+ * Decides one turn for the state saved as `saved` (`null` for a new
+ * conversation): `1` or `0` (whether the decision starts a handoff) and the
+ * action, then on lines of their own the state after the turn and the
+ * decision JSON. `order` gives the places of `values`, the turn's values in
+ * key order, among the turn's fields (src/convert.rs, `fields`), or is -1
+ * for the native side to read `turn` itself (src/call.rs).
+ */
+export declare function evaluate(engine: EngineRef, saved: string | null, turn: Turn, order: number, ...values: unknown[]): string
+
+/** `evaluate` on the engine a policy handle serves now. */
+export declare function handleEvaluate(handle: HandleRef, saved: string | null, turn: Turn, order: number, ...values: unknown[]): string
+
+/**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
  * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
@@ -49,17 +62,8 @@ export declare function engineTranscriptTurns(engine: EngineRef): number
 
 export declare function engineWarnings(engine: EngineRef): Diagnostic[]
 
-/**
- * Decides one turn (a plain object with the fields of a transcript line)
- * for the state saved as `saved`; see [`outcome`].
- */
-export declare function evaluate(engine: EngineRef, saved: string | null, turn: Turn): string
-
 /** The engine serving now. */
 export declare function handleEngine(handle: HandleRef): EngineRef
-
-/** `evaluate` on the engine serving now. */
-export declare function handleEvaluate(handle: HandleRef, saved: string | null, turn: Turn): string
 
 /** A policy file served, reloadable; a `PolicyError` when it does not load. */
 export declare function handleFromPath(path: string): HandleRef
@@ -101,3 +105,6 @@ export declare function statePhase(saved?: string | undefined | null): Phase
 export declare function stateRead(saved: string | Uint8Array | object): string
 
 export declare function stateTurns(saved?: string | undefined | null): number
+
+/** The names of [`convert::TURN_FIELDS`], for `index.js`. */
+export declare function turnFields(): Array<string>

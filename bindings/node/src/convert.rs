@@ -17,6 +17,12 @@
 //!   ([`crate::errors::too_large`]).
 //!
 //! A field set to `undefined` counts as absent, as in `JSON.stringify`.
+//!
+//! `index.js` reads the common turn itself (a plain object whose keys are
+//! all [`TURN_FIELDS`]) and hands over its values in key order ([`fields`]),
+//! which spares the native side enumerating the object's keys and getting
+//! each property through napi; any other turn, and any value [`fields`]
+//! does not convert, is read by [`turn`] as before.
 
 use escalate::Turn;
 use napi::bindgen_prelude::{
@@ -165,6 +171,151 @@ fn own_properties<'env>(object: &Object<'env>) -> napi::Result<Vec<(String, Unkn
     Ok(properties)
 }
 
+/// The fields of a transcript line, as [`Turn`] declares them: `index.js`
+/// numbers a turn's keys by their place here, from 1.
+pub const TURN_FIELDS: [&str; 13] = [
+    "conversation_id",
+    "id",
+    "role",
+    "text",
+    "menu",
+    "intent",
+    "intents",
+    "sentiment",
+    "outcome",
+    "locale",
+    "agents_available",
+    "timestamp",
+    "attributes",
+];
+
+/// A turn from the values of its fields (JS values of this call), in the
+/// turn object's key order: `order` holds, four bits per value from the
+/// lowest, each one's place in [`TURN_FIELDS`] plus one. Each value
+/// converts as [`turn`] converts it (a string or a number without serde);
+/// [`Unread::Json`] when one does not, or when only JSON can tell, for
+/// [`turn`] to read the object.
+pub(crate) fn fields(
+    env: napi::sys::napi_env,
+    mut order: u64,
+    values: &[napi::sys::napi_value],
+) -> Result<Turn, Unread> {
+    let mut turn = Turn::default();
+    for &value in values {
+        // SAFETY: the caller gives values of this env, alive for the call.
+        let value = unsafe { Unknown::from_raw_unchecked(env, value) };
+        let place = (order & 0xF) as usize;
+        order >>= 4;
+        let Some(&field) = place.checked_sub(1).and_then(|i| TURN_FIELDS.get(i)) else {
+            return Err(Unread::Json(None));
+        };
+        match field {
+            "conversation_id" => turn.conversation_id = optional(env, value)?.map(Into::into),
+            "id" => turn.id = optional(env, value)?,
+            "role" => turn.role = de(env, value)?,
+            "text" => {
+                turn.text = match value.get_type()? {
+                    ValueType::String => string(env, value)?,
+                    _ => de(env, value)?,
+                }
+            }
+            "menu" => turn.menu = optional(env, value)?,
+            "intent" => turn.intent = de(env, value)?,
+            "intents" => turn.intents = de(env, value)?,
+            "sentiment" => {
+                turn.sentiment = match value.get_type()? {
+                    ValueType::Number => Some(f64::from_unknown(value)?),
+                    _ => de(env, value)?,
+                }
+            }
+            "outcome" => turn.outcome = de(env, value)?,
+            "locale" => turn.locale = optional(env, value)?,
+            "agents_available" => turn.agents_available = de(env, value)?,
+            "timestamp" => turn.timestamp = optional(env, value)?,
+            "attributes" => {
+                let mut reader = Reader::default();
+                let json = reader
+                    .attributes(value)
+                    .map_err(|error| match reader.stop {
+                        Some(Stop::TooLarge) => Unread::TooLarge,
+                        Some(_) => Unread::Json(None),
+                        None => Unread::Js(error),
+                    })?;
+                turn.attributes = serde::Deserialize::deserialize(json)
+                    .map_err(|e: serde_json::Error| Unread::Json(Some(e.to_string())))?;
+            }
+            _ => return Err(Unread::Json(None)),
+        }
+    }
+    Ok(turn)
+}
+
+/// A field that may be `null`: a string as it is, anything else as napi's
+/// serde reads it.
+fn optional(env: napi::sys::napi_env, value: Unknown<'_>) -> Result<Option<String>, Unread> {
+    match value.get_type()? {
+        ValueType::String => Ok(Some(string(env, value)?)),
+        _ => de(env, value),
+    }
+}
+
+/// A JS string as UTF-8 (a lone surrogate as U+FFFD), as napi-rs reads
+/// it, but in one pass when it is short: napi-rs asks for the UTF-8 length
+/// first, which walks the string once more.
+fn string(env: napi::sys::napi_env, value: Unknown<'_>) -> napi::Result<String> {
+    /// Up to this many UTF-16 units, a buffer for the most UTF-8 they can
+    /// take (three bytes each) is allocated at once.
+    const SHORT: usize = 4096;
+    let mut units = 0;
+    // SAFETY: `value` is a string of this env (its type was checked); a
+    // null buffer asks only for the length.
+    let status = unsafe {
+        napi::sys::napi_get_value_string_utf16(
+            env,
+            value.raw(),
+            std::ptr::null_mut(),
+            0,
+            &mut units,
+        )
+    };
+    if status != napi::sys::Status::napi_ok || units > SHORT {
+        return String::from_unknown(value);
+    }
+    let mut bytes = Vec::<u8>::with_capacity(3 * units + 1);
+    let mut written = 0;
+    // SAFETY: the buffer holds `capacity` bytes, which napi fills with
+    // UTF-8 and a closing NUL, giving the length written before it.
+    let status = unsafe {
+        napi::sys::napi_get_value_string_utf8(
+            env,
+            value.raw(),
+            bytes.as_mut_ptr().cast(),
+            bytes.capacity(),
+            &mut written,
+        )
+    };
+    if status != napi::sys::Status::napi_ok {
+        return String::from_unknown(value);
+    }
+    // SAFETY: napi wrote `written` bytes of UTF-8.
+    unsafe {
+        bytes.set_len(written.min(bytes.capacity()));
+        Ok(String::from_utf8_unchecked(bytes))
+    }
+}
+
+/// A field's value as napi's serde reads it, as [`turn`] does.
+fn de<T: serde::de::DeserializeOwned>(
+    env: napi::sys::napi_env,
+    value: Unknown<'_>,
+) -> Result<T, Unread> {
+    let object = Object::from_raw(env, value.raw());
+    T::deserialize(&mut De::new(&object)).map_err(|error| match error.status {
+        Status::PendingException => Unread::Js(error),
+        _ => Unread::Json(Some(error.reason.clone())),
+    })
+}
+
 /// Why [`turn`] did not read a turn.
 pub(crate) enum Unread {
     /// A JavaScript exception (a getter that threw): rethrown as it is.
@@ -250,6 +401,64 @@ impl<'de> MapAccess<'de> for TurnFields<'_, '_> {
         } else {
             let object = Object::from_raw(self.env, value.raw());
             seed.deserialize(&mut De::new(&object))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use escalate::{Intent, Outcome, Role};
+
+    use super::*;
+
+    #[test]
+    fn the_fields_are_those_of_a_transcript_line_in_order() {
+        let intent = Intent {
+            name: "billing".into(),
+            confidence: 0.5,
+        };
+        let every = Turn {
+            conversation_id: Some("c-1".into()),
+            id: Some("m-1".into()),
+            role: Role::Bot,
+            text: "hi".into(),
+            menu: Some("agent".into()),
+            intent: Some(intent.clone()),
+            intents: vec![intent],
+            sentiment: Some(-0.5),
+            outcome: Outcome::NoMatch,
+            locale: Some("en".into()),
+            agents_available: Some(false),
+            timestamp: Some("2026-01-01T00:00:00Z".into()),
+            attributes: [("tier".to_string(), Value::from("gold"))]
+                .into_iter()
+                .collect(),
+        };
+        let line = serde_json::to_string(&every).unwrap();
+        let Keys(keys) = serde_json::from_str(&line).unwrap();
+        assert_eq!(keys, TURN_FIELDS);
+    }
+
+    /// A JSON object's keys, in order.
+    struct Keys(Vec<String>);
+
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Keys, D::Error> {
+            struct Names;
+            impl<'de> Visitor<'de> for Names {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Keys, M::Error> {
+                    let mut keys = Vec::new();
+                    while let Some((key, serde::de::IgnoredAny)) = map.next_entry()? {
+                        keys.push(key);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            deserializer.deserialize_map(Names)
         }
     }
 }

@@ -5,10 +5,13 @@
 //! JavaScript over the functions here. Engines and policy handles are
 //! napi externals (type-checked handles to the Rust values); a conversation
 //! state crosses as the library's own saved-state JSON, and a decision as
-//! its decision JSON, which `index.js` parses only when it is read. That
+//! its decision JSON (both written by [`json`], byte for byte serde_json's),
+//! which `index.js` parses only when it is read. That
 //! keeps a turn to one native call: napi-rs 3 spends microseconds making a
 //! class instance and registering the borrows of each call on a class,
-//! more than the whole evaluation costs (bench/bench.mjs; README).
+//! more than the whole evaluation costs (bench/bench.mjs; README). That
+//! call, `evaluate`, is a plain N-API callback ([`call`]), and `index.js`
+//! reads the turn's fields for it ([`convert::fields`]).
 //!
 //! `index.js` also hands over (`setup`) the two things done in JavaScript:
 //! making its error classes ([`errors`]) and writing a JS value as one
@@ -18,9 +21,14 @@
 //! decision, message and error text comes from the library, and a turn's
 //! error points at the column the CLI would on that line.
 #![deny(clippy::all)]
+// A unit test build registers nothing with Node, so what only the
+// registered functions use looks unused there.
+#![cfg_attr(test, allow(dead_code))]
 
+mod call;
 mod convert;
 mod errors;
+mod json;
 
 use std::sync::Arc;
 
@@ -28,7 +36,7 @@ use convert::Unread;
 use errors::TooLarge;
 use escalate::{ConversationReference, ConversationState, Decision, HandoffStatus, Turn};
 use napi::bindgen_prelude::{
-    Either3, External, FnArgs, FromNapiValue, Function, Uint8Array, Unknown,
+    Either3, External, FnArgs, FromNapiValue, Function, ToNapiValue, TypeName, Uint8Array, Unknown,
 };
 use napi::{Env, Result, Status, ValueType, sys};
 use napi_derive::napi;
@@ -115,7 +123,7 @@ pub fn engine_redact(engine: &EngineRef, text: String) -> String {
 }
 
 /// A saved state the binding itself wrote (`None`: a new conversation).
-fn state(saved: Option<&str>) -> Result<ConversationState> {
+pub(crate) fn state(saved: Option<&str>) -> Result<ConversationState> {
     match saved {
         None => Ok(ConversationState::new()),
         Some(json) => ConversationState::from_json(json.as_bytes())
@@ -128,43 +136,92 @@ fn state(saved: Option<&str>) -> Result<ConversationState> {
 /// or `escalate`, so that reading it parses nothing), then on lines of
 /// their own (compact JSON holds no newline) the state after the turn as
 /// saved-state JSON and the decision JSON.
-fn outcome(state: &ConversationState, decision: &Decision) -> String {
-    let mut out = String::with_capacity(512);
-    out.push(if decision.starts_handoff() { '1' } else { '0' });
-    out.push_str(&decision.action.to_string());
-    out.push('\n');
-    out.push_str(&state.to_json());
-    out.push('\n');
-    out.push_str(&serde_json::to_string(decision).expect("a decision always serializes"));
-    out
+pub(crate) fn outcome(state: &ConversationState, decision: &Decision) -> Text {
+    let mut out = Vec::with_capacity(1024);
+    out.push(if decision.starts_handoff() {
+        b'1'
+    } else {
+        b'0'
+    });
+    out.extend_from_slice(decision.action.as_str().as_bytes());
+    out.push(b'\n');
+    json::write(&mut out, state).expect("a state always serializes");
+    out.push(b'\n');
+    json::write(&mut out, decision).expect("a decision always serializes");
+    Text(out)
 }
 
-/// Decides one turn (a plain object with the fields of a transcript line)
-/// for the state saved as `saved`; see [`outcome`].
-#[napi(ts_args_type = "engine: EngineRef, saved: string | null, turn: Turn")]
-pub fn evaluate(
-    env: &Env,
-    engine: &EngineRef,
-    saved: Option<String>,
-    turn: Unknown<'_>,
-) -> Result<String> {
-    let turn = read_turn(env, turn)?;
-    let mut state = state(saved.as_deref())?;
-    let decision = engine.evaluate(&mut state, &turn);
-    Ok(outcome(&state, &decision))
+/// UTF-8 text for JavaScript, made a one-byte string without decoding when
+/// it is ASCII, as JSON from the library nearly always is.
+pub struct Text(Vec<u8>);
+
+impl ToNapiValue for Text {
+    unsafe fn to_napi_value(env: sys::napi_env, text: Text) -> Result<sys::napi_value> {
+        let bytes = text.0;
+        let mut value = std::ptr::null_mut();
+        // Faster than `is_ascii` here: no early exit, so it vectorizes.
+        let (words, rest) = bytes.as_chunks::<8>();
+        let high = words
+            .iter()
+            .fold(0, |high, word| high | u64::from_ne_bytes(*word));
+        let ascii = high & 0x8080_8080_8080_8080 == 0 && rest.is_ascii();
+        // SAFETY: `bytes` is valid for its length and outlives the call,
+        // which copies it; ASCII is Latin-1, and otherwise it is UTF-8 (it
+        // was written from Rust strings).
+        let status = unsafe {
+            if ascii {
+                sys::napi_create_string_latin1(
+                    env,
+                    bytes.as_ptr().cast(),
+                    bytes.len() as isize,
+                    &mut value,
+                )
+            } else {
+                sys::napi_create_string_utf8(
+                    env,
+                    bytes.as_ptr().cast(),
+                    bytes.len() as isize,
+                    &mut value,
+                )
+            }
+        };
+        match status {
+            sys::Status::napi_ok => Ok(value),
+            status => Err(napi::Error::new(
+                Status::from(status),
+                "cannot make the outcome's string",
+            )),
+        }
+    }
+}
+
+impl TypeName for Text {
+    fn type_name() -> &'static str {
+        "String"
+    }
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+
+/// The names of [`convert::TURN_FIELDS`], for `index.js`.
+#[napi]
+pub fn turn_fields() -> Vec<&'static str> {
+    convert::TURN_FIELDS.to_vec()
 }
 
 /// Applies the agent hub's `handoff.status` event (the event object, or
 /// its JSON); a `TurnError` when it is not one.
 #[napi(
-    ts_args_type = "engine: EngineRef, saved: string | null, status: HandoffStatusEvent | string"
+    ts_args_type = "engine: EngineRef, saved: string | null, status: HandoffStatusEvent | string",
+    ts_return_type = "string"
 )]
 pub fn apply_status(
     env: &Env,
     engine: &EngineRef,
     saved: Option<String>,
     status: Unknown<'_>,
-) -> Result<String> {
+) -> Result<Text> {
     let line = match status.get_type()? {
         ValueType::String => String::from_unknown(status)?,
         _ => errors::compact(env, status, false)?
@@ -216,9 +273,24 @@ pub fn handoff_initiate<'env>(
     js(env, &engine.handoff_initiate(&decision, &reference, &turns))
 }
 
-/// A turn from a JS value: the fast conversion, or else the library's
-/// reader on the turn written as JSON (see [`convert`]).
-fn read_turn(env: &Env, value: Unknown<'_>) -> Result<Turn> {
+/// A turn from a JS value: from the values `index.js` read from it (`order`
+/// and `values`, see [`convert::fields`]), else the fast conversion of the
+/// object, or else the library's reader on the turn written as JSON (see
+/// [`convert`]).
+pub(crate) fn read_turn(
+    env: &Env,
+    value: Unknown<'_>,
+    order: f64,
+    values: &[sys::napi_value],
+) -> Result<Turn> {
+    if order >= 0.0 {
+        match convert::fields(env.raw(), order as u64, values) {
+            Ok(turn) => return Ok(turn),
+            Err(Unread::Js(error)) => return Err(error),
+            Err(Unread::TooLarge) => return Err(errors::too_large(env, TooLarge::Turn(None))),
+            Err(Unread::Json(_)) => {}
+        }
+    }
     let unread = match convert::turn(value) {
         Ok(turn) => return Ok(turn),
         Err(Unread::Js(error)) => return Err(error),
@@ -293,20 +365,6 @@ pub fn handle_from_path(env: &Env, path: String) -> Result<HandleRef> {
 #[napi]
 pub fn handle_engine(handle: &HandleRef) -> EngineRef {
     External::new(handle.current())
-}
-
-/// `evaluate` on the engine serving now.
-#[napi(ts_args_type = "handle: HandleRef, saved: string | null, turn: Turn")]
-pub fn handle_evaluate(
-    env: &Env,
-    handle: &HandleRef,
-    saved: Option<String>,
-    turn: Unknown<'_>,
-) -> Result<String> {
-    let turn = read_turn(env, turn)?;
-    let mut state = state(saved.as_deref())?;
-    let decision = handle.evaluate(&mut state, &turn);
-    Ok(outcome(&state, &decision))
 }
 
 /// Reads the policy file again and serves it if it loads and passes its

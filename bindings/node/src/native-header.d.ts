@@ -15,3 +15,16 @@ export declare class ExternalObject<T> {
     [K: symbol]: T
   }
 }
+
+/**
+ * Decides one turn for the state saved as `saved` (`null` for a new
+ * conversation): `1` or `0` (whether the decision starts a handoff) and the
+ * action, then on lines of their own the state after the turn and the
+ * decision JSON. `order` gives the places of `values`, the turn's values in
+ * key order, among the turn's fields (src/convert.rs, `fields`), or is -1
+ * for the native side to read `turn` itself (src/call.rs).
+ */
+export declare function evaluate(engine: EngineRef, saved: string | null, turn: Turn, order: number, ...values: unknown[]): string
+
+/** `evaluate` on the engine a policy handle serves now. */
+export declare function handleEvaluate(handle: HandleRef, saved: string | null, turn: Turn, order: number, ...values: unknown[]): string

@@ -298,6 +298,43 @@ test('evaluate reads every turn field, as a transcript line', () => {
   assert.equal(bot.action, 'none')
 })
 
+test('a turn read field by field decides as the same turn read through JSON', () => {
+  const engine = Engine.builtin()
+  const every = {
+    conversation_id: 'c-17',
+    id: 'act-3',
+    role: 'user',
+    text: 'I want to talk to a real person, ça presse 🙂',
+    menu: 'agent',
+    intent: { name: 'billing.dispute', confidence: 0.31 },
+    intents: [{ name: 'billing.dispute', confidence: 0.31 }, { name: 'refund', confidence: 0.29 }],
+    sentiment: -0.6,
+    outcome: 'no_match',
+    locale: 'en',
+    agents_available: false,
+    timestamp: '2026-11-20T14:03:00Z',
+    attributes: { tier: 'gold', channel: 'web', n: [1, 2.5, null] },
+  }
+  const conversations = [
+    [{ ...every, text: 'hmm' }, every],
+    [{ text: 'no', outcome: 'invalid_input', menu: null, id: null, conversation_id: null, locale: null, timestamp: null }, { sentiment: null, intent: null, agents_available: null, text: 'real person' }],
+    [{ role: 'bot', text: 'Hello' }, { attributes: {}, intents: [], text: '' }, {}],
+    [{ sentiment: -1, text: 'this is useless' }, { text: 'useless', sentiment: -0.9, locale: 'es' }],
+  ]
+  for (const turns of conversations) {
+    const read = new ConversationState()
+    const json = new ConversationState()
+    for (const turn of turns) {
+      // An object with `toJSON` under `attributes` is for JSON to read, so this turn goes through the library's reader.
+      const attributes = turn.attributes ?? {}
+      const throughJson = { ...turn, attributes: { toJSON: () => attributes } }
+      const expected = engine.evaluate(json, throughJson).toJSON()
+      assert.deepEqual(engine.evaluate(read, turn).toJSON(), expected, JSON.stringify(turn))
+      assert.deepEqual(read.toJSON(), json.toJSON(), JSON.stringify(turn))
+    }
+  }
+})
+
 test('a field set to undefined counts as absent, as in JSON', () => {
   const engine = Engine.builtin()
   const decision = engine.evaluate(new ConversationState(), { text: 'real person please', outcome: undefined, menu: undefined, attributes: undefined })
