@@ -1,5 +1,6 @@
 //! The engine: a compiled policy, and the one loop that evaluates a turn.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -13,7 +14,7 @@ use serde_saphyr::Spanned;
 use crate::compile::Compiler;
 use crate::condition::Condition;
 use crate::decision::{
-    Action, Decision, EvalError, Evidence, Kind, PolicyId, Priority, Reason, Route, Trigger,
+    Action, Decision, EvalError, Evidence, Kind, PolicyId, Reason, Route, Trigger,
 };
 use crate::error::{Diagnostic, PolicyError, Source};
 use crate::handoff::Handoff;
@@ -21,6 +22,7 @@ use crate::handoff::hours::Closed;
 use crate::handoff::lifecycle::{
     Clock, end_cooldowns, placeholder_problem, reason as lifecycle_reason, text,
 };
+use crate::handoff::route::{RouteLayer, RuleRoute};
 use crate::handoff::triage::{self, CollectItem};
 use crate::phrases::{Cue, Found, Hits, PhraseIndex, SetId, TurnLocale};
 use crate::policy::{
@@ -42,7 +44,6 @@ pub const DEFAULT_POLICY: &str = include_str!("../policies/default.yaml");
 const DEFAULT_ONLINE: &str = "Let me connect you with a person who can help.";
 const DEFAULT_OFFLINE: &str = "Our team is offline right now. Leave your email and we'll get back to you as soon as we're in.";
 const DEFAULT_OFFER: &str = "Would you like me to connect you with a person?";
-const DEFAULT_QUEUE: &str = "general";
 
 /// A compiled policy: immutable, `Send + Sync`, built once and shared by
 /// every conversation and thread.
@@ -82,6 +83,8 @@ pub struct Engine {
     sentiment_language: Option<Language>,
     /// Whether a rule has a `repeats` trigger (messages are then signed).
     repeats: bool,
+    /// The policy's `default_locale`, for turns without a locale.
+    default_locale: Box<str>,
 }
 
 #[derive(Debug)]
@@ -91,7 +94,7 @@ pub(crate) struct Rule {
     pub(crate) kind: Kind,
     action: Action,
     priority: i32,
-    pub(crate) route: Route,
+    pub(crate) route: RuleRoute,
     online: String,
     pub(crate) offline: String,
     offer: String,
@@ -412,9 +415,10 @@ impl Engine {
             Action::Offer => "offered",
             _ => "escalated",
         };
+        let route = self.route_for(rule, turn);
         let detail = || match rule.action {
             Action::Offer => "the bot offered a person".to_string(),
-            _ => format!("the conversation joined queue `{}`", rule.route.queue),
+            _ => format!("the conversation joined queue `{}`", route.queue),
         };
         if collecting {
             let memory = state.handoff_mut();
@@ -443,6 +447,23 @@ impl Engine {
         clock.report(&rule.id, decision);
     }
 
+    /// `rule`'s route for the language of `turn`: its locale's, else the
+    /// policy's `default_locale`'s (a tag that is no locale counts as none).
+    pub(crate) fn route_for<'e>(&self, rule: &'e Rule, turn: &Turn) -> Cow<'e, Route> {
+        let locale = turn
+            .locale
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| is_locale_tag(l));
+        rule.route.resolve(locale.unwrap_or(&self.default_locale))
+    }
+
+    /// `rule`'s route that sent the conversation to `queue` (see
+    /// [`RuleRoute::for_queue`]).
+    pub(crate) fn route_to<'e>(&self, rule: &'e Rule, queue: &str) -> Cow<'e, Route> {
+        rule.route.for_queue(queue, &self.default_locale)
+    }
+
     /// Completes a decision that `rule` made with `action`: the route and
     /// messages, the offline path when no agent can take it, and (for
     /// policies with a lifecycle) the move to `offered` or `waiting`,
@@ -460,8 +481,9 @@ impl Engine {
         (from, event, detail): (Phase, &str, impl FnOnce() -> String),
     ) {
         decision.action = action;
-        self.decided_by(rule, decision);
-        let queue = &rule.route.queue;
+        let route = self.route_for(rule, turn);
+        self.decided_by(rule, &route, decision);
+        let queue = &route.queue;
         if let Some((closed, local_time)) = self.closed(queue, turn, clock) {
             let language = self.handoff.language_of(turn);
             self.take_offline_path(Some(rule), queue, (clock, language), decision);
@@ -770,7 +792,7 @@ pub(crate) fn compile(
             .set_help("the triage lives in the conversation's handoff phase: add `handoff: {}`");
         }
     }
-    let defaults = Defaults::from(&spec);
+    let defaults = Defaults::compile(&spec, &mut cx);
     let handoff = Handoff::compile(&spec, &defaults.offline, &mut cx);
     let mut rules = Vec::new();
     let mut first_line: HashMap<&str, usize> = HashMap::new();
@@ -859,6 +881,7 @@ pub(crate) fn compile(
         sentiment: sentiment_source,
         sentiment_language: Language::from_subtag(primary_language(&matching.default_locale)),
         repeats,
+        default_locale: matching.default_locale.as_str().into(),
     })
 }
 
@@ -931,25 +954,22 @@ fn add_negation_cues(spec: &PolicySpec, cx: &mut Compiler) {
 /// The policy-level defaults every rule falls back on.
 struct Defaults {
     name: String,
-    queue: Arc<str>,
-    skill: Option<Arc<str>>,
-    priority: Priority,
+    route: RouteLayer,
     online: String,
     offline: String,
     offer: String,
 }
 
-impl From<&PolicySpec> for Defaults {
-    fn from(spec: &PolicySpec) -> Defaults {
+impl Defaults {
+    fn compile(spec: &PolicySpec, cx: &mut Compiler) -> Defaults {
         Defaults {
             name: spec.name.clone().unwrap_or_else(|| "unnamed".to_string()),
-            queue: spec
-                .route
-                .queue
-                .as_deref()
-                .map_or(Arc::from(DEFAULT_QUEUE), Arc::from),
-            skill: spec.route.skill.as_deref().map(Arc::from),
-            priority: spec.route.priority.unwrap_or_default(),
+            route: spec
+                .policy_route
+                .as_ref()
+                .map_or_else(RouteLayer::default, |route| {
+                    RouteLayer::compile(&route.value, "the policy", route, cx)
+                }),
             online: text(&spec.messages.online).unwrap_or_else(|| DEFAULT_ONLINE.to_string()),
             offline: text(&spec.messages.offline).unwrap_or_else(|| DEFAULT_OFFLINE.to_string()),
             offer: text(&spec.messages.offer).unwrap_or_else(|| DEFAULT_OFFER.to_string()),
@@ -1010,19 +1030,7 @@ fn compile_rule(
             .set_help("write language codes such as `en` or `es`");
         }
     }
-    if spec
-        .route
-        .queue
-        .as_deref()
-        .is_some_and(|q| q.trim().is_empty())
-    {
-        cx.error_at(
-            &spec.id,
-            "empty-queue",
-            format!("rule `{id}` routes to an empty queue name"),
-        )
-        .set_help("name the queue, or leave `queue` out to use the policy's");
-    }
+    let route = RouteLayer::compile(&spec.route, &format!("rule `{id}`"), &spec.id, cx);
     let condition = Condition::compile(&spec.when, cx)?;
     let evidence_used = condition.evidence_used();
     Some(Rule {
@@ -1031,20 +1039,7 @@ fn compile_rule(
         kind: spec.kind,
         action: spec.action.value,
         priority: spec.priority,
-        route: Route {
-            queue: spec
-                .route
-                .queue
-                .as_deref()
-                .map_or_else(|| defaults.queue.clone(), Arc::from),
-            skill: spec
-                .route
-                .skill
-                .as_deref()
-                .map(Arc::from)
-                .or_else(|| defaults.skill.clone()),
-            priority: spec.route.priority.unwrap_or(defaults.priority),
-        },
+        route: RuleRoute::merge(&route, &defaults.route),
         online: text(&spec.messages.online).unwrap_or_else(|| defaults.online.clone()),
         offline: text(&spec.messages.offline).unwrap_or_else(|| defaults.offline.clone()),
         offer: text(&spec.messages.offer).unwrap_or_else(|| defaults.offer.clone()),

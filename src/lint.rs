@@ -5,13 +5,15 @@
 //! from loading; `escalate-check check --deny-warnings` makes them fail.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
 use crate::condition::LeafSpec;
 use crate::decision::{Kind, Priority};
 use crate::error::{Diagnostic, Severity, Source};
-use crate::policy::{PhraseList, PolicySpec, RuleSpec, span_of};
+use crate::handoff::route;
+use crate::policy::{PhraseList, PolicySpec, RouteSpec, RuleSpec, span_of};
 
 /// Every warning for a policy that compiled, in file order.
 pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
@@ -55,13 +57,15 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
 
     // Queue settings no route reaches (a misspelt name would leave its
     // hours silently unused).
-    let routed: BTreeSet<&str> = std::iter::once(spec.route.queue.as_deref().unwrap_or("general"))
-        .chain(rules.iter().filter_map(|r| r.value.route.queue.as_deref()))
+    let unrouted = RouteSpec::default();
+    let routed: BTreeSet<Arc<str>> = std::iter::once(&unrouted)
+        .chain(rules.iter().map(|r| &r.value.route))
+        .flat_map(|route| route::queues_of(route, spec.route()))
         .collect();
     for (name, queue) in &spec.queues {
-        if !routed.contains(name.as_str()) {
-            let help =
-                crate::error::did_you_mean(name, routed.iter().copied()).unwrap_or_else(|| {
+        if !routed.iter().any(|template| route::reaches(template, name)) {
+            let help = crate::error::did_you_mean(name, routed.iter().map(|q| &**q))
+                .unwrap_or_else(|| {
                     format!("route a rule to it with `route: {{ queue: {name} }}`, or remove it")
                 });
             warnings.push(warn(

@@ -44,8 +44,10 @@ pub(crate) struct PolicySpec {
     pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) messages: MessagesSpec,
-    #[serde(default)]
-    pub(crate) route: RouteSpec,
+    /// The route of every rule that does not say otherwise.
+    #[serde(default, rename = "route")]
+    #[schemars(with = "Option<RouteSpec>")]
+    pub(crate) policy_route: Option<Spanned<RouteSpec>>,
     #[serde(default)]
     pub(crate) matching: MatchingSpec,
     #[serde(default)]
@@ -85,9 +87,38 @@ pub(crate) struct MessagesSpec {
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RouteSpec {
+    /// The agents' queue; `{lang}` stands for the turn's language.
     pub(crate) queue: Option<String>,
+    /// The skill an agent needs; `{lang}` stands for the turn's language.
     pub(crate) skill: Option<String>,
     pub(crate) priority: Option<Priority>,
+    /// The queue or skill for turns in a language (`pt: { skill: support-pt }`).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RoutePartsSpec>")]
+    pub(crate) by_locale: BTreeMap<String, Spanned<RoutePartsSpec>>,
+}
+
+impl PolicySpec {
+    /// The policy's own route (every part unset when it has none).
+    pub(crate) fn route(&self) -> &RouteSpec {
+        static NONE: RouteSpec = RouteSpec {
+            queue: None,
+            skill: None,
+            priority: None,
+            by_locale: BTreeMap::new(),
+        };
+        self.policy_route
+            .as_ref()
+            .map_or(&NONE, |route| &route.value)
+    }
+}
+
+/// What a route changes for turns in one language.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RoutePartsSpec {
+    pub(crate) queue: Option<String>,
+    pub(crate) skill: Option<String>,
 }
 
 /// How text is matched against phrases.

@@ -24,7 +24,7 @@ use jiff::Timestamp;
 use serde_saphyr::Spanned;
 
 use crate::compile::Compiler;
-use crate::decision::{Action, Decision, EvalError, Evidence, Kind, Reason, Trigger};
+use crate::decision::{Action, Decision, EvalError, Evidence, Kind, Reason, Route, Trigger};
 use crate::engine::{Engine, Rule, Scratch};
 use crate::error::did_you_mean;
 use crate::phrases::SetId;
@@ -585,16 +585,16 @@ impl Engine {
     ) {
         decision.action = Action::Escalate;
         if let Some(rule) = rule {
-            self.decided_by(rule, decision);
+            self.decided_by(rule, &self.route_to(rule, queue), decision);
         }
         self.take_offline_path(rule, queue, at, decision);
     }
 
-    /// The deciding rule's part of a decision: kind, id, route, agent note.
-    pub(crate) fn decided_by(&self, rule: &Rule, decision: &mut Decision) {
+    /// The deciding rule's part of a decision: kind, id, `route`, agent note.
+    pub(crate) fn decided_by(&self, rule: &Rule, route: &Route, decision: &mut Decision) {
         decision.kind = Some(rule.kind);
         decision.rule = Some(rule.id.clone());
-        decision.route = Some(rule.route.clone());
+        decision.route = Some(route.clone());
         decision.agent_note = rule.agent_note.clone();
     }
 

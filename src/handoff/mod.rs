@@ -9,6 +9,7 @@ pub(crate) mod hours;
 pub(crate) mod lifecycle;
 pub(crate) mod opens;
 pub(crate) mod redact;
+pub(crate) mod route;
 pub(crate) mod triage;
 
 use std::borrow::Cow;

@@ -5,11 +5,15 @@
 //! "today at 17:00", "tomorrow at 09:00", "Monday at 09:00" within a week,
 //! "Monday 4 January at 09:00" beyond it.
 
+use std::sync::Arc;
+
 use jiff::{Timestamp, Zoned};
 use serde_saphyr::Spanned;
 
 use crate::compile::Compiler;
 use crate::policy::PolicySpec;
+
+use super::route;
 
 /// A language `{opens}` is written in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -296,16 +300,26 @@ pub(crate) fn check_hours(spec: &PolicySpec, cx: &mut Compiler) {
     };
     let uses =
         |m: &Option<Spanned<String>>| m.as_ref().filter(|m| m.value.contains("{opens}")).is_some();
-    let default_queue = spec.route.queue.as_deref().unwrap_or("general");
+    // A queue name with `{lang}` has hours when every queue it names does.
+    let staffed = |queue: &str| match queue.contains("{lang}") {
+        false => has_hours(queue),
+        true => {
+            let mut named = spec
+                .queues
+                .keys()
+                .filter(|name| route::reaches(queue, name));
+            named.clone().next().is_some() && named.all(|name| has_hours(name))
+        }
+    };
     let mut reported: Vec<&str> = Vec::new();
-    let mut unstaffed: Option<(&str, &str)> = None;
+    let mut unstaffed: Option<(&str, Arc<str>)> = None;
     for rule in spec.rules.iter().filter(|r| r.value.enabled) {
         let rule = &rule.value;
-        let queue = rule.route.queue.as_deref().unwrap_or(default_queue);
-        if has_hours(queue) {
+        let queues = route::queues_of(&rule.route, spec.route());
+        let Some(queue) = queues.into_iter().find(|queue| !staffed(queue)) else {
             continue;
-        }
-        unstaffed.get_or_insert((rule.id.value.as_str(), queue));
+        };
+        unstaffed.get_or_insert((rule.id.value.as_str(), queue.clone()));
         let (own, policy) = (&rule.messages, &spec.messages);
         for (name, own, policy) in [
             ("online", &own.online, &policy.online),

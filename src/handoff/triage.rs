@@ -26,7 +26,7 @@ use std::sync::Arc;
 use regex_automata::meta::Regex;
 
 use crate::compile::Compiler;
-use crate::decision::{Action, Collect, Decision, FallbackChannel, Priority};
+use crate::decision::{Action, Collect, Decision, FallbackChannel, Priority, Route};
 use crate::engine::{Engine, Rule, is_simple_name};
 use crate::error::floor_char_boundary;
 use crate::phrases::SetId;
@@ -243,14 +243,14 @@ fn bounded(value: &str) -> String {
 }
 
 impl Engine {
-    /// What `rule` collects: its own list, else its queue's.
-    fn collect_list<'e>(&'e self, rule: &'e Rule) -> &'e [CollectItem] {
+    /// What `rule` collects: its own list, else that of `queue`, its route's.
+    fn collect_list<'e>(&'e self, rule: &'e Rule, queue: &str) -> &'e [CollectItem] {
         match &rule.collect {
             Some(list) => list,
             None => self
                 .handoff
                 .queues
-                .get(&*rule.route.queue)
+                .get(queue)
                 .map_or(&[], |queue| &queue.collect),
         }
     }
@@ -261,6 +261,7 @@ impl Engine {
     fn to_collect<'e>(
         &'e self,
         rule: &'e Rule,
+        queue: &str,
         offline: Option<FallbackChannel>,
     ) -> impl Iterator<Item = &'e CollectItem> {
         let contact = offline.and_then(|channel| {
@@ -271,17 +272,16 @@ impl Engine {
                 .find(|(c, _)| *c == channel)
                 .map(|(_, item)| item)
         });
-        contact.into_iter().chain(self.collect_list(rule))
+        contact.into_iter().chain(self.collect_list(rule, queue))
     }
 
-    /// The channel of the offline path if `rule` would take it now.
+    /// The channel of the offline path if `queue` is closed now.
     fn offline_channel(
         &self,
-        rule: &Rule,
+        queue: &str,
         turn: &Turn,
         clock: &mut Clock,
     ) -> Option<FallbackChannel> {
-        let queue = &rule.route.queue;
         self.closed(queue, turn, clock)
             .map(|_| self.handoff.fallback_for(queue))
     }
@@ -299,18 +299,20 @@ impl Engine {
         decision: &mut Decision,
         step: (Phase, &str, impl FnOnce() -> String),
     ) {
-        if self.handoff.lifecycle.is_some() && rule.route.priority != Priority::Urgent {
-            let offline = self.offline_channel(rule, turn, clock);
+        if self.handoff.lifecycle.is_some() && rule.route.priority() != Priority::Urgent {
+            let route = self.route_for(rule, turn);
+            let queue = &route.queue;
+            let offline = self.offline_channel(queue, turn, clock);
             let mut known = BTreeMap::new();
-            self.take_attributes(rule, offline, turn, &mut known);
-            if let Some(item) = self.next_question(rule, offline, &known) {
+            self.take_attributes((rule, queue), offline, turn, &mut known);
+            if let Some(item) = self.next_question((rule, queue), offline, &known) {
                 let first = TriageMemory {
                     asking: item.attribute.clone(),
                     asked: 1,
                     collected: known,
                     offline,
                 };
-                self.ask(rule, item, first, false, state, decision, step.0);
+                self.ask((rule, &route), item, first, false, state, decision, step.0);
                 return;
             }
         }
@@ -320,23 +322,23 @@ impl Engine {
     /// The first item not collected yet.
     fn next_question<'e>(
         &'e self,
-        rule: &'e Rule,
+        (rule, queue): (&'e Rule, &str),
         offline: Option<FallbackChannel>,
         collected: &BTreeMap<String, String>,
     ) -> Option<&'e CollectItem> {
-        self.to_collect(rule, offline)
+        self.to_collect(rule, queue, offline)
             .find(|item| !collected.contains_key(&*item.attribute))
     }
 
     /// Adds what the turn's attributes give (the bot set them) to `collected`.
     fn take_attributes(
         &self,
-        rule: &Rule,
+        (rule, queue): (&Rule, &str),
         offline: Option<FallbackChannel>,
         turn: &Turn,
         collected: &mut BTreeMap<String, String>,
     ) {
-        for item in self.to_collect(rule, offline) {
+        for item in self.to_collect(rule, queue, offline) {
             if let Some(value) = attribute_value(turn, &item.attribute) {
                 collected.entry(item.attribute.to_string()).or_insert(value);
             }
@@ -348,7 +350,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn ask(
         &self,
-        rule: &Rule,
+        (rule, route): (&Rule, &Route),
         item: &CollectItem,
         triage: TriageMemory,
         again: bool,
@@ -359,7 +361,7 @@ impl Engine {
         let settings = &self.handoff.triage;
         let question = triage.asked;
         decision.action = Action::Collect;
-        self.decided_by(rule, decision);
+        self.decided_by(rule, route, decision);
         decision.message = Some(match again {
             true => format!("{} {}", settings.retry, item.ask),
             false => item.ask.clone(),
@@ -369,7 +371,7 @@ impl Engine {
             question,
             of: settings.max_questions,
         });
-        let queue = &rule.route.queue;
+        let queue = &route.queue;
         decision.reasons.push(reason(
             (&rule.id, rule.kind),
             Action::Collect,
@@ -436,8 +438,10 @@ impl Engine {
         };
         let offline = triage.offline;
         let mut collected = triage.collected;
+        let route = self.route_for(rule, turn);
+        let queue = &*route.queue;
         let asked = self
-            .to_collect(rule, offline)
+            .to_collect(rule, queue, offline)
             .find(|item| item.attribute == triage.asking);
         let answer = asked.and_then(|item| item.answer(turn));
         let refused = answer.is_none();
@@ -458,13 +462,13 @@ impl Engine {
             ),
             _ => format!("the answer gives no `{}`", triage.asking),
         };
-        self.take_attributes(rule, offline, turn, &mut collected);
+        self.take_attributes((rule, queue), offline, turn, &mut collected);
         let event = if refused {
             "triage answer refused"
         } else {
             "triage answered"
         };
-        let next = self.next_question(rule, offline, &collected);
+        let next = self.next_question((rule, queue), offline, &collected);
         let max = self.handoff.triage.max_questions;
         if let Some(item) = next.filter(|_| triage.asked < max) {
             decision.reasons.push(reason(
@@ -481,11 +485,19 @@ impl Engine {
                 collected,
                 offline,
             };
-            self.ask(rule, item, next, again, state, decision, Phase::Collecting);
+            self.ask(
+                (rule, &route),
+                item,
+                next,
+                again,
+                state,
+                decision,
+                Phase::Collecting,
+            );
             return;
         }
         let missing: Vec<String> = self
-            .to_collect(rule, offline)
+            .to_collect(rule, queue, offline)
             .filter(|item| !collected.contains_key(&*item.attribute))
             .map(|item| format!("`{}`", item.attribute))
             .collect();
