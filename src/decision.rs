@@ -78,7 +78,7 @@ pub enum Kind {
 }
 
 /// The kind of condition that produced a reason.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     /// A menu option the user picked.
@@ -143,7 +143,7 @@ pub enum FallbackChannel {
 }
 
 /// Where a handed-over conversation goes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Route {
     /// The agents' queue.
     pub queue: Arc<str>,
@@ -191,7 +191,7 @@ pub enum Priority {
 /// let Evidence::Phrase { read, .. } = &decision.reasons[0].evidence else { panic!() };
 /// assert_eq!((read[0].said.as_str(), read[0].read_as.as_str()), ("talkk", "talk"));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReadAs {
     /// The user's word or words, as written.
     pub said: String,
@@ -203,7 +203,7 @@ pub struct ReadAs {
 }
 
 /// An earlier message alike to this turn's.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Repeat {
     /// The user turn it was written on.
     pub turn: u32,
@@ -212,7 +212,7 @@ pub struct Repeat {
 }
 
 /// A word that moved the built-in sentiment score.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SentimentWord {
     /// The word as the user wrote it.
     pub word: String,
@@ -228,7 +228,7 @@ pub struct SentimentWord {
 /// The evidence behind one reason: what was observed against what threshold.
 ///
 /// Serialized without a tag; each shape has its own set of fields.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Evidence {
     /// A phrase found in the user's text; `start..end` are byte offsets into
@@ -360,7 +360,7 @@ pub enum Evidence {
 ///
 /// A rule whose condition combines several triggers gives one reason per
 /// trigger that contributed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reason {
     /// The rule's id.
     pub rule: Arc<str>,
@@ -378,7 +378,7 @@ pub struct Reason {
 
 /// Which policy made a decision, so that a logged decision can be traced to
 /// the exact policy text behind it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PolicyId {
     /// The policy's `name` (`unnamed` when it has none).
     pub name: String,
@@ -389,7 +389,7 @@ pub struct PolicyId {
 
 /// A problem met while evaluating a rule, such as a script that failed at run
 /// time. The rule is then treated as not firing; the rest of the decision stands.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EvalError {
     /// The rule whose condition failed.
     pub rule: Arc<str>,
@@ -411,7 +411,7 @@ pub struct EvalError {
 /// assert_eq!(decision.action, Action::Escalate);
 /// assert!(decision.message.is_some());
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[non_exhaustive]
 pub struct Decision {
     /// The conversation, copied from the turn.
@@ -465,7 +465,7 @@ pub struct Decision {
 }
 
 /// What a `collect` decision asks the user for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Collect {
     /// The attribute the answer fills, such as `order_id`.
     pub attribute: Arc<str>,

@@ -38,6 +38,7 @@ mod lint;
 mod load;
 mod phrases;
 mod policy;
+mod schema;
 mod sentiment;
 mod state;
 mod suite;
@@ -64,6 +65,7 @@ pub use crate::{
     },
     load::{EngineBuilder, MAX_NESTING},
     policy::policy_schema,
+    schema::{Document, schema},
     sentiment::builtin_sentiment,
     state::{ConversationState, HISTORY, LastDecision, Phase, STATE_VERSION, StateError},
     suite::{CaseReport, Expect, ExpectRoute, Mismatch, TestReport, TestSuite},

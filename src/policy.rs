@@ -25,11 +25,7 @@ use crate::decision::{Action, FallbackChannel, Kind, Priority};
 /// assert!(schema["properties"]["rules"].is_object());
 /// ```
 pub fn policy_schema() -> serde_json::Value {
-    let mut schema = schemars::generate::SchemaSettings::draft07()
-        .into_generator()
-        .into_root_schema_for::<PolicySpec>();
-    schema.insert("title".into(), "PolicySpec".into());
-    serde_json::to_value(schema).expect("a schema is JSON")
+    crate::schema::schema(crate::schema::Document::Policy)
 }
 
 /// A whole policy file.

@@ -54,19 +54,22 @@ pub const HISTORY: usize = 32;
 /// });
 /// assert_eq!(state.turns(), 0);
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationState {
     #[serde(rename = "v", deserialize_with = "supported_version")]
     version: u32,
     turns: u32,
     #[serde(default)]
+    #[schemars(with = "Vec<Outcome>")]
     outcomes: History<Outcome>,
     #[serde(default)]
     failures: FailureTotals,
     #[serde(default, deserialize_with = "confidences")]
+    #[schemars(with = "Vec<f64>")]
     confidence: History<f64>,
     #[serde(default, deserialize_with = "sentiments")]
+    #[schemars(with = "Vec<f64>")]
     sentiment: History<f64>,
     #[serde(default)]
     last_decision: Option<LastDecision>,
@@ -74,6 +77,7 @@ pub struct ConversationState {
     handoff: HandoffMemory,
     /// The trigram signatures of recent messages, for `repeats` triggers.
     #[serde(default, skip_serializing_if = "Messages::is_empty")]
+    #[schemars(with = "Vec<SavedMessage>")]
     messages: Messages,
 }
 
@@ -125,7 +129,7 @@ impl Phase {
 
 /// The handoff part of the state: the phase, since when, for which rule
 /// and queue, and the rules cooling down after a declined offer.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HandoffMemory {
     #[serde(default)]
@@ -152,7 +156,7 @@ pub(crate) struct HandoffMemory {
 
 /// A triage under way: the attribute asked for, how many questions were
 /// asked, and the values collected so far.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TriageMemory {
     /// The attribute the last question asked for.
@@ -190,7 +194,7 @@ impl HandoffMemory {
 
 /// A rule that does not offer again until a turn or a time, whichever
 /// comes later among those set.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Cooldown {
     pub(crate) rule: Arc<str>,
@@ -200,7 +204,9 @@ pub(crate) struct Cooldown {
     pub(crate) until: Option<i64>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 struct FailureTotals {
     no_match: u32,
@@ -209,7 +215,7 @@ struct FailureTotals {
 }
 
 /// The last decision that offered or escalated.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LastDecision {
     /// The user turn it was made on.
@@ -532,7 +538,7 @@ impl Messages {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SavedMessage {
     turn: u32,

@@ -34,13 +34,14 @@ use crate::state::{ConversationState, Phase};
 use crate::turn::Turn;
 
 /// What a policy test file holds: the tests, and which policy they test.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TestFileSpec {
     /// The policy, relative to the test file (default: the file's name
     /// without `.tests`).
     #[serde(default)]
     policy: Option<String>,
+    #[schemars(with = "Vec<CaseSpec>")]
     tests: Vec<Spanned<CaseSpec>>,
 }
 
@@ -51,19 +52,47 @@ struct InPolicySpec {
     tests: Vec<Spanned<CaseSpec>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CaseSpec {
     name: String,
+    /// Read step by step by [`read_turn`], as the schema's [`StepSchema`] says.
+    #[schemars(with = "Vec<StepSchema>")]
     turns: Vec<Spanned<serde_json::Map<String, serde_json::Value>>>,
     /// Read as JSON and checked after the file, so that every test's
     /// mistakes are reported, not only the first.
     #[serde(default)]
+    #[schemars(with = "Option<Expect>")]
     expect: Option<Spanned<serde_json::Value>>,
 }
 
+/// A test step, for the test file's schema only: a transcript turn with
+/// its own `expect`, or the agent hub's status.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code, clippy::large_enum_variant)] // never built: it only describes
+enum StepSchema {
+    /// An agent hub's status: `{ status: failed, message: "..." }`.
+    Status {
+        status: HandoffState,
+        message: Option<String>,
+        expect: Option<Expect>,
+    },
+    /// A turn, with what the decision after it must be.
+    Turn {
+        #[serde(flatten)]
+        turn: Turn,
+        expect: Option<Expect>,
+    },
+}
+
+/// The JSON Schema of a policy test file (`*.tests.yaml`).
+pub(crate) fn test_file_schema(generator: schemars::SchemaGenerator) -> schemars::Schema {
+    generator.into_root_schema_for::<TestFileSpec>()
+}
+
 /// What a decision must be; every field given must match.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// The action.
@@ -93,7 +122,7 @@ pub struct Expect {
 }
 
 /// The parts of a route a test expects.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectRoute {
     /// The queue.

@@ -24,7 +24,7 @@ use crate::error::floor_char_boundary;
 /// let same = Turn { outcome: Outcome::NoMatch, ..Turn::user("I want a real person") };
 /// assert_eq!(same.text, turn.text);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Turn {
     /// The conversation this turn belongs to.
@@ -337,7 +337,7 @@ fn clamp_unit(value: f64) -> Option<f64> {
 }
 
 /// One intent recognized by the bot's NLU, with its confidence from 0 to 1.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Intent {
     /// The intent's name, such as `billing.dispute`.
@@ -347,7 +347,9 @@ pub struct Intent {
 }
 
 /// Who wrote a turn.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The end user; only user turns are evaluated.

@@ -62,16 +62,53 @@ enum Command {
     /// Measure a policy on labelled utterances: recall, precision, false alarms, misses
     #[command(after_help = eval::AFTER_HELP)]
     Eval(eval::EvalArgs),
-    /// Print the JSON Schema of the policy format, for editors
+    /// Print the JSON Schema of a policy, turn, decision, state or test file
     #[command(after_help = SCHEMA_HELP)]
-    Schema,
+    Schema(SchemaArgs),
+}
+
+#[derive(clap::Args)]
+struct SchemaArgs {
+    /// The document whose schema to print
+    #[arg(long = "for", value_enum, default_value_t = SchemaFor::Policy)]
+    document: SchemaFor,
+}
+
+/// The documents `schema --for` knows, as [`escalate::Document`] names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SchemaFor {
+    /// A policy file (the default)
+    Policy,
+    /// A turn: one transcript line
+    Turn,
+    /// A decision, as `run --format json` prints it
+    Decision,
+    /// A conversation's saved state
+    State,
+    /// A policy test file (`*.tests.yaml`)
+    Tests,
+}
+
+impl From<SchemaFor> for escalate::Document {
+    fn from(document: SchemaFor) -> escalate::Document {
+        match document {
+            SchemaFor::Policy => escalate::Document::Policy,
+            SchemaFor::Turn => escalate::Document::Turn,
+            SchemaFor::Decision => escalate::Document::Decision,
+            SchemaFor::State => escalate::Document::State,
+            SchemaFor::Tests => escalate::Document::Tests,
+        }
+    }
 }
 
 const SCHEMA_HELP: &str = "\
-Generated from the types that load policies, so it never drifts from them.
-Save it and point your editor's YAML extension at it, for instance with a
-first line in the policy:
-  # yaml-language-server: $schema=./policy.schema.json";
+Generated from the types that read and write each document, so it never
+drifts from them. Save the policy's and point your editor's YAML extension
+at it, for instance with a first line in the policy:
+  # yaml-language-server: $schema=./policy.schema.json
+The others let bots in any language validate what they send and receive:
+  escalate-check schema --for turn > turn.schema.json
+Committed copies: policies/*.schema.json.";
 
 /// Output for people (`text`) or for machines (`json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -99,10 +136,12 @@ fn main() -> ExitCode {
         Command::Test(args) => test::test(&args, &mut out),
         Command::Stats(args) => stats::stats(&args, &mut out),
         Command::Eval(args) => eval::eval(&args, &mut out),
-        Command::Schema => serde_json::to_writer_pretty(&mut out, &escalate::policy_schema())
-            .map_err(io::Error::from)
-            .and_then(|()| writeln!(out))
-            .map(|()| Outcome::Success),
+        Command::Schema(args) => {
+            serde_json::to_writer_pretty(&mut out, &escalate::schema(args.document.into()))
+                .map_err(io::Error::from)
+                .and_then(|()| writeln!(out))
+                .map(|()| Outcome::Success)
+        }
     };
     let result = result.and_then(|outcome| out.flush().map(|()| outcome));
     match result {

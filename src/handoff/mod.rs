@@ -248,7 +248,7 @@ impl ConversationReference {
 }
 
 /// What the agent hub says of a handoff, in a `handoff.status` event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HandoffState {
     /// An agent took the conversation.
