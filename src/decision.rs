@@ -31,6 +31,10 @@ pub enum Action {
     None,
     /// Ask the user whether they would like a person.
     Offer,
+    /// Put a proposal to an agent (the decision's `consult` says what) and
+    /// wait for the answer, the conversation staying with the bot:
+    /// supervision.
+    Consult,
     /// Ask the user for what the agent needs (the decision's `collect`
     /// says what) before handing over: triage.
     Collect,
@@ -39,8 +43,8 @@ pub enum Action {
 }
 
 impl Action {
-    /// The action's name in decision JSON: `none`, `offer`, `collect` or
-    /// `escalate`.
+    /// The action's name in decision JSON: `none`, `offer`, `consult`,
+    /// `collect` or `escalate`.
     ///
     /// ```
     /// assert_eq!(escalate::Action::Escalate.as_str(), "escalate");
@@ -49,6 +53,7 @@ impl Action {
         match self {
             Action::None => "none",
             Action::Offer => "offer",
+            Action::Consult => "consult",
             Action::Collect => "collect",
             Action::Escalate => "escalate",
         }
@@ -123,7 +128,8 @@ display_as_serde_name!(
     Priority,
     FallbackChannel,
     Phase,
-    HandoffState
+    HandoffState,
+    ConsultAnswer
 );
 
 /// How the bot hands over when no agent can take the conversation now.
@@ -439,7 +445,8 @@ pub struct Decision {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<EvalError>,
     /// The conversation's phase after this turn (absent in JSON when `bot`):
-    /// `collecting` while a triage asks its questions, `waiting` after an
+    /// `collecting` while a triage asks its questions, `consulting` while
+    /// an agent looks at the bot's proposal, `waiting` after an
     /// escalation the bot should hand over with a `handoff.initiate` event,
     /// `with_agent` while the bot relays messages.
     #[serde(default, skip_serializing_if = "Phase::is_bot")]
@@ -462,6 +469,51 @@ pub struct Decision {
     /// it; `handoff.initiate` carries these among the `attributes`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub collected: BTreeMap<String, String>,
+    /// Set when the action is `consult` (the bot sends `handoff.consult`)
+    /// and on the decision that the agent's answer or its timeout gives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consult: Option<Consult>,
+}
+
+/// The proposal a `consult` decision puts to an agent, and the answer once
+/// there is one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Consult {
+    /// What the bot would do, such as `Refund order 12345678 in full`.
+    pub proposal: String,
+    /// Why the agent is asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The answer: absent while the agent has not given one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<ConsultAnswer>,
+}
+
+/// How a consultation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsultAnswer {
+    /// The agent approved: the bot carries out the proposal.
+    Approved,
+    /// The agent declined: the bot does not carry it out.
+    Declined,
+    /// No answer came in time; the rule's `on_timeout` decided what follows.
+    TimedOut,
+}
+
+impl ConsultAnswer {
+    /// The answer's name in decision JSON: `approved`, `declined` or `timed_out`.
+    ///
+    /// ```
+    /// assert_eq!(escalate::ConsultAnswer::TimedOut.as_str(), "timed_out");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsultAnswer::Approved => "approved",
+            ConsultAnswer::Declined => "declined",
+            ConsultAnswer::TimedOut => "timed_out",
+        }
+    }
 }
 
 /// What a `collect` decision asks the user for.
@@ -484,6 +536,20 @@ impl Decision {
     /// Whether the bot should offer a person.
     pub fn is_offer(&self) -> bool {
         self.action == Action::Offer
+    }
+
+    /// Whether the bot should send a `handoff.consult` event now: the
+    /// decision puts a proposal to an agent.
+    pub fn starts_consult(&self) -> bool {
+        self.action == Action::Consult
+    }
+
+    /// Whether the agent approved the proposal on this decision: the bot
+    /// carries it out now.
+    pub fn is_approved(&self) -> bool {
+        self.consult
+            .as_ref()
+            .is_some_and(|c| c.answer == Some(ConsultAnswer::Approved))
     }
 
     /// Whether the bot should send a `handoff.initiate` event now: the

@@ -18,6 +18,7 @@ use crate::decision::{
 };
 use crate::error::{Diagnostic, PolicyError, Source};
 use crate::handoff::Handoff;
+use crate::handoff::consult::ConsultRule;
 use crate::handoff::hours::Closed;
 use crate::handoff::lifecycle::{
     Clock, end_cooldowns, placeholder_problem, reason as lifecycle_reason, text,
@@ -103,6 +104,8 @@ pub(crate) struct Rule {
     evidence_used: EvidenceUsed,
     /// What the rule collects before handing over; `None`: its queue's list.
     pub(crate) collect: Option<Vec<CollectItem>>,
+    /// What the rule puts to an agent, for `action: consult`.
+    pub(crate) consult: Option<ConsultRule>,
 }
 
 /// Which rules a turn has to check: those without a phrase gate, and those
@@ -322,13 +325,17 @@ impl Engine {
                         return;
                     }
                 }
-                Phase::Bot | Phase::WithAgent => {}
+                Phase::Bot | Phase::Consulting | Phase::WithAgent => {}
             }
             if !state.handoff().cooldowns.is_empty() {
                 end_cooldowns(state, &mut clock);
             }
         }
 
+        // While an agent looks at a proposal only a rule that escalates by
+        // itself (a crisis) takes the turn; on the others the answer may be
+        // overdue, else the bot answers.
+        let consulting = self.handoff.lifecycle.is_some() && state.phase() == Phase::Consulting;
         let ctx = Ctx {
             turn,
             state,
@@ -354,6 +361,7 @@ impl Engine {
         for &index in &scratch.candidates {
             let rule = &self.rules[index];
             if !rule.applies_to(language, locale)
+                || (consulting && rule.action != Action::Escalate)
                 || (!cooling.is_empty()
                     && rule.action == Action::Offer
                     && cooling.iter().any(|c| c.rule == rule.id))
@@ -384,6 +392,13 @@ impl Engine {
         let collecting = self.handoff.lifecycle.is_some() && state.phase() == Phase::Collecting;
         if collecting && deciding.is_none_or(|i| self.rules[i].action != Action::Escalate) {
             self.answer_triage(turn, state, &mut clock, decision);
+            clock.report("handoff", decision);
+            return;
+        }
+        if consulting && deciding.is_none() {
+            if !self.consult_overdue(state, turn, &mut clock, decision) {
+                self.still_consulting(state, decision);
+            }
             clock.report("handoff", decision);
             return;
         }
@@ -420,7 +435,20 @@ impl Engine {
             Action::Offer => "the bot offered a person".to_string(),
             _ => format!("the conversation joined queue `{}`", route.queue),
         };
-        if collecting {
+        if consulting {
+            let memory = state.handoff_mut();
+            memory.phase = Phase::Bot;
+            memory.consult = None;
+            let detail = || format!("{}; the consultation ends", detail());
+            let step = (Phase::Consulting, "escalated during consultation", detail);
+            self.hand_over(rule, turn, state, &mut clock, decision, step);
+        } else if let Some(settings) = rule
+            .consult
+            .as_ref()
+            .filter(|_| rule.action == Action::Consult)
+        {
+            self.start_consult(rule, settings, turn, state, &mut clock, decision);
+        } else if collecting {
             let memory = state.handoff_mut();
             memory.phase = Phase::Bot;
             decision.collected = memory
@@ -791,6 +819,23 @@ pub(crate) fn compile(
             )
             .set_help("the triage lives in the conversation's handoff phase: add `handoff: {}`");
         }
+        if let Some(rule) = spec
+            .rules
+            .iter()
+            .find(|r| r.value.action.value == Action::Consult)
+        {
+            cx.error_at(
+                &rule.value.action,
+                "consult-without-handoff",
+                format!(
+                    "rule `{}` consults, which needs a `handoff` section",
+                    rule.value.id.value
+                ),
+            )
+            .set_help(
+                "the consultation lives in the conversation's handoff phase: add `handoff: {}`",
+            );
+        }
     }
     let defaults = Defaults::compile(&spec, &mut cx);
     let handoff = Handoff::compile(&spec, &defaults.offline, &mut cx);
@@ -1012,13 +1057,37 @@ fn compile_rule(
         )
         .set_help(help);
     }
+    let consult = match (&spec.consult, spec.action.value) {
+        (Some(section), Action::Consult) => ConsultRule::compile(id, section, cx),
+        (None, Action::Consult) => {
+            cx.error_at(
+                &spec.action,
+                "consult-without-proposal",
+                format!("rule `{id}` consults without a `consult` section"),
+            )
+            .set_help("add `consult: { proposal: \"Refund the order in full\" }`: what the agent approves");
+            None
+        }
+        (Some(section), _) => {
+            cx.error_at(
+                section,
+                "consult-without-action",
+                format!("rule `{id}` has a `consult` section but its action is not `consult`"),
+            )
+            .set_help("write `action: consult`, or remove the `consult` section");
+            None
+        }
+        (None, _) => None,
+    };
     if spec.action.value == Action::None {
         cx.error_at(
             &spec.action,
             "invalid-action",
             "a rule's action cannot be `none`",
         )
-        .set_help("use `offer` or `escalate`; to switch a rule off, write `enabled: false`");
+        .set_help(
+            "use `offer`, `consult` or `escalate`; to switch a rule off, write `enabled: false`",
+        );
     }
     for locale in &spec.locales {
         if !is_locale_tag(locale) {
@@ -1049,6 +1118,7 @@ fn compile_rule(
             .collect
             .as_deref()
             .map(|list| triage::compile_list(list, cx)),
+        consult,
         locales: spec
             .locales
             .iter()

@@ -49,8 +49,8 @@ mod words;
 
 pub use crate::{
     decision::{
-        Action, Decision, EvalError, Evidence, FallbackChannel, Kind, PolicyId, Priority, ReadAs,
-        Reason, Repeat, Route, SentimentWord, Trigger,
+        Action, Consult, ConsultAnswer, Decision, EvalError, Evidence, FallbackChannel, Kind,
+        PolicyId, Priority, ReadAs, Reason, Repeat, Route, SentimentWord, Trigger,
     },
     engine::{DEFAULT_POLICY, Engine, PolicySummary},
     error::{Diagnostic, PolicyError, Severity},

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_saphyr::Spanned;
 
 use crate::condition::LeafSpec;
-use crate::decision::{Kind, Priority};
+use crate::decision::{Action, Kind, Priority};
 use crate::error::{Diagnostic, Severity, Source};
 use crate::handoff::route;
 use crate::policy::{PhraseList, PolicySpec, RouteSpec, RuleSpec, span_of};
@@ -216,6 +216,22 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
                 "collect-never-asked",
                 format!("rule `{id}` routes with priority `urgent`, which never waits for triage"),
                 "an urgent rule hands over at once: remove its `collect`, or lower its priority"
+                    .into(),
+            ));
+        }
+    }
+    // An urgent matter that waits for an agent's approval first.
+    for rule in &rules {
+        let spec = &rule.value;
+        if spec.action.value == Action::Consult && spec.route.priority == Some(Priority::Urgent) {
+            warnings.push(warn(
+                span_of(&spec.action),
+                "consult-urgent",
+                format!(
+                    "rule `{}` routes with priority `urgent` but consults an agent first",
+                    spec.id.value
+                ),
+                "an urgent matter goes to a person at once: use `action: escalate`, or lower its priority"
                     .into(),
             ));
         }

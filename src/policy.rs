@@ -800,6 +800,67 @@ pub(crate) struct RuleSpec {
     /// when absent; `[]` collects nothing).
     #[serde(default)]
     pub(crate) collect: Option<Vec<CollectSpec>>,
+    /// What the bot proposes and asks an agent to approve, for `action: consult`.
+    #[schemars(with = "Option<ConsultSpec>")]
+    pub(crate) consult: Option<Spanned<ConsultSpec>>,
+}
+
+/// Supervision: a proposal the bot puts to an agent before carrying it out
+/// (`action: consult`). `{queue}`, `{wait}` and `{opens}` are filled in.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsultSpec {
+    /// What the bot would do, for the agent to approve, such as
+    /// `Refund the order in full`.
+    #[schemars(with = "String")]
+    pub(crate) proposal: Spanned<String>,
+    /// Why the agent is asked, shown to the agent with the proposal.
+    pub(crate) note: Option<String>,
+    /// How long to wait for the agent's answer (default 10 minutes).
+    #[schemars(with = "Option<PeriodSpec>")]
+    pub(crate) timeout: Option<Spanned<PeriodSpec>>,
+    /// What happens when the agent does not answer in time.
+    #[serde(default)]
+    pub(crate) on_timeout: OnTimeout,
+    /// What the bot tells the user while an agent looks at the proposal.
+    #[schemars(with = "Option<String>")]
+    pub(crate) asking: Option<Spanned<String>>,
+    /// What the bot tells the user when the agent approves without a message.
+    #[schemars(with = "Option<String>")]
+    pub(crate) approved: Option<Spanned<String>>,
+    /// What the bot tells the user when the agent declines without a message.
+    #[schemars(with = "Option<String>")]
+    pub(crate) declined: Option<Spanned<String>>,
+    /// What the bot tells the user when the answer does not come in time
+    /// (with `on_timeout: continue` or `decline`).
+    #[schemars(with = "Option<String>")]
+    pub(crate) timed_out: Option<Spanned<String>>,
+}
+
+impl ConsultSpec {
+    /// The messages, each with its name in the policy.
+    pub(crate) fn named(&self) -> [(&'static str, Option<&Spanned<String>>); 5] {
+        [
+            ("proposal", Some(&self.proposal)),
+            ("asking", self.asking.as_ref()),
+            ("approved", self.approved.as_ref()),
+            ("declined", self.declined.as_ref()),
+            ("timed_out", self.timed_out.as_ref()),
+        ]
+    }
+}
+
+/// What a consultation does when the agent does not answer in time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum OnTimeout {
+    /// Hand the conversation to a person on the rule's route.
+    #[default]
+    Handoff,
+    /// Back to the bot with nothing carried out.
+    Continue,
+    /// As if the agent had declined.
+    Decline,
 }
 
 /// Phrases, either for every locale (a list) or per locale (a map from
@@ -956,25 +1017,28 @@ pub(crate) fn span_of<T>(value: &Spanned<T>) -> (usize, usize) {
 enum RuleAction {
     /// Ask the user whether they would like a person.
     Offer,
+    /// Put the rule's `consult` proposal to an agent and wait for the answer.
+    Consult,
     /// Hand the conversation to a person now.
     Escalate,
 }
 
-/// A rule's action: `offer` or `escalate`. `none` is read so that the
+/// A rule's action: `offer`, `consult` or `escalate`. `none` is read so that the
 /// compiler can refuse it with its own help; anything else is unknown,
-/// with only the two a rule may take as the alternatives.
+/// with only the three a rule may take as the alternatives.
 fn rule_action<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Spanned<Action>, D::Error> {
     let name = Spanned::<String>::deserialize(deserializer)?;
     let action = match name.value.as_str() {
         "offer" => Action::Offer,
+        "consult" => Action::Consult,
         "escalate" => Action::Escalate,
         "none" => Action::None,
         other => {
             return Err(serde::de::Error::unknown_variant(
                 other,
-                &["offer", "escalate"],
+                &["offer", "consult", "escalate"],
             ));
         }
     };

@@ -84,8 +84,9 @@ pub struct ConversationState {
 /// Where a conversation stands in the handoff to a person.
 ///
 /// `bot` -> (`offered`) -> (`collecting`) -> `waiting` -> `with_agent` ->
-/// `bot`. Policies with a `handoff` section move conversations through it;
-/// see docs/policy.md.
+/// `bot`, and `bot` -> `consulting` -> `bot` while an agent approves a
+/// proposal. Policies with a `handoff` section move conversations through
+/// it; see docs/policy.md.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
 )]
@@ -98,6 +99,9 @@ pub enum Phase {
     Offered,
     /// Triage: the bot asks for what the agent needs before handing over.
     Collecting,
+    /// Supervision: an agent looks at the bot's proposal; the conversation
+    /// stays with the bot meanwhile.
+    Consulting,
     /// The user waits in a queue for an agent.
     Waiting,
     /// An agent has the conversation; the bot relays messages.
@@ -106,7 +110,7 @@ pub enum Phase {
 
 impl Phase {
     /// The phase's name in decision JSON and saved state: `bot`, `offered`,
-    /// `collecting`, `waiting` or `with_agent`.
+    /// `collecting`, `consulting`, `waiting` or `with_agent`.
     ///
     /// ```
     /// assert_eq!(escalate::Phase::WithAgent.as_str(), "with_agent");
@@ -116,6 +120,7 @@ impl Phase {
             Phase::Bot => "bot",
             Phase::Offered => "offered",
             Phase::Collecting => "collecting",
+            Phase::Consulting => "consulting",
             Phase::Waiting => "waiting",
             Phase::WithAgent => "with_agent",
         }
@@ -152,6 +157,19 @@ pub(crate) struct HandoffMemory {
     /// The triage under way, in phase `collecting`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) triage: Option<TriageMemory>,
+    /// The proposal an agent looks at, in phase `consulting`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) consult: Option<ConsultMemory>,
+}
+
+/// A consultation under way: the proposal as it was put to the agent (the
+/// answer's decision repeats it, whatever the policy says by then).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsultMemory {
+    pub(crate) proposal: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) note: Option<String>,
 }
 
 /// A triage under way: the attribute asked for, how many questions were
@@ -406,8 +424,9 @@ impl ConversationState {
 ///
 /// Version 2 added the handoff phase; version 3 the recent messages'
 /// signatures (`messages`, for `repeats` triggers) and the triage (phase
-/// `collecting`, with what it has collected).
-pub const STATE_VERSION: u32 = 3;
+/// `collecting`, with what it has collected); version 4 the consultation
+/// (phase `consulting`, with the proposal put to the agent).
+pub const STATE_VERSION: u32 = 4;
 
 /// A saved state that cannot be read: corrupt, foreign, or from a newer release.
 ///

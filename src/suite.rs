@@ -516,7 +516,7 @@ fn read_turn(
                 ..Problem::new(
                     "invalid-test-turn",
                     format!("a status step has no field `{other}`"),
-                    Some("a status step is `{ status: accepted }`, `{ status: failed, message: \"...\" }` or `{ status: completed }`".into()),
+                    Some("a status step is `{ status: accepted }`, `{ status: failed, message: \"...\" }`, `{ status: completed }`, or `approved` or `declined` with an optional `message`".into()),
                 )
             });
         }

@@ -84,9 +84,13 @@ fn run_conversation(path: &Path) -> Result<(), String> {
             let id = handoff["conversation_id"].as_str().unwrap();
             let reference = ConversationReference::placeholder(id);
             engine.handoff_initiate(&last, &reference, &transcript)
+        } else if let Some(consult) = step.get("handoff_consult") {
+            let id = consult["conversation_id"].as_str().unwrap();
+            let reference = ConversationReference::placeholder(id);
+            engine.handoff_consult(&last, &reference, &transcript)
         } else {
             panic!(
-                "{}: step {i} has no turn, bot, status or handoff_initiate",
+                "{}: step {i} has no turn, bot, status, handoff_initiate or handoff_consult",
                 path.display()
             );
         };

@@ -4,10 +4,11 @@
 use escalate::{Action, ConversationState, Engine, Outcome, Phase, STATE_VERSION, Turn};
 
 /// States saved by each release, kept forever: every later release must read them.
-const SAVED: [(&str, &str, Phase); 3] = [
+const SAVED: [(&str, &str, Phase); 4] = [
     ("v1", include_str!("data/states/v1.json"), Phase::Bot),
     ("v2", include_str!("data/states/v2.json"), Phase::Waiting),
     ("v3", include_str!("data/states/v3.json"), Phase::Collecting),
+    ("v4", include_str!("data/states/v4.json"), Phase::Consulting),
 ];
 
 #[test]
@@ -41,7 +42,7 @@ fn states_saved_by_every_release_load_and_carry_on() {
 
 #[test]
 fn corrupt_or_foreign_states_are_errors_with_a_reason() {
-    let cases: [(&str, &str); 16] = [
+    let cases: [(&str, &str); 17] = [
         ("", "EOF while parsing"),
         (
             "[1, 2, 3]",
@@ -90,6 +91,10 @@ fn corrupt_or_foreign_states_are_errors_with_a_reason() {
         (
             r#"{"v": 3, "turns": 3, "handoff": {"triage": {"asking": "a", "asked": 1, "answers": {}}}}"#,
             "unknown field `answers`",
+        ),
+        (
+            r#"{"v": 4, "turns": 3, "handoff": {"phase": "consulting", "consult": {"note": "n"}}}"#,
+            "missing field `proposal`",
         ),
     ];
     for (json, reason) in cases {

@@ -3,11 +3,13 @@
 import type {
   Action,
   Collect,
+  Consult,
   ConversationReference,
   DecisionJSON,
   Diagnostic,
   EvalError,
   FallbackChannel,
+  HandoffConsultEvent,
   HandoffInitiateEvent,
   HandoffStatusEvent,
   Kind,
@@ -52,6 +54,8 @@ export declare class Engine {
    * redacted transcript.
    */
   handoffInitiate(decision: Decision, conversation: string | ConversationReference, transcript: Iterable<Turn>): HandoffInitiateEvent
+  /** The Bot Framework `handoff.consult` event for a `consult` decision: the envelope and transcript of `handoffInitiate`, with the proposal. */
+  handoffConsult(decision: Decision, conversation: string | ConversationReference, transcript: Iterable<Turn>): HandoffConsultEvent
 }
 
 /** What the engine remembers of one conversation: `JSON.stringify` saves it, `ConversationState.fromJSON` reads it back. */
@@ -102,6 +106,12 @@ export declare class Decision {
   get collect(): Collect | null
   /** What a triage collected, on the decision that hands over after it. */
   get collected(): Record<string, string>
+  /** Supervision: the proposal, with the agent's `answer` once given. */
+  get consult(): Consult | null
+  /** Whether to send `handoff.consult` now (the action is `consult`). */
+  get startsConsult(): boolean
+  /** Whether the agent approved the proposal on this decision: carry it out now. */
+  get isApproved(): boolean
   /** Whether to send `handoff.initiate` now. */
   get startsHandoff(): boolean
   /** Whether the bot should hand over now. */

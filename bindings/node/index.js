@@ -245,6 +245,11 @@ class Engine {
     if (!(decision instanceof Decision)) throw new TypeError('handoffInitiate takes the Decision that evaluate gave')
     return native.handoffInitiate(this.#native, decisionJSON(decision), conversation, Array.from(transcript))
   }
+  /** The Bot Framework `handoff.consult` event for a `consult` decision, addressed and with a transcript as `handoffInitiate`. */
+  handoffConsult(decision, conversation, transcript = []) {
+    if (!(decision instanceof Decision)) throw new TypeError('handoffConsult takes the Decision that evaluate gave')
+    return native.handoffConsult(this.#native, decisionJSON(decision), conversation, Array.from(transcript))
+  }
 }
 
 /** What the engine remembers of one conversation; `JSON.stringify` saves it and `ConversationState.fromJSON` reads it back. */
@@ -317,7 +322,7 @@ class Decision {
   get turn() {
     return this.#read().turn
   }
-  /** `none`, `offer`, `collect` or `escalate`. */
+  /** `none`, `offer`, `consult`, `collect` or `escalate`. */
   get action() {
     return this.#action
   }
@@ -372,6 +377,18 @@ class Decision {
   /** What a triage collected, on the decision that hands over after it (`{}` otherwise). */
   get collected() {
     return this.#fresh('collected') ?? {}
+  }
+  /** Supervision: `{ proposal, note?, answer? }` when the action is `consult` or the agent answered, else `null`. */
+  get consult() {
+    return this.#fresh('consult') ?? null
+  }
+  /** Whether to send `handoff.consult` now (`Decision::starts_consult`). */
+  get startsConsult() {
+    return this.#action === 'consult'
+  }
+  /** Whether the agent approved the proposal on this decision (`Decision::is_approved`). */
+  get isApproved() {
+    return this.#read().consult?.answer === 'approved'
   }
   /** Whether to send `handoff.initiate` now (`Decision::starts_handoff`). */
   get startsHandoff() {

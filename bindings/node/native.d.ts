@@ -2,7 +2,7 @@
 /* eslint-disable */
 // The native half of the package (src/lib.rs), which index.js wraps: not
 // the package's API (index.d.ts is). The header is src/native-header.d.ts.
-import type { ConversationReference, Diagnostic, HandoffInitiateEvent, HandoffStatusEvent, Phase, PolicyId, Turn } from './types'
+import type { ConversationReference, Diagnostic, HandoffConsultEvent, HandoffInitiateEvent, HandoffStatusEvent, Phase, PolicyId, Turn } from './types'
 
 /** A native handle to a compiled policy. */
 export type EngineRef = ExternalObject<'escalate::Engine'>
@@ -74,6 +74,12 @@ export declare function handleFromPath(path: string): HandleRef
  * `ReloadError` naming the failed tests, and the old policy keeps serving.
  */
 export declare function handleReload(handle: HandleRef): PolicyId
+
+/**
+ * The Bot Framework `handoff.consult` event for a `consult` decision,
+ * addressed and with a transcript as for [`handoff_initiate`].
+ */
+export declare function handoffConsult(engine: EngineRef, decision: string, conversation: string | ConversationReference, transcript: Turn[]): HandoffConsultEvent
 
 /**
  * The Bot Framework `handoff.initiate` event for a decision (its JSON, as

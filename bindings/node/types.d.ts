@@ -6,11 +6,11 @@
 // binding, uses them.
 
 /** What the bot should do after a turn. */
-export type Action = 'none' | 'offer' | 'collect' | 'escalate'
+export type Action = 'none' | 'offer' | 'consult' | 'collect' | 'escalate'
 /** Why a rule escalates: a situation planned for, or the bot failing. */
 export type Kind = 'planned' | 'fallback'
 /** Where a conversation stands in the handoff to a person. */
-export type Phase = 'bot' | 'offered' | 'collecting' | 'waiting' | 'with_agent'
+export type Phase = 'bot' | 'offered' | 'collecting' | 'consulting' | 'waiting' | 'with_agent'
 /** How the bot follows up when no agent can come. */
 export type FallbackChannel = 'ticket' | 'callback' | 'email'
 /** The urgency of a route. */
@@ -238,6 +238,17 @@ export interface DecisionJSON {
   collect?: Collect
   /** What a triage collected, on the decision that hands over after it. */
   collected?: Record<string, string>
+  /** Present when the action is `consult`, and on the decision the agent's answer or the timeout gives. */
+  consult?: Consult
+}
+
+/** Supervision: the proposal a `consult` decision puts to an agent, and the answer once given. */
+export interface Consult {
+  proposal: string
+  /** Why the agent is asked. */
+  note?: string
+  /** Absent until the agent answers. */
+  answer?: 'approved' | 'declined' | 'timed_out'
 }
 
 /** Triage: what a `collect` decision's question (its `message`) asks for. */
@@ -311,9 +322,16 @@ export interface ConversationReference {
 export interface HandoffStatusEvent {
   type: 'event'
   name: 'handoff.status'
-  value: { state: 'accepted' | 'failed' | 'completed'; message?: string }
+  value: { state: 'accepted' | 'failed' | 'completed' | 'approved' | 'declined'; message?: string }
   conversation?: { id: string; [field: string]: unknown }
   [field: string]: unknown
+}
+
+/** The Bot Framework `handoff.consult` event activity: the envelope of `handoff.initiate`, its `value` with the `consult` proposal. */
+export interface HandoffConsultEvent extends Omit<HandoffInitiateEvent, 'name' | 'value'> {
+  name: 'handoff.consult'
+  /** The routing context, and `consult: { proposal, note? }`. */
+  value: Record<string, unknown> & { consult: { proposal: string; note?: string } }
 }
 
 /** The Bot Framework `handoff.initiate` event activity the engine builds. */

@@ -29,6 +29,7 @@ probably a mistake:
   unscored-language    built-in sentiment, but no lexicon for the default locale
   collect-never-asked  a triage question that is never asked (an urgent rule,
                        or more questions than `max_questions`)
+  consult-urgent       an urgent rule that waits for an agent's approval
 They do not fail the check unless --deny-warnings.
 
 Exit codes: 0 every policy is valid, 1 warnings with --deny-warnings,

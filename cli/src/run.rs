@@ -58,7 +58,8 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "LINES", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     forget_after: u64,
     /// Also print the `handoff.initiate` event (with its redacted
-    /// transcript) for each decision that hands over
+    /// transcript) for each decision that hands over, and the
+    /// `handoff.consult` event for each that consults an agent
     #[arg(long)]
     handoff: bool,
 }
@@ -70,6 +71,7 @@ struct Tally {
     offers: usize,
     escalations: usize,
     questions: usize,
+    consultations: usize,
     bad_lines: usize,
 }
 
@@ -124,6 +126,9 @@ pub(crate) fn run(args: &RunArgs, out: &mut impl Write) -> io::Result<Outcome> {
         )?;
         if tally.questions > 0 {
             write!(out, ", {} asked a triage question", tally.questions)?;
+        }
+        if tally.consultations > 0 {
+            write!(out, ", {} consulted an agent", tally.consultations)?;
         }
         writeln!(out)?;
     }
@@ -234,6 +239,7 @@ fn run_file(
             Action::Escalate => tally.escalations += 1,
             Action::Offer => tally.offers += 1,
             Action::Collect => tally.questions += 1,
+            Action::Consult => tally.consultations += 1,
             Action::None => {}
         }
         match args.format {
@@ -248,6 +254,12 @@ fn run_file(
                 ConversationReference::placeholder(turn.conversation_id.as_deref().unwrap_or("-"));
             let transcript = conversation.transcript.make_contiguous();
             let event = engine.handoff_initiate(&decision, &reference, transcript);
+            write_event(out, args.format, &event)?;
+        } else if args.handoff && decision.starts_consult() {
+            let reference =
+                ConversationReference::placeholder(turn.conversation_id.as_deref().unwrap_or("-"));
+            let transcript = conversation.transcript.make_contiguous();
+            let event = engine.handoff_consult(&decision, &reference, transcript);
             write_event(out, args.format, &event)?;
         }
     }
@@ -395,6 +407,15 @@ fn write_details(out: &mut impl Write, d: &Decision) -> io::Result<()> {
             "    collect: {} (question {} of at most {})",
             collect.attribute, collect.question, collect.of
         )?;
+    }
+    if let Some(consult) = &d.consult {
+        match consult.answer {
+            Some(answer) => writeln!(out, "    consult {answer}: {}", consult.proposal)?,
+            None => writeln!(out, "    consult: {}", consult.proposal)?,
+        }
+        if let Some(note) = &consult.note {
+            writeln!(out, "    consult note: {note}")?;
+        }
     }
     if !d.collected.is_empty() {
         let values: Vec<String> = d

@@ -401,7 +401,7 @@ fn summarize(engine: &Engine, courses: &[Course]) -> Stats {
             // A triage question leads to an escalation.
             Action::Escalate | Action::Collect => stats.escalated += 1,
             Action::Offer => stats.offered += 1,
-            Action::None => {}
+            Action::Consult | Action::None => {}
         }
         let first_escalation = course
             .decisions

@@ -468,6 +468,10 @@ async fn apply_turn(
                     let transcript = record.transcript_turns();
                     Some(engine.handoff_initiate(&decision, reference, &transcript))
                 }
+                Some(reference) if decision.starts_consult() => {
+                    let transcript = record.transcript_turns();
+                    Some(engine.handoff_consult(&decision, reference, &transcript))
+                }
                 _ => None,
             };
             if turn.role == Role::User {

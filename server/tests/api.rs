@@ -364,6 +364,36 @@ fn bot_framework_activities() {
     assert_eq!(accepted["decision"]["phase"], "with_agent");
     assert_eq!(c.get("/v1/conversations/a-1").json()["phase"], "with_agent");
 
+    // A consultation is answered like a handoff: the decision and the
+    // `handoff.consult` activity; the agent's answer comes as a status.
+    let refund = c
+        .post_json(
+            "/v1/activities",
+            &message_activity("a-3", "r1", "can I have a refund", false),
+        )
+        .json();
+    assert_eq!(refund["decision"]["action"], "consult");
+    assert_eq!(refund["decision"]["phase"], "consulting");
+    let event = &refund["handoff"];
+    assert_eq!(event["name"], "handoff.consult");
+    assert_eq!(event["id"], "consult-a-3-1");
+    assert_eq!(event["conversation"]["tenantId"], "t-1");
+    assert_eq!(
+        event["value"]["consult"]["proposal"],
+        "Refund the order in full"
+    );
+    assert_eq!(
+        event["attachments"][0]["content"]["activities"][0]["text"],
+        "can I have a refund"
+    );
+    let approved = json!({"type": "event", "name": "handoff.status",
+        "value": {"state": "approved", "message": "Refunded."}, "conversation": {"id": "a-3"}});
+    let approved = c.post_json("/v1/activities", &approved).json();
+    assert_eq!(approved["decision"]["consult"]["answer"], "approved");
+    assert_eq!(approved["decision"]["message"], "Refunded.");
+    assert!(approved.get("handoff").is_none());
+    assert_eq!(c.get("/v1/conversations/a-3").json()["phase"], "bot");
+
     let typing = c.post_json(
         "/v1/activities",
         &json!({"type": "typing", "conversation": {"id": "a-1"}}),

@@ -1,6 +1,7 @@
 //! The conversation's lifecycle: `bot` -> (`offered`) -> (`collecting`, see
 //! [`super::triage`]) -> `waiting` ->
-//! `with_agent` -> `bot`, for policies with a `handoff` section.
+//! `with_agent` -> `bot`, and `bot` -> `consulting` (see [`super::consult`])
+//! -> `bot`, for policies with a `handoff` section.
 //!
 //! ```yaml
 //! handoff:
@@ -110,9 +111,9 @@ struct Messages {
 
 /// Turns, minutes, or both.
 #[derive(Clone, Copy, Debug, Default)]
-struct Period {
-    turns: Option<u32>,
-    minutes: Option<u32>,
+pub(crate) struct Period {
+    pub(crate) turns: Option<u32>,
+    pub(crate) minutes: Option<u32>,
 }
 
 impl Lifecycle {
@@ -183,13 +184,33 @@ pub(crate) fn text(message: &Option<Spanned<String>>) -> Option<String> {
     message.as_ref().map(|m| m.value.clone())
 }
 
+impl Period {
+    /// How long the phase has lasted (`3 turns`, `10 minutes`) if that is
+    /// past this period: in turns since `since_turn`, or in minutes since
+    /// `since` at the clock's time.
+    pub(crate) fn over(&self, state: &ConversationState, clock: &mut Clock) -> Option<String> {
+        let memory = state.handoff();
+        let waited = state.turns().saturating_sub(memory.since_turn);
+        if let Some(turns) = self.turns.filter(|&limit| waited >= limit) {
+            return Some(format!("{turns} turns"));
+        }
+        let (limit, since) = self.minutes.zip(memory.since)?;
+        let minutes = (clock.now().as_second() - since) / 60;
+        (minutes >= i64::from(limit)).then(|| format!("{minutes} minutes"))
+    }
+}
+
 fn with_default(default: &str, own: &[String]) -> Vec<String> {
     std::iter::once(default.to_string())
         .chain(own.iter().cloned())
         .collect()
 }
 
-fn period(spec: Option<&Spanned<PeriodSpec>>, name: &str, cx: &mut Compiler) -> Option<Period> {
+pub(crate) fn period(
+    spec: Option<&Spanned<PeriodSpec>>,
+    name: &str,
+    cx: &mut Compiler,
+) -> Option<Period> {
     let spanned = spec?;
     let PeriodSpec { turns, minutes } = spanned.value;
     if turns.is_none() && minutes.is_none() || turns == Some(0) || minutes == Some(0) {
@@ -356,17 +377,10 @@ impl Engine {
             return;
         }
         let waited = state.turns().saturating_sub(memory.since_turn);
-        let timed_out_turns = lifecycle.timeout.turns.filter(|&limit| waited >= limit);
-        let timed_out_minutes = match (lifecycle.timeout.minutes, memory.since) {
-            (Some(limit), Some(since)) => {
-                let minutes = (clock.now().as_second() - since) / 60;
-                (minutes >= i64::from(limit)).then_some(minutes)
-            }
-            _ => None,
-        };
+        let timed_out = lifecycle.timeout.over(state, clock);
         let wait = self.handoff.expected_wait(&queue);
         let language = self.handoff.language_of(turn);
-        if timed_out_turns.is_none() && timed_out_minutes.is_none() {
+        let Some(how_long) = timed_out else {
             decision.message = Some(self.say(&lifecycle.messages.waiting, &queue, clock, language));
             decision.reasons.push(reason(
                 (&rule_id, kind),
@@ -379,11 +393,6 @@ impl Engine {
                 ),
             ));
             return;
-        }
-        let how_long = match (timed_out_turns, timed_out_minutes) {
-            (Some(turns), _) => format!("{turns} turns"),
-            (None, Some(minutes)) => format!("{minutes} minutes"),
-            (None, None) => unreachable!("checked above"),
         };
         let rule = self.rule(&rule_id);
         self.offline(rule, &queue, (clock, language), decision);
@@ -487,7 +496,9 @@ impl Engine {
     /// Applies a `handoff.status` event from the agent hub to the state and
     /// explains it: `accepted` moves the conversation to `with_agent`,
     /// `failed` takes the offline path (the offline message and the fallback
-    /// channel), `completed` returns it to the bot with the counters reset.
+    /// channel), `completed` returns it to the bot with the counters reset;
+    /// `approved` and `declined` answer a consultation (phase `consulting`,
+    /// see [`super::consult`]) and apply in that phase only.
     ///
     /// The hub is trusted: a status applies whatever the phase. A policy
     /// without a `handoff` section keeps no phase; the status then changes
@@ -525,8 +536,13 @@ impl Engine {
         // A status has no time or locale of its own: now, in the policy's language.
         let (clock, language) = (&mut Clock::new(None), self.handoff.language);
         match status.state {
+            HandoffState::Approved | HandoffState::Declined => {
+                self.answer_consult(state, status, (clock, language), &mut decision);
+            }
             HandoffState::Accepted => {
-                state.handoff_mut().phase = Phase::WithAgent;
+                let memory = state.handoff_mut();
+                memory.phase = Phase::WithAgent;
+                memory.consult = None;
                 decision.message = lifecycle
                     .messages
                     .accepted

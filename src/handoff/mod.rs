@@ -5,6 +5,7 @@
 //! The events follow the Bot Framework protocol exactly as its official SDK
 //! makes them (`tests/handoff.rs` compares them with the SDK's own output).
 
+pub(crate) mod consult;
 pub(crate) mod hours;
 pub(crate) mod lifecycle;
 pub(crate) mod opens;
@@ -258,6 +259,11 @@ pub enum HandoffState {
     Failed,
     /// The agent has finished; the bot takes the conversation back.
     Completed,
+    /// The agent approved the bot's proposal (phase `consulting`): the bot
+    /// carries it out.
+    Approved,
+    /// The agent declined the bot's proposal (phase `consulting`).
+    Declined,
 }
 
 /// A `handoff.status` event from the agent hub.
@@ -280,7 +286,8 @@ pub struct HandoffStatus {
     pub conversation_id: Option<Arc<str>>,
     /// `value.state`.
     pub state: HandoffState,
-    /// `value.message`, given with `failed`.
+    /// `value.message`, given with `failed`, `approved` or `declined` (the
+    /// agent's words for the user on the last two).
     pub message: Option<String>,
 }
 
@@ -451,6 +458,78 @@ impl Engine {
         reference: &ConversationReference,
         transcript: &[Turn],
     ) -> Value {
+        self.hub_event(
+            "handoff.initiate",
+            "handoff",
+            decision,
+            reference,
+            transcript,
+        )
+    }
+
+    /// The Bot Framework `handoff.consult` event for a `consult` decision:
+    /// the envelope and transcript of [`Engine::handoff_initiate`], its
+    /// `value` the same routing context and, under `consult`, the
+    /// `proposal` the agent approves or declines and its `note`. Its `id` is
+    /// `consult-{conversation}-{turn}`; the agent hub answers with a
+    /// `handoff.status` of state `approved` or `declined`.
+    ///
+    /// ```
+    /// use escalate::{ConversationReference, ConversationState, Engine, Turn};
+    ///
+    /// let engine = Engine::from_yaml(r#"
+    /// version: 1
+    /// handoff: {}
+    /// rules:
+    ///   - id: refund
+    ///     when: { keywords: ["refund"] }
+    ///     kind: planned
+    ///     action: consult
+    ///     consult: { proposal: "Refund the order in full", note: "Over the limit" }
+    /// "#)?;
+    /// let turns = vec![Turn::user("I want a refund")];
+    /// let decision = engine.evaluate(&mut ConversationState::new(), &turns[0]);
+    /// assert!(decision.starts_consult());
+    /// let event = engine.handoff_consult(&decision, &ConversationReference::placeholder("c-1"), &turns);
+    /// assert_eq!(event["name"], "handoff.consult");
+    /// assert_eq!(event["value"]["consult"]["proposal"], "Refund the order in full");
+    /// assert_eq!(event["value"]["consult"]["note"], "Over the limit");
+    /// assert_eq!(event["attachments"][0]["content"]["activities"][0]["text"], "I want a refund");
+    /// # Ok::<(), escalate::PolicyError>(())
+    /// ```
+    pub fn handoff_consult(
+        &self,
+        decision: &Decision,
+        reference: &ConversationReference,
+        transcript: &[Turn],
+    ) -> Value {
+        let mut event = self.hub_event(
+            "handoff.consult",
+            "consult",
+            decision,
+            reference,
+            transcript,
+        );
+        if let (Some(consult), Some(value)) = (&decision.consult, event["value"].as_object_mut()) {
+            let mut proposal = json!({ "proposal": consult.proposal });
+            if let Some(note) = &consult.note {
+                proposal["note"] = json!(note);
+            }
+            value.insert("consult".to_string(), proposal);
+        }
+        event
+    }
+
+    /// An event for the agent hub named `name`, its id prefixed `prefix`:
+    /// see [`Engine::handoff_initiate`].
+    fn hub_event(
+        &self,
+        name: &str,
+        prefix: &str,
+        decision: &Decision,
+        reference: &ConversationReference,
+        transcript: &[Turn],
+    ) -> Value {
         let recent = &transcript[transcript
             .len()
             .saturating_sub(self.handoff.transcript_turns)..];
@@ -472,8 +551,8 @@ impl Engine {
             .unwrap_or_else(|| jiff::Timestamp::now().to_string());
         let mut event = json!({
             "type": "event",
-            "name": "handoff.initiate",
-            "id": format!("handoff-{}-{}", reference.conversation.id, decision.turn),
+            "name": name,
+            "id": format!("{prefix}-{}-{}", reference.conversation.id, decision.turn),
             "timestamp": timestamp,
             "value": self.context_value(decision, transcript),
             "conversation": reference.conversation,

@@ -249,6 +249,49 @@ pub fn handoff_initiate<'env>(
     conversation: Unknown<'_>,
     transcript: Vec<Unknown<'_>>,
 ) -> Result<Unknown<'env>> {
+    hub_event(
+        env,
+        engine,
+        decision,
+        conversation,
+        transcript,
+        escalate::Engine::handoff_initiate,
+    )
+}
+
+/// The Bot Framework `handoff.consult` event for a `consult` decision,
+/// addressed and with a transcript as for [`handoff_initiate`].
+#[napi(
+    ts_args_type = "engine: EngineRef, decision: string, conversation: string | ConversationReference, transcript: Turn[]",
+    ts_return_type = "HandoffConsultEvent"
+)]
+pub fn handoff_consult<'env>(
+    env: &'env Env,
+    engine: &EngineRef,
+    decision: String,
+    conversation: Unknown<'_>,
+    transcript: Vec<Unknown<'_>>,
+) -> Result<Unknown<'env>> {
+    hub_event(
+        env,
+        engine,
+        decision,
+        conversation,
+        transcript,
+        escalate::Engine::handoff_consult,
+    )
+}
+
+/// An event for the agent hub that `build` makes from the decision JSON,
+/// the reference and the transcript.
+fn hub_event<'env>(
+    env: &'env Env,
+    engine: &EngineRef,
+    decision: String,
+    conversation: Unknown<'_>,
+    transcript: Vec<Unknown<'_>>,
+    build: fn(&escalate::Engine, &Decision, &ConversationReference, &[Turn]) -> serde_json::Value,
+) -> Result<Unknown<'env>> {
     let decision: Decision = serde_json::from_str(&decision)
         .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))?;
     let reference = match conversation.get_type()? {
@@ -270,7 +313,7 @@ pub fn handoff_initiate<'env>(
             Turn::from_json(line.as_bytes()).map_err(|e| errors::turn(env, &e, &line, Some(index)))
         })
         .collect::<Result<Vec<Turn>>>()?;
-    js(env, &engine.handoff_initiate(&decision, &reference, &turns))
+    js(env, &build(engine, &decision, &reference, &turns))
 }
 
 /// A turn from a JS value: from the values `index.js` read from it (`order`

@@ -2,7 +2,7 @@
 /* eslint-disable */
 // The native half of the package (src/lib.rs), which index.js wraps: not
 // the package's API (index.d.ts is). The header is src/native-header.d.ts.
-import type { ConversationReference, Diagnostic, HandoffInitiateEvent, HandoffStatusEvent, Phase, PolicyId, Turn } from './types'
+import type { ConversationReference, Diagnostic, HandoffConsultEvent, HandoffInitiateEvent, HandoffStatusEvent, Phase, PolicyId, Turn } from './types'
 
 /** A native handle to a compiled policy. */
 export type EngineRef = ExternalObject<'escalate::Engine'>

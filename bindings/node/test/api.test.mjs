@@ -111,7 +111,7 @@ test('ConversationState: new, phase, turns, toJSON and fromJSON', () => {
   assert.equal(state.turns, 0)
   const saved = state.toJSON()
   assert.equal(Object.getPrototypeOf(saved), Object.prototype)
-  assert.equal(saved.v, 3)
+  assert.equal(saved.v, 4)
   assert.equal(saved.turns, 0)
   assert.equal(JSON.stringify(state), JSON.stringify(saved))
 
@@ -136,10 +136,10 @@ test('ConversationState: new, phase, turns, toJSON and fromJSON', () => {
 })
 
 test('ConversationState.fromJSON reads the state every release saved', () => {
-  for (const version of ['v1', 'v2', 'v3']) {
+  for (const version of ['v1', 'v2', 'v3', 'v4']) {
     const saved = readFileSync(repo(`tests/data/states/${version}.json`), 'utf8')
     const state = ConversationState.fromJSON(saved)
-    assert.equal(state.toJSON().v, 3, version)
+    assert.equal(state.toJSON().v, 4, version)
     assert.equal(state.turns, JSON.parse(saved).turns, version)
   }
 })
@@ -150,8 +150,8 @@ test('StateError: the library message, for text, objects and bytes alike', () =>
       () => ConversationState.fromJSON(saved),
       (e) => e instanceof StateError && e instanceof EscalateError && e.name === 'StateError' && e.message === message,
     )
-  check('{"v": 99, "turns": 3}', 'cannot read the saved conversation state: state version 99 was written by a newer release of escalate (this one reads up to 3) (line 1, column 8)')
-  check({ v: 99, turns: 3 }, 'cannot read the saved conversation state: state version 99 was written by a newer release of escalate (this one reads up to 3) (line 1, column 7)')
+  check('{"v": 99, "turns": 3}', 'cannot read the saved conversation state: state version 99 was written by a newer release of escalate (this one reads up to 4) (line 1, column 8)')
+  check({ v: 99, turns: 3 }, 'cannot read the saved conversation state: state version 99 was written by a newer release of escalate (this one reads up to 4) (line 1, column 7)')
   check(Buffer.from('[1, 2]'), 'cannot read the saved conversation state: a saved state is a JSON object (line 1, column 1)')
   check('', 'cannot read the saved conversation state: EOF while parsing a value (line 1, column 0)')
   check({ v: 2, turns: 1, session: 'x' }, 'cannot read the saved conversation state: unknown field `session`, expected one of `v`, `turns`, `outcomes`, `failures`, `confidence`, `sentiment`, `last_decision`, `handoff`, `messages` (line 1, column 26)')
@@ -256,6 +256,31 @@ test('triage: a collect decision, then the handoff with what it collected', () =
   assert.equal(done.action, 'escalate')
   assert.equal(done.collect, null)
   assert.deepEqual(done.collected, { amount: '450', payee: 'A Jones' })
+})
+
+test('supervision: a consult decision, its handoff.consult event, and the approval', () => {
+  const engine = Engine.fromPath(repo('policies/examples/bank.yaml'))
+  const state = new ConversationState()
+  const turn = { text: 'can you refund the overdraft fee' }
+  const ask = engine.evaluate(state, turn)
+  assert.equal(ask.action, 'consult')
+  assert.equal(ask.phase, 'consulting')
+  assert.equal(ask.startsConsult, true)
+  assert.equal(ask.startsHandoff, false)
+  assert.equal(ask.isApproved, false)
+  assert.equal(ask.consult.proposal, "Refund the customer's last fee")
+  assert.equal(ask.consult.answer, undefined)
+  const event = engine.handoffConsult(ask, 'c-1', [turn])
+  assert.equal(event.name, 'handoff.consult')
+  assert.equal(event.value.consult.proposal, ask.consult.proposal)
+  assert.equal(event.attachments[0].content.activities[0].text, turn.text)
+  const done = engine.applyStatus(state, { type: 'event', name: 'handoff.status', value: { state: 'approved', message: 'Refunded.' } })
+  assert.equal(done.isApproved, true)
+  assert.equal(done.startsConsult, false)
+  assert.equal(done.consult.answer, 'approved')
+  assert.equal(done.message, 'Refunded.')
+  assert.equal(state.phase, 'bot')
+  assert.throws(() => engine.handoffConsult({}, 'c-1', []), TypeError)
 })
 
 test('decision.errors: a script that fails at run time', () => {

@@ -40,8 +40,10 @@ for (const name of conversations) {
         actual = decisionJSON(last)
       } else if (step.handoff_initiate) {
         actual = engine.handoffInitiate(last, step.handoff_initiate.conversation_id, transcript)
+      } else if (step.handoff_consult) {
+        actual = engine.handoffConsult(last, step.handoff_consult.conversation_id, transcript)
       } else {
-        assert.fail(`step ${i} has no turn, bot, status or handoff_initiate`)
+        assert.fail(`step ${i} has no turn, bot, status, handoff_initiate or handoff_consult`)
       }
       checkSubset(step.expect, actual, `step ${i}`)
     })

@@ -456,6 +456,22 @@ impl Decision {
     fn collected(&self) -> std::collections::BTreeMap<String, String> {
         self.0.collected.clone()
     }
+    /// Supervision: `{proposal, note?, answer?}` when the action is
+    /// `consult` or the agent answered, else `None`.
+    #[getter]
+    fn consult<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.0.consult)
+    }
+    /// Whether the bot should send a `handoff.consult` event now.
+    #[getter]
+    fn starts_consult(&self) -> bool {
+        self.0.starts_consult()
+    }
+    /// Whether the agent approved the proposal on this decision: carry it out now.
+    #[getter]
+    fn is_approved(&self) -> bool {
+        self.0.is_approved()
+    }
     /// The conversation, copied from the turn.
     #[getter]
     fn conversation_id(&self) -> Option<&str> {
@@ -575,6 +591,21 @@ fn evaluate_on(
     Ok(Decision(py.detach(|| engine.evaluate(state, &turn))))
 }
 
+/// An event for the agent hub that `build` makes from the reference and
+/// the turns the caller gave.
+fn hub_event<'py>(
+    conversation: &Bound<'py, PyAny>,
+    transcript: Vec<Bound<'py, PyAny>>,
+    build: impl FnOnce(&escalate::ConversationReference, &[escalate::Turn]) -> serde_json::Value,
+) -> PyResult<serde_json::Value> {
+    let reference = to_reference(conversation)?;
+    let turns = transcript
+        .iter()
+        .map(to_turn)
+        .collect::<PyResult<Vec<_>>>()?;
+    Ok(build(&reference, &turns))
+}
+
 /// A compiled policy. Safe to share across threads; `evaluate` releases the GIL.
 #[pyclass(frozen, module = "escalate")]
 struct Engine(Arc<escalate::Engine>);
@@ -651,15 +682,25 @@ impl Engine {
         conversation: &Bound<'py, PyAny>,
         transcript: Vec<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let reference = to_reference(conversation)?;
-        let turns = transcript
-            .iter()
-            .map(to_turn)
-            .collect::<PyResult<Vec<_>>>()?;
-        to_python(
-            py,
-            &self.0.handoff_initiate(&decision.0, &reference, &turns),
-        )
+        let event = hub_event(conversation, transcript, |reference, turns| {
+            self.0.handoff_initiate(&decision.0, reference, turns)
+        })?;
+        to_python(py, &event)
+    }
+    /// The Bot Framework `handoff.consult` activity for a `consult`
+    /// decision, as a dict: the envelope and transcript of
+    /// `handoff_initiate`, its `value` with the `consult` proposal.
+    fn handoff_consult<'py>(
+        &self,
+        py: Python<'py>,
+        decision: &Decision,
+        conversation: &Bound<'py, PyAny>,
+        transcript: Vec<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let event = hub_event(conversation, transcript, |reference, turns| {
+            self.0.handoff_consult(&decision.0, reference, turns)
+        })?;
+        to_python(py, &event)
     }
     /// Masks what the policy's `handoff.redact` says an agent must not see.
     fn redact(&self, text: &str) -> String {

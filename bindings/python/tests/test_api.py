@@ -49,6 +49,26 @@ def test_decision_attributes_match_its_json() -> None:
     assert decision.collect is None and decision.collected == {}
 
 
+def test_supervision_consults_then_the_agent_approves() -> None:
+    engine = escalate.Engine.from_path(ROOT / "policies/examples/bank.yaml")
+    state = escalate.ConversationState()
+    turn = {"text": "can you refund the overdraft fee"}
+    ask = engine.evaluate(state, turn)
+    assert (ask.action, ask.phase) == ("consult", "consulting")
+    assert ask.starts_consult and not ask.starts_handoff and not ask.is_approved
+    assert ask.consult is not None and ask.consult["proposal"] == "Refund the customer's last fee"
+    assert "answer" not in ask.consult
+    event = engine.handoff_consult(ask, "c-1", [turn])
+    assert event["name"] == "handoff.consult" and event["id"] == "consult-c-1-1"
+    assert event["value"]["consult"]["proposal"] == ask.consult["proposal"]
+    assert event["attachments"][0]["content"]["activities"][0]["text"] == turn["text"]
+    status = {"type": "event", "name": "handoff.status", "value": {"state": "declined"}}
+    done = engine.apply_status(state, status)
+    assert done.consult is not None and done.consult["answer"] == "declined"
+    assert not done.is_approved and done.message == "I'm sorry, we can't refund that fee this time."
+    assert state.phase == "bot"
+
+
 def test_triage_asks_then_hands_over_with_what_it_collected() -> None:
     engine = escalate.Engine.from_path(ROOT / "policies/examples/bank.yaml")
     state = escalate.ConversationState()

@@ -66,6 +66,9 @@ def test_conversation(path: Path) -> None:
         elif "status" in step:
             last = engine.apply_status(state, step["status"])
             actual = decision_json(last)
+        elif "handoff_consult" in step:
+            assert last is not None, f"step {i}: handoff_consult before any decision"
+            actual = engine.handoff_consult(last, step["handoff_consult"]["conversation_id"], transcript)
         else:
             assert last is not None, f"step {i}: handoff_initiate before any decision"
             actual = engine.handoff_initiate(last, step["handoff_initiate"]["conversation_id"], transcript)

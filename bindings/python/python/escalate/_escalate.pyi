@@ -8,9 +8,9 @@ __version__: str
 DEFAULT_POLICY: str
 """The built-in policy's YAML text."""
 
-Action = Literal["none", "offer", "collect", "escalate"]
+Action = Literal["none", "offer", "consult", "collect", "escalate"]
 Kind = Literal["planned", "fallback"]
-Phase = Literal["bot", "offered", "collecting", "waiting", "with_agent"]
+Phase = Literal["bot", "offered", "collecting", "consulting", "waiting", "with_agent"]
 
 class PolicyId(TypedDict):
     name: str
@@ -22,6 +22,15 @@ class Collect(TypedDict):
     attribute: str
     question: int
     of: int
+
+class _ConsultRequired(TypedDict):
+    proposal: str
+
+class Consult(_ConsultRequired, total=False):
+    """Supervision: the proposal a `consult` decision puts to an agent, and the answer once given."""
+
+    note: str
+    answer: Literal["approved", "declined", "timed_out"]
 
 class Route(TypedDict):
     queue: str
@@ -141,6 +150,14 @@ class Decision:
     @property
     def collected(self) -> dict[str, str]: ...
     @property
+    def consult(self) -> Optional[Consult]: ...
+    @property
+    def starts_consult(self) -> bool:
+        """Whether to send the `handoff.consult` event now."""
+    @property
+    def is_approved(self) -> bool:
+        """Whether the agent approved the proposal on this decision: carry it out now."""
+    @property
     def conversation_id(self) -> Optional[str]: ...
     @property
     def turn(self) -> int: ...
@@ -200,6 +217,13 @@ class Engine:
         transcript: Sequence[TurnLike],
     ) -> dict[str, Any]:
         """The Bot Framework `handoff.initiate` activity, with the redacted transcript."""
+    def handoff_consult(
+        self,
+        decision: Decision,
+        conversation: Union[str, Mapping[str, Any]],
+        transcript: Sequence[TurnLike],
+    ) -> dict[str, Any]:
+        """The Bot Framework `handoff.consult` activity for a `consult` decision, with the redacted transcript."""
     def redact(self, text: str) -> str: ...
 
 class PolicyHandle:
