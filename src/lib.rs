@@ -62,7 +62,7 @@ pub use crate::{
         ChannelAccount, ConversationAccount, ConversationReference, HandoffState, HandoffStatus,
         TranscriptLine,
     },
-    load::{EngineBuilder, MAX_NESTING},
+    load::{EngineBuilder, MAX_NESTING, MAX_TEXT_BYTES},
     policy::policy_schema,
     sentiment::builtin_sentiment,
     state::{ConversationState, HISTORY, LastDecision, Phase, STATE_VERSION, StateError},

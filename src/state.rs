@@ -251,12 +251,14 @@ impl ConversationState {
                 message: "a saved state is a JSON object".into(),
                 line,
                 column,
+                source: crate::error::ErrorSource::default(),
             });
         }
         serde_json::from_slice(json).map_err(|e| StateError {
             message: crate::error::without_position(&e.to_string()),
             line: e.line(),
             column: e.column(),
+            source: crate::error::ErrorSource::new(e),
         })
     }
 
@@ -412,6 +414,8 @@ pub struct StateError {
     message: String,
     line: usize,
     column: usize,
+    /// serde's own error, when the message comes from one.
+    source: crate::error::ErrorSource,
 }
 
 impl std::fmt::Display for StateError {
@@ -428,7 +432,12 @@ impl std::fmt::Display for StateError {
     }
 }
 
-impl std::error::Error for StateError {}
+impl std::error::Error for StateError {
+    /// serde's error that this one rewords, if any.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.get()
+    }
+}
 
 fn supported_version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     let version = u32::deserialize(deserializer)?;
