@@ -223,7 +223,11 @@ fn hostile_policies_are_refused_with_the_bound_they_hit() {
     // it and a regression to seconds does. Debug builds are not timed.
     if cfg!(not(debug_assertions)) {
         let (took, name) = slowest;
-        assert!(took.as_secs_f64() < 3.0, "{name} took {:.2} s to refuse", took.as_secs_f64());
+        assert!(
+            took.as_secs_f64() < 3.0,
+            "{name} took {:.2} s to refuse",
+            took.as_secs_f64()
+        );
     }
 }
 

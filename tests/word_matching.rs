@@ -367,16 +367,76 @@ fn negation_cues_negate_only_phrases_of_their_language() {
     };
     let cases = [
         // (policy, rule, text, locale, fires)
-        (&bank, "asks-for-person", "no quiero hablar con una persona", "es", false),
-        (&bank, "asks-for-person", "quiero hablar con una persona", "es", true),
-        (&bank, "asks-for-person", "not really quiero hablar con una persona", "es", true),
-        (&bank, "asks-for-person", "I do not want to talk to a person", "en", false),
-        (&bank, "asks-for-person", "I said no just talk to a person", "en", true),
-        (&bank, "asks-for-person", "nunca mind talk to a person", "en", true),
-        (&telecom, "asks-for-advisor", "je ne veux pas parler à un conseiller", "fr", false),
-        (&telecom, "asks-for-advisor", "not really parler à un conseiller", "fr", true),
-        (&telecom, "asks-for-advisor", "I do not want to talk to a person", "en", false),
-        (&telecom, "asks-for-advisor", "pas important just talk to a person", "en", true),
+        (
+            &bank,
+            "asks-for-person",
+            "no quiero hablar con una persona",
+            "es",
+            false,
+        ),
+        (
+            &bank,
+            "asks-for-person",
+            "quiero hablar con una persona",
+            "es",
+            true,
+        ),
+        (
+            &bank,
+            "asks-for-person",
+            "not really quiero hablar con una persona",
+            "es",
+            true,
+        ),
+        (
+            &bank,
+            "asks-for-person",
+            "I do not want to talk to a person",
+            "en",
+            false,
+        ),
+        (
+            &bank,
+            "asks-for-person",
+            "I said no just talk to a person",
+            "en",
+            true,
+        ),
+        (
+            &bank,
+            "asks-for-person",
+            "nunca mind talk to a person",
+            "en",
+            true,
+        ),
+        (
+            &telecom,
+            "asks-for-advisor",
+            "je ne veux pas parler à un conseiller",
+            "fr",
+            false,
+        ),
+        (
+            &telecom,
+            "asks-for-advisor",
+            "not really parler à un conseiller",
+            "fr",
+            true,
+        ),
+        (
+            &telecom,
+            "asks-for-advisor",
+            "I do not want to talk to a person",
+            "en",
+            false,
+        ),
+        (
+            &telecom,
+            "asks-for-advisor",
+            "pas important just talk to a person",
+            "en",
+            true,
+        ),
     ];
     let wrong: Vec<_> = cases
         .iter()
