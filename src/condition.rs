@@ -264,7 +264,7 @@ impl Condition {
                     evidence: Evidence::Not { not: summary },
                 });
             }
-            Condition::Leaf(leaf) => out.push(reason(leaf.explain(ctx))),
+            Condition::Leaf(leaf) => out.extend(leaf.explain(ctx).map(reason)),
         }
     }
 

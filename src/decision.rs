@@ -397,7 +397,8 @@ pub struct PolicyId {
 /// time. The rule is then treated as not firing; the rest of the decision stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EvalError {
-    /// The rule whose condition failed.
+    /// The rule whose condition failed, or `(turn)` when the turn itself
+    /// was not read whole (a text past [`EngineBuilder::max_text_bytes`](crate::EngineBuilder::max_text_bytes)).
     pub rule: Arc<str>,
     /// What went wrong.
     pub message: String,

@@ -86,6 +86,8 @@ pub struct Engine {
     repeats: bool,
     /// The policy's `default_locale`, for turns without a locale.
     default_locale: Box<str>,
+    /// How much of a turn's text is read ([`EngineBuilder::max_text_bytes`]).
+    max_text_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -249,6 +251,19 @@ impl Engine {
                 ..Decision::default()
             };
         }
+        // A text past the limit is read up to it (offsets stay within 32
+        // bits), and the decision says so.
+        let cut;
+        let (turn, too_long) = if turn.text.len() > self.max_text_bytes {
+            let end = crate::error::floor_char_boundary(&turn.text, self.max_text_bytes);
+            cut = Turn {
+                text: turn.text[..end].to_string(),
+                ..turn.clone()
+            };
+            (&cut, Some(turn.text.len()))
+        } else {
+            (turn, None)
+        };
         let recorded = !matches!(phase, Phase::Waiting | Phase::Collecting);
         match recorded {
             false => state.count_turn(),
@@ -277,6 +292,16 @@ impl Engine {
             ),
         });
         decision.phase = state.phase();
+        if let Some(length) = too_long {
+            decision.errors.push(EvalError {
+                rule: "(turn)".into(),
+                message: format!(
+                    "the turn's text is {length} bytes, more than the limit of {}: only the first {} were read",
+                    self.max_text_bytes,
+                    turn.text.len()
+                ),
+            });
+        }
         decision
     }
 
@@ -927,6 +952,7 @@ pub(crate) fn compile(
         sentiment_language: Language::from_subtag(primary_language(&matching.default_locale)),
         repeats,
         default_locale: matching.default_locale.as_str().into(),
+        max_text_bytes: limits.text_bytes,
     })
 }
 

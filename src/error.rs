@@ -360,3 +360,29 @@ impl Unknown {
         })
     }
 }
+
+/// The error underneath another (serde's, or UTF-8's), kept for
+/// [`std::error::Error::source`]. Errors compare by what they say, so two
+/// sources are always equal.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ErrorSource(Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>);
+
+impl ErrorSource {
+    pub(crate) fn new(error: impl std::error::Error + Send + Sync + 'static) -> ErrorSource {
+        ErrorSource(Some(std::sync::Arc::new(error)))
+    }
+
+    pub(crate) fn get(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl PartialEq for ErrorSource {
+    fn eq(&self, _: &ErrorSource) -> bool {
+        true
+    }
+}
+
+impl Eq for ErrorSource {}

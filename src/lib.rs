@@ -63,7 +63,7 @@ pub use crate::{
         ChannelAccount, ConversationAccount, ConversationReference, HandoffState, HandoffStatus,
         TranscriptLine,
     },
-    load::{EngineBuilder, MAX_NESTING},
+    load::{EngineBuilder, MAX_NESTING, MAX_TEXT_BYTES},
     policy::policy_schema,
     schema::{Document, schema},
     sentiment::builtin_sentiment,

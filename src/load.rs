@@ -42,6 +42,10 @@ pub(crate) const CHECK_PATH: &str = "check the path and its permissions";
 /// The most [`EngineBuilder::max_nesting`] accepts.
 pub const MAX_NESTING: usize = 256;
 
+/// The most [`EngineBuilder::max_text_bytes`] accepts (1 GiB): offsets into
+/// a turn's text, once normalized, must fit in 32 bits.
+pub const MAX_TEXT_BYTES: usize = 1 << 30;
+
 /// The stack of the thread a policy loads on: room for
 /// [`MAX_NESTING`] levels of YAML, even in a debug build.
 const LOAD_STACK: usize = 64 << 20;
@@ -53,6 +57,7 @@ pub(crate) struct Limits {
     pub(crate) nesting: usize,
     pub(crate) phrases: usize,
     pub(crate) pattern_memory: usize,
+    pub(crate) text_bytes: usize,
 }
 
 impl Default for Limits {
@@ -62,6 +67,7 @@ impl Default for Limits {
             nesting: 64,
             phrases: 100_000,
             pattern_memory: 16 << 20,
+            text_bytes: 16 << 20,
         }
     }
 }
@@ -108,6 +114,30 @@ impl EngineBuilder {
     /// much memory once compiled, all together (default 16 MiB).
     pub fn max_pattern_memory(mut self, bytes: usize) -> Self {
         self.limits.pattern_memory = bytes;
+        self
+    }
+
+    /// Reads at most this many bytes of a turn's text (default 16 MiB, at
+    /// most [`MAX_TEXT_BYTES`]). A longer text is cut at the last character
+    /// that fits, evaluated so, and the decision carries an error that says
+    /// so (in [`Decision::errors`](crate::Decision::errors), as rule `(turn)`).
+    ///
+    /// ```
+    /// use escalate::{Action, ConversationState, Engine, Turn};
+    ///
+    /// let engine = Engine::builder().max_text_bytes(8).build(
+    ///     "version: 1\nrules:\n  - { id: r, when: { keywords: [agent] }, kind: fallback, action: escalate }\n",
+    /// )?;
+    /// let decision = engine.evaluate(&mut ConversationState::new(), &Turn::user("hello, an agent"));
+    /// assert_eq!(decision.action, Action::None);
+    /// assert_eq!(
+    ///     decision.errors[0].message,
+    ///     "the turn's text is 15 bytes, more than the limit of 8: only the first 8 were read",
+    /// );
+    /// # Ok::<(), escalate::PolicyError>(())
+    /// ```
+    pub fn max_text_bytes(mut self, bytes: usize) -> Self {
+        self.limits.text_bytes = bytes.min(MAX_TEXT_BYTES);
         self
     }
 

@@ -307,8 +307,12 @@ fn default_locale() -> String {
     "en".to_string()
 }
 
+/// The negation window when a policy does not set one: 2 words, as README,
+/// DESIGN and `docs/policy.md` say (`tests/engine.rs` pins it).
+pub(crate) const DEFAULT_NEGATION_WINDOW: u32 = 2;
+
 fn default_negation_window() -> Spanned<u32> {
-    unlocated(3)
+    unlocated(DEFAULT_NEGATION_WINDOW)
 }
 
 /// A default value, which has no place in the file.

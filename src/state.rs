@@ -275,12 +275,14 @@ impl ConversationState {
                 message: "a saved state is a JSON object".into(),
                 line,
                 column,
+                source: crate::error::ErrorSource::default(),
             });
         }
         serde_json::from_slice(json).map_err(|e| StateError {
             message: crate::error::without_position(&e.to_string()),
             line: e.line(),
             column: e.column(),
+            source: crate::error::ErrorSource::new(e),
         })
     }
 
@@ -437,6 +439,8 @@ pub struct StateError {
     message: String,
     line: usize,
     column: usize,
+    /// serde's own error, when the message comes from one.
+    source: crate::error::ErrorSource,
 }
 
 impl std::fmt::Display for StateError {
@@ -453,7 +457,12 @@ impl std::fmt::Display for StateError {
     }
 }
 
-impl std::error::Error for StateError {}
+impl std::error::Error for StateError {
+    /// serde's error that this one rewords, if any.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.get()
+    }
+}
 
 fn supported_version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
     let version = u32::deserialize(deserializer)?;

@@ -851,3 +851,33 @@ mod tests {
         assert!(!n.spans_sentences(0, 6));
     }
 }
+
+#[cfg(test)]
+mod expansion {
+    use super::*;
+
+    /// Offsets into the normalized text are `u32`: a text of at most
+    /// [`crate::MAX_TEXT_BYTES`] must normalize to less than 4 GiB. Every
+    /// character, in every folding, grows by at most a factor of 3 (plus
+    /// the space around a word).
+    #[test]
+    fn no_character_grows_more_than_threefold() {
+        let foldings = [(true, true), (true, false), (false, true), (false, false)];
+        let mut n = Normalized::default();
+        let mut worst = (0usize, 'a');
+        for (case, accents) in foldings {
+            let folding = Folding { case, accents };
+            for c in (0..=0x10ffff).filter_map(char::from_u32) {
+                let mut buf = [0; 4];
+                let s: &str = c.encode_utf8(&mut buf);
+                n.fill(s, folding);
+                let grown = n.as_str().len().div_ceil(s.len());
+                if grown > worst.0 {
+                    worst = (grown, c);
+                }
+            }
+        }
+        assert!(worst.0 <= 3, "{:?} grows {}-fold", worst.1, worst.0);
+        assert!((crate::MAX_TEXT_BYTES as u64) * 3 + 2 < u64::from(u32::MAX));
+    }
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::floor_char_boundary;
+use crate::error::{ErrorSource, floor_char_boundary};
 
 /// One message of a conversation, as the bot hands it to [`Engine::evaluate`](crate::Engine::evaluate).
 ///
@@ -191,6 +191,7 @@ pub(crate) fn parse_line_as<T: serde::de::DeserializeOwned>(
         position: crate::error::position(line, e.valid_up_to()),
         message: "the line is not valid UTF-8".into(),
         help: Some("save the transcript as UTF-8".into()),
+        source: ErrorSource::new(e),
     })?;
     if let Some(start) = crate::error::not_an_object(line) {
         return Err(TurnError::new(
@@ -199,7 +200,7 @@ pub(crate) fn parse_line_as<T: serde::de::DeserializeOwned>(
             Some(help),
         ));
     }
-    serde_json::from_str(text).map_err(|e| TurnError::from_json_error(text, &e, kind))
+    serde_json::from_str(text).map_err(|e| TurnError::from_json_error(text, e, kind))
 }
 
 /// How many levels of objects and arrays a turn may nest, `attributes`
@@ -213,6 +214,8 @@ pub struct TurnError {
     position: (usize, usize),
     message: String,
     help: Option<String>,
+    /// serde's (or UTF-8's) own error, when the message comes from one.
+    source: ErrorSource,
 }
 
 impl TurnError {
@@ -253,6 +256,7 @@ impl TurnError {
                 kind.noun
             ),
             help: Some(kind.nesting_help.to_string()),
+            source: ErrorSource::default(),
         }
     }
 
@@ -261,10 +265,11 @@ impl TurnError {
             position,
             message: message.to_string(),
             help: help.map(String::from),
+            source: ErrorSource::default(),
         }
     }
 
-    fn from_json_error(text: &str, e: &serde_json::Error, kind: &LineKind) -> TurnError {
+    fn from_json_error(text: &str, e: serde_json::Error, kind: &LineKind) -> TurnError {
         let message = crate::error::without_position(&e.to_string());
         let message = message.as_str();
         // serde_json counts lines from 1 and bytes within them from 1, and
@@ -303,7 +308,10 @@ impl TurnError {
             )
         } else if message == "recursion limit exceeded" {
             let position = crate::error::position(text.as_bytes(), offset);
-            return TurnError::nested_too_deep(position, kind);
+            return TurnError {
+                source: ErrorSource::new(e),
+                ..TurnError::nested_too_deep(position, kind)
+            };
         } else if e.is_eof() {
             offset = text.trim_end().len();
             (
@@ -320,6 +328,7 @@ impl TurnError {
             position: crate::error::position(text.as_bytes(), offset),
             message,
             help,
+            source: ErrorSource::new(e),
         }
     }
 }
@@ -330,7 +339,12 @@ impl std::fmt::Display for TurnError {
     }
 }
 
-impl std::error::Error for TurnError {}
+impl std::error::Error for TurnError {
+    /// serde's (or UTF-8's) error that this one rewords, if any.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.get()
+    }
+}
 
 fn clamp_unit(value: f64) -> Option<f64> {
     value.is_finite().then(|| value.clamp(0.0, 1.0))

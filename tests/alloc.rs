@@ -1,6 +1,8 @@
 //! A turn that decides `none` allocates nothing once the per-thread buffers
-//! have grown. Counted through a global allocator wrapper; this file is its
-//! own test binary so nothing else allocates on the counting thread.
+//! have grown, except while a script reads the turn's attributes (they are
+//! copied into the script's variables). Counted through a global allocator
+//! wrapper; this file is its own test binary so nothing else allocates on
+//! the counting thread.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -14,20 +16,30 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated and not yet freed by this thread (what it frees of
+    /// other threads' memory makes this drift, which the tests avoid).
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+}
+
+fn live(change: isize) {
+    LIVE.with(|n| n.set(n.get() + change));
 }
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        live(layout.size() as isize);
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        live(-(layout.size() as isize));
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        live(new_size as isize - layout.size() as isize);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -146,4 +158,67 @@ fn the_counter_sees_allocations() {
         engine.evaluate(&mut ConversationState::new(), &turn);
     });
     assert!(n > 0);
+}
+
+/// The exception, both sides. On the built-in policy the script of
+/// `gold-after-two-failures` (`attributes.tier == "gold"`) runs once the
+/// conversation has two failures (a script goes last in its `all`). Before
+/// that a silver customer's quiet turns allocate nothing, and so they do on
+/// a policy without scripts; after it, a turn that decides `none` allocates
+/// to copy the attributes into the script's variables.
+#[test]
+fn a_script_reading_attributes_is_the_one_exception() {
+    let silver = |turn: Turn| {
+        let mut turn = turn;
+        turn.attributes.insert("tier".into(), "silver".into());
+        turn
+    };
+    let silver_turns = || quiet_turns().into_iter().map(silver).collect::<Vec<_>>();
+    let phrases = synthetic::phrases(1_000);
+    let no_scripts = Engine::from_yaml(&synthetic::policy_yaml(&phrases, false)).unwrap();
+    assert_turns_do_not_allocate(&no_scripts, silver_turns());
+    let engine = Engine::builtin();
+    assert_turns_do_not_allocate(&engine, silver_turns());
+
+    // Two failures in: the silver customer's next turn runs the script and decides `none`.
+    let mut state = ConversationState::new();
+    for _ in 0..2 {
+        let failed = silver(Turn {
+            outcome: Outcome::NoMatch,
+            ..Turn::user("what?")
+        });
+        assert_eq!(engine.evaluate(&mut state, &failed).action, Action::None);
+    }
+    let turn = silver(Turn::user("where is my parcel?"));
+    engine.evaluate(&mut state.clone(), &turn);
+    let mut decision = None;
+    let n = allocations_during(|| decision = Some(engine.evaluate(&mut state.clone(), &turn)));
+    assert_eq!(decision.map(|d| d.action), Some(Action::None));
+    assert!(
+        n > 0,
+        "the script's variables are built without allocating: update README and DESIGN"
+    );
+}
+
+/// A huge turn grows the per-thread buffers; they are given back after it,
+/// so the thread does not hold megabytes for the rest of its life.
+#[test]
+fn the_buffers_shrink_after_a_huge_turn() {
+    let engine = Engine::builtin();
+    let mut state = ConversationState::new();
+    for turn in quiet_turns() {
+        engine.evaluate(&mut state, &turn);
+    }
+    let before = LIVE.with(Cell::get);
+    let huge = Turn::user("where is my parcel? ".repeat(200_000)); // 4 MB
+    let decision = engine.evaluate(&mut state, &huge);
+    assert_eq!(decision.action, Action::None);
+    drop((decision, huge));
+    let held = LIVE.with(Cell::get) - before;
+    assert!(
+        held < 64 << 10,
+        "the thread holds {held} more bytes after a 4 MB turn"
+    );
+    // And it still evaluates small turns as before.
+    assert_turns_do_not_allocate(&engine, quiet_turns());
 }

@@ -45,6 +45,9 @@ const REQUESTS: &[(&str, Option<&str>)] = &[
     ("i need an actual human", None),
     ("I don't want to talk to a bot", None),
     ("this is not working, let me talk to a human", None),
+    // DESIGN's example: the cue is 3 words before "get me a human",
+    // beyond the window of 2.
+    ("this is not working at all get me a human", None),
     ("you're useless, get me a person", None),
     ("I want to speak to your manager", None),
     ("let me speak to a supervisor", None),

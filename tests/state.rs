@@ -121,3 +121,17 @@ fn a_long_saved_history_keeps_its_newest_values() {
     assert_eq!(state.recent_sentiment().len(), escalate::HISTORY);
     assert_eq!(state.recent_sentiment().last(), Some(&-0.99));
 }
+
+#[test]
+fn a_state_error_keeps_serdes_error_as_its_source() {
+    use std::error::Error;
+    let err = ConversationState::from_json(br#"{"version": 3, "turns": "many"}"#).unwrap_err();
+    let source = err.source().expect("serde's error is the source");
+    let serde = source
+        .downcast_ref::<serde_json::Error>()
+        .expect("the source is serde_json's error");
+    assert!(serde.is_data(), "{serde}");
+    // An error the library found itself has no source.
+    let not_object = ConversationState::from_json(b"[1]").unwrap_err();
+    assert!(not_object.source().is_none());
+}

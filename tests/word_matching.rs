@@ -327,3 +327,121 @@ fn engines_on_one_thread_keep_their_own_word_forms() {
         assert!(fires(&spanish, "hablando con alguien", None));
     }
 }
+
+#[test]
+fn the_default_negation_window_is_two_words() {
+    // The policy sets no `negation` at all: the documented default (2) applies.
+    let engine = policy("{}", r#"["agent"]"#);
+    check_table(
+        &engine,
+        &[
+            ("I do not agent", false),
+            ("I do not want agent", false),
+            // The cue ends exactly 2 words before the phrase: still negated.
+            ("I do not want an agent", false),
+            // One word more and the cue is out of reach.
+            ("I do not really want an agent", true),
+            ("not working at all get me an agent", true),
+        ],
+    );
+    // Setting the window explicitly moves the edge.
+    let three = policy("{ negation: { window: 3 } }", r#"["agent"]"#);
+    assert!(!fires(&three, "I do not really want an agent", None));
+    assert!(fires(&three, "I do not really really want an agent", None));
+}
+
+/// Negation on the bilingual example policies: a cue negates only a phrase
+/// of its own language, so a cue of the other language in a code-switched
+/// message leaves the request standing.
+#[test]
+fn negation_cues_negate_only_phrases_of_their_language() {
+    let bank = Engine::from_yaml(include_str!("../policies/examples/bank.yaml")).unwrap();
+    let telecom = Engine::from_yaml(include_str!("../policies/examples/telecom.yaml")).unwrap();
+    let asks = |engine: &Engine, rule: &str, text: &str, locale: &str| {
+        let turn = Turn {
+            locale: Some(locale.to_string()),
+            ..Turn::user(text)
+        };
+        let decision = engine.evaluate(&mut ConversationState::new(), &turn);
+        decision.reasons.iter().any(|r| &*r.rule == rule)
+    };
+    let cases = [
+        // (policy, rule, text, locale, fires)
+        (
+            &bank,
+            "asks-for-person",
+            "no quiero hablar con una persona",
+            "es",
+            false,
+        ),
+        (
+            &bank,
+            "asks-for-person",
+            "quiero hablar con una persona",
+            "es",
+            true,
+        ),
+        (
+            &bank,
+            "asks-for-person",
+            "not really quiero hablar con una persona",
+            "es",
+            true,
+        ),
+        (
+            &bank,
+            "asks-for-person",
+            "I do not want to talk to a person",
+            "en",
+            false,
+        ),
+        (
+            &bank,
+            "asks-for-person",
+            "I said no just talk to a person",
+            "en",
+            true,
+        ),
+        (
+            &bank,
+            "asks-for-person",
+            "nunca mind talk to a person",
+            "en",
+            true,
+        ),
+        (
+            &telecom,
+            "asks-for-advisor",
+            "je ne veux pas parler à un conseiller",
+            "fr",
+            false,
+        ),
+        (
+            &telecom,
+            "asks-for-advisor",
+            "not really parler à un conseiller",
+            "fr",
+            true,
+        ),
+        (
+            &telecom,
+            "asks-for-advisor",
+            "I do not want to talk to a person",
+            "en",
+            false,
+        ),
+        (
+            &telecom,
+            "asks-for-advisor",
+            "pas important just talk to a person",
+            "en",
+            true,
+        ),
+    ];
+    let wrong: Vec<_> = cases
+        .iter()
+        .filter(|(engine, rule, text, locale, fires)| asks(engine, rule, text, locale) != *fires)
+        .map(|(_, rule, text, locale, fires)| (rule, text, locale, fires))
+        .collect();
+    assert!(wrong.is_empty(), "decided otherwise: {wrong:?}");
+}

@@ -275,11 +275,13 @@ fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<usize, Str
     if first == Some(&b'[') {
         let activities: Vec<serde_json::Value> = serde_json::from_slice(bytes)
             .map_err(|e| format!("{name}: not a Bot Framework transcript: {e}"))?;
-        for activity in &activities {
+        for (number, activity) in activities.iter().enumerate() {
+            let at = |what: &str| format!("{name}: activity {}: {what}", number + 1);
             if activity["type"] == "event" && activity["name"] == "handoff.status" {
-                let json = serde_json::to_vec(activity).unwrap_or_default();
+                let json = serde_json::to_vec(activity)
+                    .map_err(|e| at(&format!("cannot read the handoff status: {e}")))?;
                 let status = HandoffStatus::from_json(&json)
-                    .map_err(|e| format!("{name}: invalid handoff status: {e}"))?;
+                    .map_err(|e| at(&format!("invalid handoff status: {e}")))?;
                 let id = status.conversation_id.as_deref().unwrap_or("-").to_string();
                 add(id, TranscriptLine::Status(status));
                 continue;
@@ -295,12 +297,19 @@ fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<usize, Str
                 .as_str()
                 .unwrap_or("-")
                 .to_string();
+            // A message without text (a card, an attachment) is an empty
+            // turn; text that is not a string is a broken transcript.
+            let text = match &activity["text"] {
+                serde_json::Value::Null => "",
+                serde_json::Value::String(text) => text,
+                other => return Err(at(&format!("`text` is `{other}`, not a string"))),
+            };
             let turn = Turn {
                 role,
                 conversation_id: Some(id.as_str().into()),
                 timestamp: activity["timestamp"].as_str().map(String::from),
                 locale: activity["locale"].as_str().map(String::from),
-                ..Turn::user(activity["text"].as_str().unwrap_or_default())
+                ..Turn::user(text)
             };
             add(id, TranscriptLine::Turn(turn));
         }

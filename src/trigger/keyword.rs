@@ -61,14 +61,15 @@ impl Keyword {
         self.set
     }
 
-    pub(crate) fn explain(&self, ctx: &Ctx) -> Explanation {
-        let hit = ctx.hits[self.set].expect("explain is called only after check");
+    /// The phrase that fired; `None` when none did (`check` said no).
+    pub(crate) fn explain(&self, ctx: &Ctx) -> Option<Explanation> {
+        let hit = ctx.hits[self.set]?;
         let (detail, evidence) = phrase_explanation(ctx, &hit, &[], None, self.whole_message);
-        Explanation {
+        Some(Explanation {
             trigger: Trigger::Keyword,
             detail,
             evidence,
-        }
+        })
     }
 
     pub(crate) fn summary(&self) -> String {

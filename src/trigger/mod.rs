@@ -130,19 +130,20 @@ impl Leaf {
         }
     }
 
-    /// The reason this trigger holds; call only after `check` said yes.
-    pub(crate) fn explain(&self, ctx: &Ctx) -> Explanation {
-        match self {
+    /// The reason this trigger holds, for a trigger `check` said yes to.
+    /// A phrase trigger without a hit (one `check` said no to) has none.
+    pub(crate) fn explain(&self, ctx: &Ctx) -> Option<Explanation> {
+        Some(match self {
             Leaf::Menu(t) => t.explain(ctx),
-            Leaf::Keyword(t) => t.explain(ctx),
-            Leaf::Topic(t) => t.explain(ctx),
+            Leaf::Keyword(t) => return t.explain(ctx),
+            Leaf::Topic(t) => return t.explain(ctx),
             Leaf::Confidence(t) => t.explain(ctx),
             Leaf::Intent(t) => t.explain(ctx),
             Leaf::Sentiment(t) => t.explain(ctx),
             Leaf::Failures(t) => t.explain(ctx),
             Leaf::Repeats(t) => t.explain(ctx),
             Leaf::Script(t) => t.explain(ctx),
-        }
+        })
     }
 
     /// The counted evidence this trigger relies on.

@@ -151,9 +151,11 @@ impl TopicRef {
         ctx.hits[self.topic(ctx).set].is_some()
     }
 
-    pub(crate) fn explain(&self, ctx: &Ctx) -> Explanation {
+    /// The phrase or pattern that fired; `None` when none did (`check`
+    /// said no).
+    pub(crate) fn explain(&self, ctx: &Ctx) -> Option<Explanation> {
         let topic = self.topic(ctx);
-        let hit = ctx.hits[topic.set].expect("explain is called only after check");
+        let hit = ctx.hits[topic.set]?;
         let (start, end) = ctx.original_span(&hit);
         let (detail, evidence) = match hit.source {
             HitSource::Phrase(_) => phrase_explanation(
@@ -180,11 +182,11 @@ impl TopicRef {
                 )
             }
         };
-        Explanation {
+        Some(Explanation {
             trigger: Trigger::Topic,
             detail,
             evidence,
-        }
+        })
     }
 
     pub(crate) fn summary(&self) -> String {
