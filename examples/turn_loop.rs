@@ -13,7 +13,11 @@
 //! `quiet` or `loud` to keep only the messages that decide `none`, or that
 //! do not, and `fuzzy` to turn typo tolerance and word forms on (as in
 //! `turn/engine_fuzzy/1000/100`) or `sentiment` to score every turn with
-//! the built-in sentiment scorer (as in `turn/engine_sentiment/1000/100`). The policy has 1,000 phrases, as in
+//! the built-in sentiment scorer (as in `turn/engine_sentiment/1000/100`),
+//! and then `cold` to give every word of every turn a suffix of its own
+//! (four letters from the turn's number), so that no word was seen before:
+//! the word matcher's per-thread cache of readings never helps (the
+//! words are longer, so it costs a little more than a real miss). The policy has 1,000 phrases, as in
 //! `turn/engine/1000/*`; each turn gets a fresh state. Prints how many
 //! turns escalated or offered.
 
@@ -37,6 +41,7 @@ fn main() {
     let keep = arg(3).unwrap_or("all");
     let fuzzy = arg(4) == Some("fuzzy");
     let sentiment = arg(4) == Some("sentiment");
+    let cold = arg(5) == Some("cold");
 
     let phrases = synthetic::phrases(1_000);
     let mut yaml = synthetic::policy_yaml(&phrases, script);
@@ -66,11 +71,41 @@ fn main() {
     assert!(!turns.is_empty(), "no message is {keep}");
 
     let mut fired = 0;
+    let mut fresh = Turn::user("");
     for i in 0..count {
         let mut state = ConversationState::new();
-        let decision = engine.evaluate(&mut state, &turns[i % turns.len()]);
+        let turn = &turns[i % turns.len()];
+        let turn = if cold {
+            fresh.clone_from(turn);
+            fresh.text = unseen_words(&turn.text, i);
+            &fresh
+        } else {
+            turn
+        };
+        let decision = engine.evaluate(&mut state, turn);
         fired += usize::from(decision.action != Action::None);
         black_box(&decision);
     }
     println!("{fired} of {count} turns escalated or offered");
+}
+
+/// `text` with four letters from `n` after each word but the last three
+/// (where a turn's phrase is), so that its words are new to the engine.
+fn unseen_words(text: &str, n: usize) -> String {
+    let tag: String = (0..4)
+        .map(|k| char::from(b'a' + ((n / 26usize.pow(k)) % 26) as u8))
+        .collect();
+    let words: Vec<&str> = text.split(' ').collect();
+    let keep = words.len().saturating_sub(3);
+    let mut out = String::with_capacity(text.len() + 5 * words.len());
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if i < keep {
+            out.push_str(&tag);
+        }
+    }
+    out
 }

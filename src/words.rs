@@ -20,6 +20,7 @@
 //! cached per thread).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -376,6 +377,7 @@ pub(crate) struct WordScratch {
     partials: [Vec<Partial>; 3],
     pub(crate) matches: Vec<WordMatch>,
     stems: StemCache,
+    seen: SeenWords,
 }
 
 impl WordScratch {
@@ -416,6 +418,120 @@ impl StemCache {
             self.map.insert(self.key.clone(), Box::from(stem.as_ref()));
         }
         &self.map[self.key.as_str()]
+    }
+}
+
+/// The readings of text words seen before, per thread: a word's own
+/// readings (exact, word forms, typos) depend only on its bytes and the
+/// index, and chat vocabulary repeats, so most words are looked up once.
+/// Direct-mapped and verified by the word's bytes and the index's id; a
+/// word with more readings than a slot holds, or longer than one, is read
+/// afresh each time.
+#[derive(Debug, Default)]
+struct SeenWords {
+    slots: Vec<SeenWord>,
+}
+
+/// Words the per-thread cache of readings holds (a power of two).
+const SEEN_WORDS: usize = 1024;
+const SEEN_BYTES: usize = 16;
+const SEEN_READINGS: usize = 3;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct SeenWord {
+    hash: u64,
+    /// The index that read it; 0 for an empty slot.
+    index: u64,
+    len: u8,
+    count: u8,
+    bytes: [u8; SEEN_BYTES],
+    readings: [SeenReading; SEEN_READINGS],
+}
+
+#[derive(Clone, Copy, Debug)]
+struct SeenReading {
+    key: u32,
+    second: Option<u32>,
+    edits: u8,
+    kind: ReadKind,
+}
+
+impl Default for SeenReading {
+    fn default() -> Self {
+        SeenReading {
+            key: 0,
+            second: None,
+            edits: 0,
+            kind: ReadKind::Exact,
+        }
+    }
+}
+
+impl SeenWords {
+    fn slot(hash: u64) -> usize {
+        (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SEEN_WORDS.trailing_zeros())) as usize
+    }
+
+    /// Pushes the readings `bytes` had when `index` last read it, as
+    /// readings of word `i`; false when it is not in the cache.
+    fn replay(
+        &self,
+        index: u64,
+        hash: u64,
+        bytes: &[u8],
+        i: u32,
+        readings: &mut Vec<Reading>,
+    ) -> bool {
+        let Some(seen) = self.slots.get(Self::slot(hash)) else {
+            return false;
+        };
+        if seen.index != index
+            || seen.hash != hash
+            || seen.len as usize != bytes.len()
+            || seen.bytes[..bytes.len()] != *bytes
+        {
+            return false;
+        }
+        readings.extend(
+            seen.readings[..seen.count as usize]
+                .iter()
+                .map(|r| Reading {
+                    key: r.key,
+                    second: r.second,
+                    from: i,
+                    to: i,
+                    edits: r.edits,
+                    kind: r.kind,
+                }),
+        );
+        true
+    }
+
+    /// Keeps the readings `index` gave `bytes`, if they fit a slot.
+    fn keep(&mut self, index: u64, hash: u64, bytes: &[u8], read: &[Reading]) {
+        if bytes.len() > SEEN_BYTES || read.len() > SEEN_READINGS {
+            return;
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![SeenWord::default(); SEEN_WORDS];
+        }
+        let seen = &mut self.slots[Self::slot(hash)];
+        *seen = SeenWord {
+            hash,
+            index,
+            len: bytes.len() as u8,
+            count: read.len() as u8,
+            ..SeenWord::default()
+        };
+        seen.bytes[..bytes.len()].copy_from_slice(bytes);
+        for (slot, r) in seen.readings.iter_mut().zip(read) {
+            *slot = SeenReading {
+                key: r.key,
+                second: r.second,
+                edits: r.edits,
+                kind: r.kind,
+            };
+        }
     }
 }
 
@@ -628,7 +744,9 @@ impl WordIndexBuilder {
         let explained = self.explained.into_iter().collect();
         let known = BitFilter::new(exact.keys().copied(), exact.len());
         let root_filter = BitFilter::new(roots.keys().map(|&k| k as u64), roots.len());
+        static BUILT: AtomicU64 = AtomicU64::new(1);
         WordIndex {
+            id: BUILT.fetch_add(1, Ordering::Relaxed),
             known,
             root_filter,
             terms: self.terms.into_iter().map(String::into_boxed_str).collect(),
@@ -655,6 +773,9 @@ impl WordIndexBuilder {
 
 /// The compiled word matcher.
 pub(crate) struct WordIndex {
+    /// This index among those built in the process, for the per-thread
+    /// cache of readings (never 0).
+    id: u64,
     terms: Vec<Box<str>>,
     exact: FxHashMap<u64, u32>,
     /// The hashes of `exact`, as a filter in front of it.
@@ -708,13 +829,14 @@ impl WordIndex {
             partials,
             matches,
             stems,
+            seen,
         } = scratch;
         matches.clear();
         split_words(text, words);
         if words.is_empty() {
             return;
         }
-        self.read(text.as_str().as_bytes(), words, readings, stems);
+        self.read(&text.bytes, words, readings, stems, seen);
         first_reading.clear();
         let mut at = 0;
         for i in 0..=words.len() as u32 {
@@ -739,6 +861,7 @@ impl WordIndex {
         words: &[Word],
         readings: &mut Vec<Reading>,
         stems: &mut StemCache,
+        seen: &mut SeenWords,
     ) {
         readings.clear();
         for (i, word) in words.iter().enumerate() {
@@ -747,67 +870,95 @@ impl WordIndex {
             }
             let i = i as u32;
             let bytes = &text[word.start as usize..word.end as usize];
-            let before = readings.len();
-            let word_hash = word.hash;
-            if let Some(term) = self.exact_term(word_hash, bytes) {
-                self.push_term(readings, term, i, i, 0, ReadKind::Exact);
-            }
-            if bytes.len() >= 3
-                && self.root_filter.contains(prefix3(bytes) as u64)
-                && let Some(roots) = self.roots.get(&prefix3(bytes))
-            {
-                for &(ref root, stem) in roots {
-                    let (algorithm, ref stem_text) = self.stems[stem as usize];
-                    // Only whole UTF-8 encodings are in the normalized text.
-                    if bytes.starts_with(root.as_bytes())
-                        && let Ok(word_str) = std::str::from_utf8(bytes)
-                        && stems.stem(&self.stemmers, algorithm, word_str) == &**stem_text
-                    {
-                        readings.push(Reading {
-                            key: STEM | stem,
-                            second: None,
-                            from: i,
-                            to: i,
-                            edits: 0,
-                            kind: ReadKind::Form,
-                        });
-                    }
-                }
+            if !seen.replay(self.id, word.hash, bytes, i, readings) {
+                let before = readings.len();
+                self.read_word(bytes, word.hash, i, readings, stems);
+                seen.keep(self.id, word.hash, bytes, &readings[before..]);
             }
             if i > 0 {
-                let previous = &words[i as usize - 1];
-                if previous.sentence == word.sentence {
-                    let joined = previous
-                        .hash
-                        .wrapping_mul(word.power)
-                        .wrapping_add(word.hash);
-                    if self.known.contains(joined)
-                        && let Some(&term) = self.exact.get(&joined)
-                    {
-                        let first = &text[previous.start as usize..previous.end as usize];
-                        let term_text = self.terms[term as usize].as_bytes();
-                        if term_text.len() == first.len() + bytes.len()
-                            && term_text.starts_with(first)
-                            && term_text.ends_with(bytes)
-                        {
-                            self.push_term(readings, term, i - 1, i, 0, ReadKind::Split);
-                        }
-                    }
-                }
-            }
-            // Words too short for an edit, words already understood, and
-            // negation cues are never read as typos.
-            let understood = readings[before..].iter().any(|r| r.from == i);
-            if !understood
-                && !self.fuzzy.is_empty()
-                && bytes.len() <= MAX_TYPO_WORD
-                && self.typos.allowed(bytes.len()) > 0
-                && !self.cue_hashes.contains(&word_hash)
-            {
-                self.read_typos(bytes, word_hash, i, readings);
+                self.read_split(text, &words[i as usize - 1], word, i, readings);
             }
         }
         readings.sort_unstable_by_key(|r| (r.from, r.to, r.key, r.second, r.edits));
+    }
+
+    /// The readings of text word `i` alone: what it is exactly, the word
+    /// forms it shares a stem with, and the typos it may be.
+    fn read_word(
+        &self,
+        bytes: &[u8],
+        word_hash: u64,
+        i: u32,
+        readings: &mut Vec<Reading>,
+        stems: &mut StemCache,
+    ) {
+        let before = readings.len();
+        if let Some(term) = self.exact_term(word_hash, bytes) {
+            self.push_term(readings, term, i, i, 0, ReadKind::Exact);
+        }
+        if bytes.len() >= 3
+            && self.root_filter.contains(prefix3(bytes) as u64)
+            && let Some(roots) = self.roots.get(&prefix3(bytes))
+        {
+            for &(ref root, stem) in roots {
+                let (algorithm, ref stem_text) = self.stems[stem as usize];
+                // Only whole UTF-8 encodings are in the normalized text.
+                if bytes.starts_with(root.as_bytes())
+                    && let Ok(word_str) = std::str::from_utf8(bytes)
+                    && stems.stem(&self.stemmers, algorithm, word_str) == &**stem_text
+                {
+                    readings.push(Reading {
+                        key: STEM | stem,
+                        second: None,
+                        from: i,
+                        to: i,
+                        edits: 0,
+                        kind: ReadKind::Form,
+                    });
+                }
+            }
+        }
+        // Words too short for an edit, words already understood, and
+        // negation cues are never read as typos.
+        if readings.len() == before
+            && !self.fuzzy.is_empty()
+            && bytes.len() <= MAX_TYPO_WORD
+            && self.typos.allowed(bytes.len()) > 0
+            && !self.cue_hashes.contains(&word_hash)
+        {
+            self.read_typos(bytes, word_hash, i, readings);
+        }
+    }
+
+    /// Text words `i - 1` and `i` read as one phrase word (`some body`).
+    fn read_split(
+        &self,
+        text: &[u8],
+        previous: &Word,
+        word: &Word,
+        i: u32,
+        readings: &mut Vec<Reading>,
+    ) {
+        if previous.sentence != word.sentence {
+            return;
+        }
+        let joined = previous
+            .hash
+            .wrapping_mul(word.power)
+            .wrapping_add(word.hash);
+        if self.known.contains(joined)
+            && let Some(&term) = self.exact.get(&joined)
+        {
+            let first = &text[previous.start as usize..previous.end as usize];
+            let second = &text[word.start as usize..word.end as usize];
+            let term_text = self.terms[term as usize].as_bytes();
+            if term_text.len() == first.len() + second.len()
+                && term_text.starts_with(first)
+                && term_text.ends_with(second)
+            {
+                self.push_term(readings, term, i - 1, i, 0, ReadKind::Split);
+            }
+        }
     }
 
     fn exact_term(&self, hash: u64, bytes: &[u8]) -> Option<u32> {
@@ -882,13 +1033,19 @@ impl WordIndex {
             buffer.clear();
         }
         let n = words.len() as u32;
+        let mut slot = 0;
         for i in 0..n {
-            let mut current = std::mem::take(&mut partials[i as usize % 3]);
+            let (this, next) = (slot, if slot == 2 { 0 } else { slot + 1 });
+            slot = next;
+            let here = &readings
+                [first_reading[i as usize] as usize..first_reading[i as usize + 1] as usize];
+            if here.is_empty() && partials[this].is_empty() {
+                continue;
+            }
+            let mut current = std::mem::take(&mut partials[this]);
             if i > 0 && words[i as usize - 1].sentence != words[i as usize].sentence {
                 current.clear();
             }
-            let here = &readings
-                [first_reading[i as usize] as usize..first_reading[i as usize + 1] as usize];
             let root = Partial {
                 node: ROOT,
                 first: i,
@@ -921,12 +1078,12 @@ impl WordIndex {
                             gaps: from.gaps + 1,
                             ..*from
                         };
-                        push_partial(&mut partials[(i + 1) as usize % 3], skipped);
+                        push_partial(&mut partials[next], skipped);
                     }
                 }
             }
             current.clear();
-            partials[i as usize % 3] = current;
+            partials[this] = current;
         }
     }
 

@@ -329,6 +329,46 @@ fn engines_on_one_thread_keep_their_own_word_forms() {
 }
 
 #[test]
+fn words_seen_before_are_read_as_the_first_time() {
+    // Each thread keeps the readings of the words it has read, per
+    // engine: a word read again, by this engine or after another engine
+    // read it otherwise, gives the decision and evidence of a fresh read.
+    let typos = policy("{ typos: true, word_forms: true }", r#"["talk to agent"]"#);
+    let other = policy("{ typos: true }", r#"["big order", "tall order"]"#);
+    let decide = |engine: &Engine, text: &str| {
+        serde_json::to_string(&engine.evaluate(&mut ConversationState::new(), &Turn::user(text)))
+            .unwrap()
+    };
+    let texts = [
+        "can i talkk to agent",
+        "talking to agents",
+        "talkk to agent",
+        "a tall order",
+        "i talk to agent",
+        "talk order",
+        "i want to tall to agent",
+    ];
+    // The first reads, each on a thread of its own (nothing seen before).
+    let first_read = |engine: &Engine, text: &str| {
+        std::thread::scope(|s| s.spawn(|| decide(engine, text)).join().unwrap())
+    };
+    let fresh: Vec<(String, String)> = texts
+        .iter()
+        .map(|text| (first_read(&typos, text), first_read(&other, text)))
+        .collect();
+    assert!(fresh[0].0.contains("read as"), "{}", fresh[0].0);
+    assert!(fresh[3].1.contains("escalate"), "{}", fresh[3].1);
+    assert!(!fresh[3].0.contains("escalate"), "{}", fresh[3].0);
+    // Then all of them on this thread, three times over, the engines interleaved.
+    for _ in 0..3 {
+        for (text, (with_typos, without)) in texts.iter().zip(&fresh) {
+            assert_eq!(&decide(&typos, text), with_typos, "{text}");
+            assert_eq!(&decide(&other, text), without, "{text}");
+        }
+    }
+}
+
+#[test]
 fn the_default_negation_window_is_two_words() {
     // The policy sets no `negation` at all: the documented default (2) applies.
     let engine = policy("{}", r#"["agent"]"#);
