@@ -1209,14 +1209,14 @@ impl WordIndex {
         let Some(explained) = self.explained.get(&phrase) else {
             return Vec::new();
         };
-        let matched = text.as_str().get(start as usize..end as usize);
-        if matched == Some(&*explained.literal) {
+        let bytes = text.bytes.as_slice();
+        let matched = bytes.get(start as usize..end as usize).unwrap_or_default();
+        if matched == explained.literal.as_bytes() {
             return Vec::new();
         }
         // The words of the match, as (start, end) in the normalized text.
         let words: Vec<(u32, u32)> = matched
-            .unwrap_or_default()
-            .split(' ')
+            .split(|&b| b == b' ')
             .scan(start, |at, word| {
                 let span = (*at, *at + word.len() as u32);
                 *at = span.1 + 1;
@@ -1227,7 +1227,6 @@ impl WordIndex {
         let Some(last) = words.len().checked_sub(1) else {
             return Vec::new();
         };
-        let bytes = text.as_str().as_bytes();
         let mut out = Vec::new();
         let span = |w: &(u32, u32)| &bytes[w.0 as usize..w.1 as usize];
         let phrase_words: Vec<&str> = explained
