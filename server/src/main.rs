@@ -66,7 +66,7 @@ struct Args {
     /// Redis: how many of the conversations this replica wrote last to keep in memory too, so
     /// that a turn is one round trip to Redis (checked there: a record another replica changed
     /// is read again); 0: none
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
     redis_cache: usize,
     /// Redis: how long to wait for a connection or an answer, in milliseconds
     #[arg(long, default_value_t = 1_000, value_name = "MS")]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use escalate::{ConversationState, Turn};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 /// One conversation as stored.
@@ -76,34 +76,36 @@ impl Record {
         self.transcript.push_back(turn);
     }
 
-    fn to_json(&self) -> String {
-        #[derive(Serialize)]
-        struct Out<'a> {
-            state: &'a ConversationState,
-            transcript: Vec<&'a RawValue>,
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            transcript_ids: Vec<Option<&'a str>>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            last: Option<&'a RawValue>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            last_turn_id: Option<&'a str>,
+    /// The record as stored in Redis: `{"state", "transcript",
+    /// "transcript_ids", "last", "last_turn_id"}`. Its parts are JSON this
+    /// process wrote, so they are put together as they are, not read again.
+    fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4096);
+        out.extend_from_slice(br#"{"state":"#);
+        serde_json::to_writer(&mut out, &self.state).expect("a state always serializes");
+        out.extend_from_slice(br#","transcript":["#);
+        for (i, turn) in self.transcript.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(turn.json.get().as_bytes());
         }
-        let last = self
-            .last
-            .as_deref()
-            .and_then(|l| serde_json::from_str::<&RawValue>(l).ok());
-        serde_json::to_string(&Out {
-            state: &self.state,
-            transcript: self.transcript.iter().map(|t| &*t.json).collect(),
-            transcript_ids: if self.transcript.iter().any(|t| t.id.is_some()) {
-                self.transcript.iter().map(|t| t.id.as_deref()).collect()
-            } else {
-                Vec::new()
-            },
-            last,
-            last_turn_id: self.last_turn_id.as_deref(),
-        })
-        .expect("a record always serializes")
+        out.push(b']');
+        if self.transcript.iter().any(|t| t.id.is_some()) {
+            let ids: Vec<Option<&str>> = self.transcript.iter().map(|t| t.id.as_deref()).collect();
+            out.extend_from_slice(br#","transcript_ids":"#);
+            serde_json::to_writer(&mut out, &ids).expect("ids serialize");
+        }
+        if let Some(last) = &self.last {
+            out.extend_from_slice(br#","last":"#);
+            out.extend_from_slice(last.as_bytes());
+        }
+        if let Some(id) = &self.last_turn_id {
+            out.extend_from_slice(br#","last_turn_id":"#);
+            serde_json::to_writer(&mut out, id).expect("an id serializes");
+        }
+        out.push(b'}');
+        out
     }
 
     fn from_json(version: u64, json: &[u8]) -> Result<Record, StoreError> {
@@ -582,7 +584,7 @@ mod tests {
         }
         record.last = Some(Arc::from(r#"{"action":"none","decision_id":"d-1"}"#));
         let json = record.to_json();
-        let back = Record::from_json(7, json.as_bytes()).unwrap();
+        let back = Record::from_json(7, &json).unwrap();
         assert_eq!(back.version, 7);
         let turns = back.transcript_turns();
         let texts: Vec<&str> = turns.iter().map(|t| t.text.as_str()).collect();
