@@ -9,7 +9,8 @@
 //!
 //! Options: `--addr`, `--clients 64`, `--conversations 10000`, `--requests
 //! 200000` (measured, after one warm-up turn per conversation), `--pid`
-//! (the server's, to report its resident memory per stored conversation).
+//! (the server's, to report its resident memory per stored conversation and
+//! its CPU time per turn beside the generator's own).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,10 +64,39 @@ fn options() -> Options {
     options
 }
 
-/// One keep-alive connection.
+/// The requests, written once: for each conversation the start of its
+/// request line, for each turn the rest of the request, body included.
+struct Requests {
+    heads: Vec<Vec<u8>>,
+    tails: Vec<Vec<u8>>,
+}
+
+impl Requests {
+    fn new(conversations: usize) -> Requests {
+        Requests {
+            heads: (0..conversations)
+                .map(|c| format!("POST /v1/conversations/load-{c}/turns").into_bytes())
+                .collect(),
+            tails: TURNS
+                .iter()
+                .map(|body| {
+                    format!(
+                        " HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .into_bytes()
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One keep-alive connection, with its buffers reused from request to
+/// request.
 struct Connection {
     stream: TcpStream,
-    buffer: Vec<u8>,
+    request: Vec<u8>,
+    response: Vec<u8>,
 }
 
 impl Connection {
@@ -75,47 +105,80 @@ impl Connection {
         stream.set_nodelay(true).unwrap();
         Connection {
             stream,
-            buffer: Vec::with_capacity(8192),
+            request: Vec::with_capacity(1024),
+            response: Vec::with_capacity(16 * 1024),
         }
     }
 
-    /// Posts `body` to `path`; the status.
-    async fn post(&mut self, path: &str, body: &str) -> u16 {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: load\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        self.stream.write_all(request.as_bytes()).await.unwrap();
-        self.buffer.clear();
-        let mut chunk = [0u8; 8192];
+    /// Sends a request made of `head` and `tail` in one write; the status
+    /// of the answer, read to its end.
+    async fn send(&mut self, head: &[u8], tail: &[u8]) -> u16 {
+        self.request.clear();
+        self.request.extend_from_slice(head);
+        self.request.extend_from_slice(tail);
+        self.stream.write_all(&self.request).await.unwrap();
+        self.response.clear();
         loop {
-            let read = self.stream.read(&mut chunk).await.unwrap();
-            assert!(read > 0, "the server closed the connection");
-            self.buffer.extend_from_slice(&chunk[..read]);
-            if let Some(end) = find(&self.buffer, b"\r\n\r\n") {
-                let head = std::str::from_utf8(&self.buffer[..end]).unwrap();
-                let status: u16 = head[9..12].parse().unwrap();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse().ok())?
-                    })
-                    .unwrap_or(0);
-                while self.buffer.len() < end + 4 + length {
-                    let read = self.stream.read(&mut chunk).await.unwrap();
-                    assert!(read > 0, "the server closed the connection");
-                    self.buffer.extend_from_slice(&chunk[..read]);
+            self.fill().await;
+            if let Some(end) = head_end(&self.response) {
+                let head = &self.response[..end];
+                let status = parse_digits(&head[9..12]) as u16;
+                let length = content_length(head);
+                while self.response.len() < end + length {
+                    self.fill().await;
                 }
+                assert_eq!(self.response.len(), end + length, "one answer per request");
                 return status;
             }
         }
     }
+
+    /// Reads what the server sent so far onto the end of `response`.
+    async fn fill(&mut self) {
+        if self.response.capacity() - self.response.len() < 4096 {
+            self.response.reserve(16 * 1024);
+        }
+        let read = self.stream.read_buf(&mut self.response).await.unwrap();
+        assert!(read > 0, "the server closed the connection");
+    }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+/// Where the body begins: after the blank line that ends the head.
+fn head_end(response: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = response[from..].iter().position(|&b| b == b'\n') {
+        let at = from + at;
+        if at >= 3 && &response[at - 3..=at] == b"\r\n\r\n" {
+            return Some(at + 1);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn content_length(head: &[u8]) -> usize {
+    head.split(|&b| b == b'\n')
+        .find_map(|line| {
+            let name = b"content-length:";
+            (line.len() > name.len() && line[..name.len()].eq_ignore_ascii_case(name))
+                .then(|| parse_digits(&line[name.len()..]))
+        })
+        .unwrap_or(0)
+}
+
+fn parse_digits(text: &[u8]) -> usize {
+    text.iter()
+        .filter(|b| b.is_ascii_digit())
+        .fold(0, |n, b| n * 10 + usize::from(b - b'0'))
+}
+
+/// CPU time used by a process so far (user and system), from
+/// `/proc/PID/stat`, in clock ticks (1/100 s).
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
 fn resident_kib(pid: u32) -> Option<u64> {
@@ -130,17 +193,24 @@ fn resident_kib(pid: u32) -> Option<u64> {
 }
 
 /// Sends `total` turns from `clients` connections, conversation after
-/// conversation in rotation; each request's latency.
-async fn run(options: &Options, total: usize, offset: usize) -> (Duration, Vec<u32>) {
+/// conversation in rotation; each request's latency, in microseconds.
+async fn run(
+    options: &Options,
+    requests: &Arc<Requests>,
+    total: usize,
+    offset: usize,
+) -> (Duration, Vec<u32>) {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let tasks: Vec<_> = (0..options.clients)
         .map(|_| {
             let next = next.clone();
+            let requests = requests.clone();
             let (addr, conversations) = (options.addr, options.conversations);
+            let share = total / options.clients + 1;
             tokio::spawn(async move {
                 let mut connection = Connection::open(addr).await;
-                let mut latencies = Vec::new();
+                let mut latencies = Vec::with_capacity(share);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= total {
@@ -148,10 +218,11 @@ async fn run(options: &Options, total: usize, offset: usize) -> (Duration, Vec<u
                     }
                     let n = i + offset;
                     let conversation = n % conversations;
-                    let turn = TURNS[(n / conversations + conversation) % TURNS.len()];
-                    let path = format!("/v1/conversations/load-{conversation}/turns");
+                    let turn = (n / conversations + conversation) % TURNS.len();
                     let sent = Instant::now();
-                    let status = connection.post(&path, turn).await;
+                    let status = connection
+                        .send(&requests.heads[conversation], &requests.tails[turn])
+                        .await;
                     assert_eq!(status, 200, "turn {n}");
                     latencies.push(sent.elapsed().as_micros() as u32);
                 }
@@ -176,12 +247,18 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let requests = Arc::new(Requests::new(options.conversations));
+    let server = options.pid.map(|pid| pid.to_string());
     runtime.block_on(async {
         let before = options.pid.and_then(resident_kib);
         // Warm-up: one turn per conversation, so every one is stored.
-        let (warm, _) = run(&options, options.conversations, 0).await;
+        let (warm, _) = run(&options, &requests, options.conversations, 0).await;
         let after = options.pid.and_then(resident_kib);
-        let (elapsed, mut latencies) = run(&options, options.requests, options.conversations).await;
+        let cpu = |pid: Option<&str>| cpu_ticks(pid.unwrap_or("self"));
+        let cpu_before = (cpu(None), server.as_deref().and_then(|p| cpu(Some(p))));
+        let (elapsed, mut latencies) =
+            run(&options, &requests, options.requests, options.conversations).await;
+        let cpu_after = (cpu(None), server.as_deref().and_then(|p| cpu(Some(p))));
         let end = options.pid.and_then(resident_kib);
         latencies.sort_unstable();
         println!(
@@ -197,6 +274,19 @@ fn main() {
             options.conversations,
             warm.as_secs_f64(),
         );
+        // CPU time per turn (user and system; a tick is 10 ms): what each
+        // side costs, whatever else the machine runs.
+        let per_turn = |before: Option<u64>, after: Option<u64>| {
+            Some((after? - before?) as f64 * 10_000.0 / options.requests as f64)
+        };
+        if let Some(generator) = per_turn(cpu_before.0, cpu_after.0) {
+            match per_turn(cpu_before.1, cpu_after.1) {
+                Some(server) => println!(
+                    "CPU per turn: server {server:.1} µs, this generator {generator:.1} µs"
+                ),
+                None => println!("CPU per turn: this generator {generator:.1} µs"),
+            }
+        }
         if let (Some(before), Some(after), Some(end)) = (before, after, end) {
             let per = |kib: u64| kib.saturating_sub(before) as f64 / options.conversations as f64;
             println!(

@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::decision_log::DecisionLog;
 use crate::error::{ApiError, Within};
 use crate::metrics::Metrics;
-use crate::store::{KeptTurn, Record, Store, StoreError};
+use crate::store::{Change, KeptTurn, Record, RedisStore, Saved, Store, StoreError};
 
 /// How user text goes into the decision log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -90,29 +90,59 @@ impl App {
         }
     }
 
-    /// Loads the conversation, runs `step` on it and stores it, again and
-    /// again while another request wrote it in between; so concurrent
+    /// Applies `change` to the stored conversation. In memory, at once
+    /// under its shard's lock; with Redis, by compare-and-set, again and
+    /// again while another request wrote it in between. So concurrent
     /// requests for one conversation apply one after the other, in the
     /// order their writes are acknowledged.
-    async fn update<T>(
+    async fn update<C: Change<Error = ApiError>>(
         &self,
         id: &str,
-        mut step: impl FnMut(&mut Record) -> Result<Step<T>, ApiError>,
-    ) -> Result<T, ApiError> {
+        change: &mut C,
+    ) -> Result<C::Out, ApiError> {
+        match &self.store {
+            Store::Memory(memory) => memory.update(id, change),
+            // Boxed, so that the record it holds across the round trips
+            // is not part of every request's future.
+            Store::Redis(redis) => Box::pin(self.update_shared(redis, id, change)).await,
+        }
+    }
+
+    async fn update_shared<C: Change<Error = ApiError>>(
+        &self,
+        redis: &RedisStore,
+        id: &str,
+        change: &mut C,
+    ) -> Result<C::Out, ApiError> {
+        // The cached record is a guess: the write checks it, and an answer
+        // given from it without a write is given only from a fresh one.
+        let (mut record, mut fresh) = match redis.cached(id) {
+            Some(record) => (record, false),
+            None => (self.load_shared(redis, id).await?, true),
+        };
         for attempt in 0..MAX_ATTEMPTS {
-            let mut record = match self.store.load(id).await {
-                Ok(record) => record.unwrap_or_default(),
-                Err(error) => return Err(self.store_failed("load", error)),
-            };
-            let out = match step(&mut record)? {
-                Step::Store(out) => out,
-                Step::Answer(out) => return Ok(out),
-            };
-            match self.store.save(id, record).await {
-                Ok(true) => return Ok(out),
-                Ok(false) => {
+            match change.check(&record) {
+                Ok(None) => {}
+                Ok(Some(out)) if fresh => return Ok(out),
+                Err(error) if fresh => return Err(error),
+                _ => {
+                    record = self.load_shared(redis, id).await?;
+                    fresh = true;
+                    continue;
+                }
+            }
+            let mut changed = record;
+            let out = change.apply(&mut changed);
+            match redis.save(id, changed).await {
+                Ok(Saved::Written) => return Ok(out),
+                Ok(Saved::Lost(stored)) => {
                     self.metrics.store_conflicts.fetch_add(1, Ordering::Relaxed);
-                    backoff(attempt).await;
+                    // A stale cached record is no contention: retried at once.
+                    if fresh {
+                        backoff(attempt).await;
+                    }
+                    record = stored.map_or_else(Record::default, |stored| *stored);
+                    fresh = true;
                 }
                 Err(error) => return Err(self.store_failed("save", error)),
             }
@@ -124,6 +154,13 @@ impl App {
                 "the conversation was written by other requests {MAX_ATTEMPTS} times while this one was evaluated; send it again"
             ),
         ))
+    }
+
+    async fn load_shared(&self, redis: &RedisStore, id: &str) -> Result<Record, ApiError> {
+        match redis.load(id).await {
+            Ok(record) => Ok(record.unwrap_or_default()),
+            Err(error) => Err(self.store_failed("load", error)),
+        }
     }
 
     fn store_failed(&self, operation: &'static str, error: StoreError) -> ApiError {
@@ -152,24 +189,47 @@ impl App {
         self.metrics
             .decision(decision.action.as_str(), decision.rule.as_deref());
         let Some(log) = &self.log else { return };
-        let mut line = json!({
-            "decision_id": made.decision_id,
-            "timestamp": jiff::Timestamp::now().to_string(),
-            "source": source,
-            "conversation_id": decision.conversation_id,
-            "turn": decision.turn,
-            "policy": decision.policy,
-            "action": decision.action,
-            "kind": decision.kind,
-            "rule": decision.rule,
-            "reasons": decision.reasons,
-            "phase": decision.phase,
-            "latency_us": made.latency.as_micros() as u64,
-        });
-        if let (LogText::Redacted, Some(text)) = (self.config.log_text, text) {
-            line["text"] = json!(engine.redact(text));
+        let redacted = match (self.config.log_text, text) {
+            (LogText::Redacted, Some(text)) => Some(engine.redact(text)),
+            _ => None,
+        };
+        // The fields in the order `json!` gave them (sorted), nulls kept.
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            action: escalate::Action,
+            conversation_id: &'a Option<Arc<str>>,
+            #[serde(serialize_with = "display")]
+            decision_id: DecisionId,
+            kind: &'a Option<escalate::Kind>,
+            latency_us: u64,
+            phase: escalate::Phase,
+            policy: &'a Option<Arc<PolicyId>>,
+            reasons: &'a [escalate::Reason],
+            rule: &'a Option<Arc<str>>,
+            source: &'static str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            text: Option<&'a str>,
+            #[serde(serialize_with = "display")]
+            timestamp: jiff::Timestamp,
+            turn: u32,
         }
-        if !log.write(line.to_string()) {
+        let line = Line {
+            action: decision.action,
+            conversation_id: &decision.conversation_id,
+            decision_id: made.decision_id,
+            kind: &decision.kind,
+            latency_us: made.latency.as_micros() as u64,
+            phase: decision.phase,
+            policy: &decision.policy,
+            reasons: &decision.reasons,
+            rule: &decision.rule,
+            source,
+            text: redacted.as_deref(),
+            timestamp: jiff::Timestamp::now(),
+            turn: decision.turn,
+        };
+        let line = serde_json::to_string(&line).expect("a log line always serializes");
+        if !log.write(line) {
             self.metrics
                 .decision_log_dropped
                 .fetch_add(1, Ordering::Relaxed);
@@ -181,19 +241,12 @@ impl App {
     }
 }
 
-/// What an update's step asks for: store the record, or answer without
-/// writing (a retried turn answered from the store).
-enum Step<T> {
-    Store(T),
-    Answer(T),
-}
-
 /// A decision made, as answered.
 struct Made {
     decision: Decision,
-    decision_id: String,
+    decision_id: DecisionId,
     /// The decision's JSON with `decision_id`.
-    json: Arc<str>,
+    json: String,
     latency: Duration,
     /// `handoff.initiate`, when asked for and the decision hands over.
     handoff: Option<Value>,
@@ -208,6 +261,47 @@ struct DecisionIds {
     next: AtomicU64,
 }
 
+/// A decision id, written `{prefix:016x}-{n:08x}`.
+#[derive(Clone, Copy)]
+struct DecisionId {
+    prefix: u64,
+    n: u64,
+}
+
+impl DecisionId {
+    /// Of an answer replayed from the store (it carries its own id).
+    const NONE: DecisionId = DecisionId { prefix: 0, n: 0 };
+
+    /// Appends the id to `out`, in lowercase hexadecimal.
+    fn write(self, out: &mut String) {
+        fn hex(out: &mut String, value: u64, digits: u32) {
+            let digits = digits.max((64 - value.leading_zeros()).div_ceil(4));
+            for at in (0..digits).rev() {
+                let nibble = (value >> (at * 4)) & 0xf;
+                out.push(char::from(b"0123456789abcdef"[nibble as usize]));
+            }
+        }
+        hex(out, self.prefix, 16);
+        out.push('-');
+        hex(out, self.n, 8);
+    }
+}
+
+impl std::fmt::Display for DecisionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut out = String::with_capacity(33);
+        self.write(&mut out);
+        f.write_str(&out)
+    }
+}
+
+fn display<T: std::fmt::Display, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
 impl DecisionIds {
     fn new() -> DecisionIds {
         DecisionIds {
@@ -216,9 +310,11 @@ impl DecisionIds {
         }
     }
 
-    fn next(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("{:016x}-{n:08x}", self.prefix)
+    fn next(&self) -> DecisionId {
+        DecisionId {
+            prefix: self.prefix,
+            n: self.next.fetch_add(1, Ordering::Relaxed),
+        }
     }
 }
 
@@ -235,15 +331,19 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_micros(jitter + 50)).await;
 }
 
-/// The decision's JSON with `"decision_id"` as its first field.
-fn decision_json(decision: &Decision, decision_id: &str) -> Arc<str> {
-    let body = serde_json::to_string(decision).expect("a decision always serializes");
-    let mut json = String::with_capacity(body.len() + decision_id.len() + 20);
+/// The decision's JSON with `"decision_id"` as its first field, written
+/// once into one buffer.
+fn decision_json(decision: &Decision, decision_id: DecisionId) -> String {
+    let mut json = String::with_capacity(1024);
     json.push_str("{\"decision_id\":\"");
-    json.push_str(decision_id);
+    decision_id.write(&mut json);
     json.push_str("\",");
-    json.push_str(&body[1..]);
-    Arc::from(json)
+    let start = json.len();
+    let mut out = json.into_bytes();
+    serde_json::to_writer(&mut out, decision).expect("a decision always serializes");
+    // The decision's own `{` gives way to the id written before it.
+    out.remove(start);
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -283,12 +383,9 @@ pub fn router(app: Arc<App>) -> Router {
 /// metrics.
 async fn around(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_string();
-    let open = matches!(route.as_str(), "/health" | "/ready");
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
+    let open = matches!(route, "/health" | "/ready");
     let response = if !open && !authorized(&app.config, &request) {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -311,7 +408,7 @@ async fn around(State(app): State<Arc<App>>, request: Request, next: Next) -> Re
         }
     };
     app.metrics
-        .request(&route, response.status().as_u16(), started.elapsed());
+        .request(route, response.status().as_u16(), started.elapsed());
     response
 }
 
@@ -427,6 +524,76 @@ fn check_same(id: &str, named: Option<&str>, pointer: &str) -> Result<(), ApiErr
     }
 }
 
+/// A turn applied to a stored conversation: answered from the record if
+/// it was applied already, else evaluated.
+struct TurnChange<'a> {
+    app: &'a App,
+    engine: &'a Engine,
+    turn: &'a Turn,
+    kept: &'a Arc<KeptTurn>,
+    reference: Option<&'a ConversationReference>,
+    started: Instant,
+}
+
+impl Change for TurnChange<'_> {
+    type Out = Made;
+    type Error = ApiError;
+
+    fn check(&mut self, record: &Record) -> Result<Option<Made>, ApiError> {
+        let Some(turn_id) = &self.turn.id else {
+            return Ok(None);
+        };
+        if record.last_turn_id.as_ref() == Some(turn_id)
+            && let Some(last) = &record.last
+        {
+            return Ok(Some(replayed(last)));
+        }
+        if record
+            .transcript
+            .iter()
+            .any(|t| t.id.as_deref() == Some(turn_id.as_str()))
+        {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "duplicate_turn",
+                format!("a turn with id `{turn_id}` was applied already, before the last one"),
+            ));
+        }
+        Ok(None)
+    }
+
+    fn apply(&mut self, record: &mut Record) -> Made {
+        let (engine, turn) = (self.engine, self.turn);
+        let decision = engine.evaluate(&mut record.state, turn);
+        record.keep_turn(self.kept.clone(), engine.transcript_turns());
+        let decision_id = self.app.ids.next();
+        let json = decision_json(&decision, decision_id);
+        let handoff = match self.reference {
+            Some(reference) if decision.starts_handoff() => {
+                let transcript = record.transcript_turns();
+                Some(engine.handoff_initiate(&decision, reference, &transcript))
+            }
+            Some(reference) if decision.starts_consult() => {
+                let transcript = record.transcript_turns();
+                Some(engine.handoff_consult(&decision, reference, &transcript))
+            }
+            _ => None,
+        };
+        if turn.role == Role::User {
+            record.last = Some(Arc::from(json.as_str()));
+            record.last_turn_id = turn.id.clone();
+        }
+        Made {
+            decision,
+            decision_id,
+            json,
+            latency: self.started.elapsed(),
+            handoff,
+            replayed: false,
+        }
+    }
+}
+
 /// Applies one turn to a stored conversation.
 async fn apply_turn(
     app: &App,
@@ -437,57 +604,15 @@ async fn apply_turn(
 ) -> Result<Made, ApiError> {
     let engine = app.policy.current();
     let kept = Arc::new(KeptTurn::new(&turn));
-    let made = app
-        .update(id, |record| {
-            if let Some(turn_id) = &turn.id {
-                if record.last_turn_id.as_ref() == Some(turn_id)
-                    && let Some(last) = &record.last
-                {
-                    return Ok(Step::Answer(replayed(last)));
-                }
-                if record
-                    .transcript
-                    .iter()
-                    .any(|t| t.id.as_deref() == Some(turn_id.as_str()))
-                {
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        "duplicate_turn",
-                        format!(
-                            "a turn with id `{turn_id}` was applied already, before the last one"
-                        ),
-                    ));
-                }
-            }
-            let decision = engine.evaluate(&mut record.state, &turn);
-            record.keep_turn(kept.clone(), engine.transcript_turns());
-            let decision_id = app.ids.next();
-            let json = decision_json(&decision, &decision_id);
-            let handoff = match reference {
-                Some(reference) if decision.starts_handoff() => {
-                    let transcript = record.transcript_turns();
-                    Some(engine.handoff_initiate(&decision, reference, &transcript))
-                }
-                Some(reference) if decision.starts_consult() => {
-                    let transcript = record.transcript_turns();
-                    Some(engine.handoff_consult(&decision, reference, &transcript))
-                }
-                _ => None,
-            };
-            if turn.role == Role::User {
-                record.last = Some(json.clone());
-                record.last_turn_id = turn.id.clone();
-            }
-            Ok(Step::Store(Made {
-                decision,
-                decision_id,
-                json,
-                latency: started.elapsed(),
-                handoff,
-                replayed: false,
-            }))
-        })
-        .await?;
+    let mut change = TurnChange {
+        app,
+        engine: &engine,
+        turn: &turn,
+        kept: &kept,
+        reference,
+        started,
+    };
+    let made = app.update(id, &mut change).await?;
     if turn.role == Role::User && !made.replayed {
         app.decided(&made, "turn", Some(&turn.text), &engine);
     }
@@ -498,11 +623,44 @@ async fn apply_turn(
 fn replayed(last: &Arc<str>) -> Made {
     Made {
         decision: Decision::default(),
-        decision_id: String::new(),
-        json: last.clone(),
+        decision_id: DecisionId::NONE,
+        json: last.to_string(),
         latency: Duration::ZERO,
         handoff: None,
         replayed: true,
+    }
+}
+
+/// A `handoff.status` event applied to a stored conversation.
+struct StatusChange<'a> {
+    app: &'a App,
+    engine: &'a Engine,
+    status: &'a HandoffStatus,
+    started: Instant,
+}
+
+impl Change for StatusChange<'_> {
+    type Out = Made;
+    type Error = ApiError;
+
+    fn check(&mut self, _: &Record) -> Result<Option<Made>, ApiError> {
+        Ok(None)
+    }
+
+    fn apply(&mut self, record: &mut Record) -> Made {
+        let decision = self.engine.apply_status(&mut record.state, self.status);
+        let decision_id = self.app.ids.next();
+        let json = decision_json(&decision, decision_id);
+        record.last = Some(Arc::from(json.as_str()));
+        record.last_turn_id = None;
+        Made {
+            decision,
+            decision_id,
+            json,
+            latency: self.started.elapsed(),
+            handoff: None,
+            replayed: false,
+        }
     }
 }
 
@@ -517,29 +675,19 @@ async fn apply_status(
         status.conversation_id = Some(Arc::from(id));
     }
     let engine = app.policy.current();
-    let made = app
-        .update(id, |record| {
-            let decision = engine.apply_status(&mut record.state, &status);
-            let decision_id = app.ids.next();
-            let json = decision_json(&decision, &decision_id);
-            record.last = Some(json.clone());
-            record.last_turn_id = None;
-            Ok(Step::Store(Made {
-                decision,
-                decision_id,
-                json,
-                latency: started.elapsed(),
-                handoff: None,
-                replayed: false,
-            }))
-        })
-        .await?;
+    let mut change = StatusChange {
+        app,
+        engine: &engine,
+        status: &status,
+        started,
+    };
+    let made = app.update(id, &mut change).await?;
     app.decided(&made, "status", None, &engine);
     Ok(made)
 }
 
-fn answer(made: &Made) -> Response {
-    let mut response = json_response(StatusCode::OK, made.json.to_string());
+fn answer(made: Made) -> Response {
+    let mut response = json_response(StatusCode::OK, made.json);
     if made.replayed {
         response
             .headers_mut()
@@ -560,7 +708,7 @@ async fn post_turn(
     turn.conversation_id
         .get_or_insert_with(|| Arc::from(id.as_str()));
     let made = apply_turn(&app, &id, turn, None, started).await?;
-    Ok(answer(&made))
+    Ok(answer(made))
 }
 
 async fn post_status(
@@ -574,7 +722,7 @@ async fn post_status(
         HandoffStatus::from_json(&body).map_err(|e| ApiError::turn("invalid_status", &e, None))?;
     check_same(&id, status.conversation_id.as_deref(), "/conversation/id")?;
     let made = apply_status(&app, &id, status, started).await?;
-    Ok(answer(&made))
+    Ok(answer(made))
 }
 
 async fn get_conversation(
@@ -663,7 +811,7 @@ async fn evaluate(State(app): State<Arc<App>>, Body(body): Body) -> Result<Respo
     let decision = engine.evaluate(&mut state, &turn);
     let decision_id = app.ids.next();
     let made = Made {
-        json: decision_json(&decision, &decision_id),
+        json: decision_json(&decision, decision_id),
         decision,
         decision_id,
         latency: started.elapsed(),
@@ -991,16 +1139,29 @@ mod tests {
     #[test]
     fn decision_json_puts_the_id_first() {
         let decision = Engine::builtin().evaluate(&mut ConversationState::new(), &Turn::user("hi"));
-        let json = decision_json(&decision, "abc-1");
+        let id = DecisionId {
+            prefix: 0xab,
+            n: 0x1_2345_6789,
+        };
+        let json = decision_json(&decision, id);
         let value: Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(value["decision_id"], "abc-1");
+        assert_eq!(value["decision_id"], "00000000000000ab-123456789");
         assert_eq!(value["action"], "none");
-        assert!(json.starts_with(r#"{"decision_id":"abc-1","#));
+        assert!(json.starts_with(r#"{"decision_id":"00000000000000ab-123456789","#));
+        assert_eq!(
+            id.to_string(),
+            format!("{:016x}-{:08x}", 0xab, 0x1_2345_6789_u64)
+        );
+        let small = DecisionId {
+            prefix: u64::MAX,
+            n: 7,
+        };
+        assert_eq!(small.to_string(), format!("{:016x}-{:08x}", u64::MAX, 7));
     }
 
     #[test]
     fn decision_ids_are_unique() {
         let ids = DecisionIds::new();
-        assert_ne!(ids.next(), ids.next());
+        assert_ne!(ids.next().to_string(), ids.next().to_string());
     }
 }

@@ -63,6 +63,11 @@ struct Args {
     /// How long a conversation is kept after its last write, in seconds (memory and Redis; 0: no expiry)
     #[arg(long, default_value_t = 86_400, value_name = "SECONDS")]
     ttl: u64,
+    /// Redis: how many of the conversations this replica wrote last to keep in memory too, so
+    /// that a turn is one round trip to Redis (checked there: a record another replica changed
+    /// is read again); 0: none
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    redis_cache: usize,
     /// Redis: how long to wait for a connection or an answer, in milliseconds
     #[arg(long, default_value_t = 1_000, value_name = "MS")]
     store_timeout_ms: u64,
@@ -128,11 +133,12 @@ async fn serve(args: Args) -> Result<(), String> {
     let store = if args.state == "memory" {
         Store::Memory(MemoryStore::new(args.max_conversations, ttl))
     } else if args.state.starts_with("redis://") {
-        Store::Redis(RedisStore::new(
+        Store::Redis(Box::new(RedisStore::new(
             &args.state,
             ttl,
             Duration::from_millis(args.store_timeout_ms),
-        )?)
+            args.redis_cache,
+        )?))
     } else {
         return Err(format!(
             "--state is `memory` or `redis://HOST:PORT/DB`, not `{}`",

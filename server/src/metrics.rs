@@ -24,7 +24,8 @@ struct RouteFigures {
 #[derive(Default)]
 pub struct Metrics {
     routes: Mutex<HashMap<String, RouteFigures>>,
-    decisions: Mutex<HashMap<(&'static str, String), u64>>,
+    /// By action, then by rule (`""`: none).
+    decisions: Mutex<HashMap<&'static str, HashMap<Box<str>, u64>>>,
     reloads: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     store_errors: Mutex<BTreeMap<&'static str, u64>>,
     pub store_conflicts: AtomicU64,
@@ -55,8 +56,15 @@ impl Metrics {
 
     pub fn decision(&self, action: &'static str, rule: Option<&str>) {
         let mut decisions = lock(&self.decisions);
-        let key = (action, rule.unwrap_or("").to_string());
-        *decisions.entry(key).or_default() += 1;
+        let by_rule = decisions.entry(action).or_default();
+        let rule = rule.unwrap_or("");
+        // The rule's name is copied only the first time it decides.
+        match by_rule.get_mut(rule) {
+            Some(count) => *count += 1,
+            None => {
+                by_rule.insert(rule.into(), 1);
+            }
+        }
     }
 
     /// A reload by `trigger` (`signal`, `watch`, `api`) that ended `result`
@@ -135,7 +143,10 @@ impl Metrics {
         }
         drop(routes);
         let decisions = lock(&self.decisions);
-        let mut sorted: Vec<_> = decisions.iter().collect();
+        let mut sorted: Vec<_> = decisions
+            .iter()
+            .flat_map(|(action, by_rule)| by_rule.iter().map(move |(rule, n)| ((*action, rule), n)))
+            .collect();
         sorted.sort();
         writeln!(
             out,

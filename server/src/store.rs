@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use escalate::{ConversationState, Turn};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 /// One conversation as stored.
@@ -76,34 +76,36 @@ impl Record {
         self.transcript.push_back(turn);
     }
 
-    fn to_json(&self) -> String {
-        #[derive(Serialize)]
-        struct Out<'a> {
-            state: &'a ConversationState,
-            transcript: Vec<&'a RawValue>,
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            transcript_ids: Vec<Option<&'a str>>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            last: Option<&'a RawValue>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            last_turn_id: Option<&'a str>,
+    /// The record as stored in Redis: `{"state", "transcript",
+    /// "transcript_ids", "last", "last_turn_id"}`. Its parts are JSON this
+    /// process wrote, so they are put together as they are, not read again.
+    fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4096);
+        out.extend_from_slice(br#"{"state":"#);
+        serde_json::to_writer(&mut out, &self.state).expect("a state always serializes");
+        out.extend_from_slice(br#","transcript":["#);
+        for (i, turn) in self.transcript.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(turn.json.get().as_bytes());
         }
-        let last = self
-            .last
-            .as_deref()
-            .and_then(|l| serde_json::from_str::<&RawValue>(l).ok());
-        serde_json::to_string(&Out {
-            state: &self.state,
-            transcript: self.transcript.iter().map(|t| &*t.json).collect(),
-            transcript_ids: if self.transcript.iter().any(|t| t.id.is_some()) {
-                self.transcript.iter().map(|t| t.id.as_deref()).collect()
-            } else {
-                Vec::new()
-            },
-            last,
-            last_turn_id: self.last_turn_id.as_deref(),
-        })
-        .expect("a record always serializes")
+        out.push(b']');
+        if self.transcript.iter().any(|t| t.id.is_some()) {
+            let ids: Vec<Option<&str>> = self.transcript.iter().map(|t| t.id.as_deref()).collect();
+            out.extend_from_slice(br#","transcript_ids":"#);
+            serde_json::to_writer(&mut out, &ids).expect("ids serialize");
+        }
+        if let Some(last) = &self.last {
+            out.extend_from_slice(br#","last":"#);
+            out.extend_from_slice(last.as_bytes());
+        }
+        if let Some(id) = &self.last_turn_id {
+            out.extend_from_slice(br#","last_turn_id":"#);
+            serde_json::to_writer(&mut out, id).expect("an id serializes");
+        }
+        out.push(b'}');
+        out
     }
 
     fn from_json(version: u64, json: &[u8]) -> Result<Record, StoreError> {
@@ -163,7 +165,7 @@ impl std::fmt::Display for StoreError {
 
 pub enum Store {
     Memory(MemoryStore),
-    Redis(RedisStore),
+    Redis(Box<RedisStore>),
 }
 
 impl Store {
@@ -178,15 +180,6 @@ impl Store {
         match self {
             Store::Memory(store) => Ok(store.load(id)),
             Store::Redis(store) => store.load(id).await,
-        }
-    }
-
-    /// Writes `record` if the stored version is still `record.version`;
-    /// `Ok(false)` when someone else wrote first.
-    pub async fn save(&self, id: &str, record: Record) -> Result<bool, StoreError> {
-        match self {
-            Store::Memory(store) => Ok(store.save(id, record)),
-            Store::Redis(store) => store.save(id, &record).await,
         }
     }
 
@@ -217,6 +210,11 @@ impl Store {
 /// Conversations in this process: at most `capacity`, the least recently
 /// used evicted first, and each forgotten `ttl` after its last write (a
 /// `ttl` of zero: kept until evicted, as Redis keeps them until deleted).
+///
+/// A record is changed in place, under its shard's lock: no copy of the
+/// record is made and none is serialized, and two requests for one
+/// conversation are applied one after the other, never both from the same
+/// version.
 pub struct MemoryStore {
     shards: Vec<Mutex<lru::LruCache<Box<str>, Entry>>>,
     hasher: RandomState,
@@ -229,7 +227,7 @@ struct Entry {
     expires: Instant,
 }
 
-const SHARDS: usize = 32;
+const SHARDS: usize = 64;
 
 impl MemoryStore {
     pub fn new(capacity: usize, ttl: Duration) -> MemoryStore {
@@ -255,6 +253,7 @@ impl MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// A copy of the stored record (for `GET`).
     fn load(&self, id: &str) -> Option<Record> {
         let mut shard = self.shard(id);
         let entry = shard.get(id)?;
@@ -265,29 +264,53 @@ impl MemoryStore {
         Some(entry.record.clone())
     }
 
-    fn save(&self, id: &str, record: Record) -> bool {
+    /// Runs `change` on the conversation's record (a new one if none is
+    /// stored or it expired) and stores it with the next version, unless
+    /// `change` answers without changing it.
+    pub fn update<T, E>(
+        &self,
+        id: &str,
+        change: &mut impl Change<Out = T, Error = E>,
+    ) -> Result<T, E> {
         let now = Instant::now();
         let mut shard = self.shard(id);
-        let stored = match shard.peek(id) {
-            Some(entry) if entry.expires > now => entry.record.version,
-            _ => 0,
-        };
-        if stored != record.version {
-            return false;
+        if let Some(entry) = shard.get_mut(id) {
+            if entry.expires <= now {
+                entry.record = Record::default();
+            }
+            if let Some(out) = change.check(&entry.record)? {
+                return Ok(out);
+            }
+            let out = change.apply(&mut entry.record);
+            entry.record.version += 1;
+            entry.expires = now + self.ttl;
+            return Ok(out);
         }
+        let mut record = Record::default();
+        if let Some(out) = change.check(&record)? {
+            return Ok(out);
+        }
+        let out = change.apply(&mut record);
+        record.version = 1;
         let entry = Entry {
-            record: Record {
-                version: record.version + 1,
-                ..record
-            },
+            record,
             expires: now + self.ttl,
         };
-        if let Some((key, _)) = shard.push(id.into(), entry)
-            && &*key != id
-        {
+        if shard.push(id.into(), entry).is_some() {
+            // `push` gives back an entry only when it evicted one: the
+            // id was not stored (else `get_mut` found it).
             self.evicted.fetch_add(1, Ordering::Relaxed);
         }
-        true
+        Ok(out)
+    }
+
+    /// Keeps `record` as it is (a cache of what Redis holds).
+    fn put(&self, id: &str, record: Record) {
+        let entry = Entry {
+            record,
+            expires: Instant::now() + self.ttl,
+        };
+        self.shard(id).push(id.into(), entry);
     }
 
     fn delete(&self, id: &str) -> bool {
@@ -302,15 +325,35 @@ impl MemoryStore {
     }
 }
 
+/// What a request does to a stored conversation, in two steps: `check`
+/// reads the record and may answer without writing (a turn sent again);
+/// otherwise `apply` changes it, and the change is stored. With Redis,
+/// both may run again on a fresher record when another request wrote it
+/// in between.
+pub trait Change {
+    type Out;
+    type Error;
+    fn check(&mut self, record: &Record) -> Result<Option<Self::Out>, Self::Error>;
+    fn apply(&mut self, record: &mut Record) -> Self::Out;
+}
+
 /// Conversations in Redis: a hash per conversation, `ver` and `data` (the
 /// record's JSON), under `escalate:conversation:{id}`, expiring `ttl` after
-/// the last write. Writes are a Lua script that compares `ver` first.
+/// the last write. Writes are a Lua script that compares `ver` first and,
+/// when it differs, answers the stored record instead.
+///
+/// The records this replica wrote last are also kept in `cache`: a turn
+/// is evaluated on its cached record and written in one round trip; if
+/// another replica wrote in between, the write is refused with the fresh
+/// record, and the turn is evaluated again on it. So a cached record is
+/// never trusted, only tried.
 pub struct RedisStore {
     client: redis::Client,
-    connection: tokio::sync::Mutex<Option<redis::aio::ConnectionManager>>,
+    connection: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
     cas: redis::Script,
     ttl: Duration,
     timeout: Duration,
+    cache: Option<MemoryStore>,
 }
 
 const KEY_PREFIX: &str = "escalate:conversation:";
@@ -318,48 +361,67 @@ const KEY_PREFIX: &str = "escalate:conversation:";
 const CAS_SCRIPT: &str = r"
 local stored = redis.call('HGET', KEYS[1], 'ver')
 if stored == false then stored = '0' end
-if stored ~= ARGV[1] then return 0 end
+if stored ~= ARGV[1] then return redis.call('HMGET', KEYS[1], 'ver', 'data') end
 redis.call('HSET', KEYS[1], 'ver', ARGV[2], 'data', ARGV[3])
 if ARGV[4] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return 1
 ";
 
+/// The outcome of a compare-and-set write.
+pub enum Saved {
+    Written,
+    /// Someone else wrote first: the record stored now (`None`: none is).
+    Lost(Option<Box<Record>>),
+}
+
 impl RedisStore {
-    pub fn new(url: &str, ttl: Duration, timeout: Duration) -> Result<RedisStore, String> {
+    /// `cache`: how many records to keep in this process (0: none).
+    pub fn new(
+        url: &str,
+        ttl: Duration,
+        timeout: Duration,
+        cache: usize,
+    ) -> Result<RedisStore, String> {
         let client = redis::Client::open(url).map_err(|e| format!("bad Redis URL `{url}`: {e}"))?;
         Ok(RedisStore {
             client,
-            connection: tokio::sync::Mutex::new(None),
+            connection: tokio::sync::OnceCell::new(),
             cas: redis::Script::new(CAS_SCRIPT),
             ttl,
             timeout,
+            cache: (cache > 0).then(|| MemoryStore::new(cache, ttl)),
         })
     }
 
     /// The shared, multiplexed connection, made on first use (and again
     /// after a failed attempt); it reconnects by itself once made.
     async fn connection(&self) -> Result<redis::aio::ConnectionManager, StoreError> {
-        let mut connection = self.connection.lock().await;
-        if let Some(connection) = &*connection {
-            return Ok(connection.clone());
-        }
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(self.timeout)
-            .set_response_timeout(self.timeout)
-            .set_number_of_retries(1)
-            .set_max_delay(200);
-        let made = tokio::time::timeout(
-            self.timeout * 2,
-            redis::aio::ConnectionManager::new_with_config(self.client.clone(), config),
-        )
-        .await
-        .map_err(|_| StoreError::Unavailable("connecting to Redis timed out".into()))?
-        .map_err(unavailable)?;
-        *connection = Some(made.clone());
-        Ok(made)
+        self.connection
+            .get_or_try_init(|| async {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(self.timeout)
+                    .set_response_timeout(self.timeout)
+                    .set_number_of_retries(1)
+                    .set_max_delay(200);
+                tokio::time::timeout(
+                    self.timeout * 2,
+                    redis::aio::ConnectionManager::new_with_config(self.client.clone(), config),
+                )
+                .await
+                .map_err(|_| StoreError::Unavailable("connecting to Redis timed out".into()))?
+                .map_err(unavailable)
+            })
+            .await
+            .cloned()
     }
 
-    async fn load(&self, id: &str) -> Result<Option<Record>, StoreError> {
+    /// The record this replica wrote last, if it still has it: a guess at
+    /// the stored one, to be checked by `save`.
+    pub fn cached(&self, id: &str) -> Option<Record> {
+        self.cache.as_ref()?.load(id)
+    }
+
+    pub async fn load(&self, id: &str) -> Result<Option<Record>, StoreError> {
         let mut connection = self.connection().await?;
         let (version, data): (Option<u64>, Option<Vec<u8>>) = redis::cmd("HMGET")
             .arg(format!("{KEY_PREFIX}{id}"))
@@ -368,15 +430,14 @@ impl RedisStore {
             .query_async(&mut connection)
             .await
             .map_err(unavailable)?;
-        match (version, data) {
-            (Some(version), Some(data)) => Record::from_json(version, &data).map(Some),
-            _ => Ok(None),
-        }
+        stored(version, data)
     }
 
-    async fn save(&self, id: &str, record: &Record) -> Result<bool, StoreError> {
+    /// Writes `record` as version `record.version + 1` if the stored
+    /// version is still `record.version`.
+    pub async fn save(&self, id: &str, mut record: Record) -> Result<Saved, StoreError> {
         let mut connection = self.connection().await?;
-        let written: i64 = self
+        let answer: redis::Value = self
             .cas
             .key(format!("{KEY_PREFIX}{id}"))
             .arg(record.version)
@@ -386,11 +447,23 @@ impl RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable)?;
-        Ok(written == 1)
+        if let redis::Value::Int(1) = answer {
+            if let Some(cache) = &self.cache {
+                record.version += 1;
+                cache.put(id, record);
+            }
+            return Ok(Saved::Written);
+        }
+        let (version, data): (Option<u64>, Option<Vec<u8>>) =
+            redis::from_redis_value(&answer).map_err(unavailable)?;
+        Ok(Saved::Lost(stored(version, data)?.map(Box::new)))
     }
 
     async fn delete(&self, id: &str) -> Result<bool, StoreError> {
         let mut connection = self.connection().await?;
+        if let Some(cache) = &self.cache {
+            cache.delete(id);
+        }
         let deleted: i64 = redis::cmd("DEL")
             .arg(format!("{KEY_PREFIX}{id}"))
             .query_async(&mut connection)
@@ -409,6 +482,14 @@ impl RedisStore {
     }
 }
 
+/// A record as `HMGET ver data` gives it.
+fn stored(version: Option<u64>, data: Option<Vec<u8>>) -> Result<Option<Record>, StoreError> {
+    match (version, data) {
+        (Some(version), Some(data)) => Record::from_json(version, &data).map(Some),
+        _ => Ok(None),
+    }
+}
+
 fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError::Unavailable(format!("Redis: {error}"))
 }
@@ -417,19 +498,58 @@ fn unavailable(error: redis::RedisError) -> StoreError {
 mod tests {
     use super::*;
 
+    /// Appends a mark to `last_turn_id`; answers without writing when
+    /// `answer` is set.
+    struct Mark {
+        answer: bool,
+    }
+
+    impl Change for Mark {
+        type Out = u64;
+        type Error = ();
+        fn check(&mut self, record: &Record) -> Result<Option<u64>, ()> {
+            Ok(self.answer.then_some(record.version))
+        }
+        fn apply(&mut self, record: &mut Record) -> u64 {
+            record.last_turn_id.get_or_insert_default().push('x');
+            record.version
+        }
+    }
+
+    fn write() -> Mark {
+        Mark { answer: false }
+    }
+
     #[test]
-    fn memory_store_compares_versions_and_evicts() {
+    fn memory_store_versions_every_write_and_evicts() {
         let store = MemoryStore::new(SHARDS, Duration::from_secs(60));
-        let mut record = Record::default();
-        assert!(store.save("a", record.clone()));
-        // A second writer that read version 0 loses.
-        assert!(!store.save("a", record.clone()));
-        record = store.load("a").unwrap();
-        assert_eq!(record.version, 1);
-        assert!(store.save("a", record.clone()));
+        assert_eq!(store.update("a", &mut write()), Ok(0));
+        assert_eq!(store.update("a", &mut write()), Ok(1));
+        let record = store.load("a").unwrap();
+        assert_eq!(
+            (record.version, record.last_turn_id.as_deref()),
+            (2, Some("xx"))
+        );
+        // An answer without a write changes nothing, and stores nothing new.
+        assert_eq!(store.update("a", &mut Mark { answer: true }), Ok(2));
         assert_eq!(store.load("a").unwrap().version, 2);
+        assert_eq!(store.update("new", &mut Mark { answer: true }), Ok(0));
+        assert!(store.load("new").is_none());
+        // Writers at once on one conversation: none is lost.
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..500 {
+                        store.update("a", &mut write()).unwrap();
+                    }
+                });
+            }
+        });
+        let record = store.load("a").unwrap();
+        assert_eq!(record.version, 2002);
+        assert_eq!(record.last_turn_id.map(|m| m.len()), Some(2002));
         for i in 0..SHARDS * 4 {
-            store.save(&format!("c{i}"), Record::default());
+            store.update(&format!("c{i}"), &mut write()).unwrap();
         }
         assert!(store.len() <= SHARDS);
         assert!(store.evicted.load(Ordering::Relaxed) > 0);
@@ -439,13 +559,16 @@ mod tests {
     #[test]
     fn memory_store_forgets_after_ttl() {
         let store = MemoryStore::new(10, Duration::from_millis(1));
-        assert!(store.save("a", Record::default()));
+        store.update("a", &mut write()).unwrap();
+        store.update("a", &mut write()).unwrap();
         std::thread::sleep(Duration::from_millis(5));
         assert!(store.load("a").is_none());
-        // An expired record counts as absent: a fresh writer wins.
-        assert!(store.save("a", Record::default()));
+        store.update("b", &mut write()).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        // An expired record counts as absent: the next write starts afresh.
+        assert_eq!(store.update("b", &mut write()), Ok(0));
         let forever = MemoryStore::new(10, Duration::ZERO);
-        assert!(forever.save("a", Record::default()));
+        forever.update("a", &mut write()).unwrap();
         assert!(forever.load("a").is_some());
     }
 
@@ -461,7 +584,7 @@ mod tests {
         }
         record.last = Some(Arc::from(r#"{"action":"none","decision_id":"d-1"}"#));
         let json = record.to_json();
-        let back = Record::from_json(7, json.as_bytes()).unwrap();
+        let back = Record::from_json(7, &json).unwrap();
         assert_eq!(back.version, 7);
         let turns = back.transcript_turns();
         let texts: Vec<&str> = turns.iter().map(|t| t.text.as_str()).collect();

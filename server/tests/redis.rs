@@ -122,6 +122,43 @@ fn replicas_share_conversations() {
     );
 }
 
+/// A replica keeps the records it wrote, to write the next turn in one
+/// round trip; what another replica wrote, deleted or let expire since must
+/// win over that copy, for turns, for retried turns and for status events.
+#[test]
+fn a_replica_never_decides_from_a_stale_copy() {
+    let redis = Redis::start();
+    let a = replica(&redis, &[]);
+    let b = replica(&redis, &[]);
+    let (mut ca, mut cb) = (a.client(), b.client());
+    let turn = |id: &str, text: &str| format!(r#"{{"id": "{id}", "text": "{text}"}}"#);
+    let path = "/v1/conversations/st-1/turns";
+    assert_eq!(ca.post(path, &turn("m1", "hello")).json()["turn"], 1);
+    assert_eq!(cb.post(path, &turn("m2", "thanks")).json()["turn"], 2);
+    // A's copy says m1 was the last turn; the stored record says m2 was.
+    let again = ca.post(path, &turn("m1", "hello"));
+    assert_eq!(again.status, 409, "{}", again.text());
+    assert_eq!(again.json()["code"], "duplicate_turn");
+    let replayed = ca.post(path, &turn("m2", "thanks"));
+    assert_eq!(replayed.header("x-escalate-replayed"), Some("true"));
+    assert_eq!(replayed.json()["turn"], 2);
+    assert_eq!(ca.post(path, &turn("m3", "ok")).json()["turn"], 3);
+    // Deleted through B: A starts afresh, as after an expiry.
+    assert_eq!(cb.delete("/v1/conversations/st-1").status, 204);
+    assert_eq!(ca.post(path, &turn("m4", "hi")).json()["turn"], 1);
+    redis.command(&["DEL", "escalate:conversation:st-1"]);
+    assert_eq!(ca.post(path, &turn("m5", "hi")).json()["turn"], 1);
+    let stored = cb.get("/v1/conversations/st-1").json();
+    assert_eq!(
+        (stored["turns"].as_u64(), stored["version"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // Without the copy (--redis-cache 0) every turn reads Redis first.
+    let c = replica(&redis, &["--redis-cache", "0"]);
+    assert_eq!(c.client().post(path, &turn("m6", "hi")).json()["turn"], 2);
+    assert_eq!(ca.post(path, &turn("m7", "hi")).json()["turn"], 3);
+}
+
 #[test]
 fn concurrent_turns_on_two_replicas_lose_nothing() {
     let redis = Redis::start();
