@@ -42,6 +42,10 @@ use crate::words::WordScratch;
 /// The built-in default policy (`policies/default.yaml`), compiled into the library.
 pub const DEFAULT_POLICY: &str = include_str!("../policies/default.yaml");
 
+/// The built-in policy's tests (`policies/default.tests.yaml`), for
+/// [`TestSuite::from_test_file_yaml`](crate::TestSuite::from_test_file_yaml).
+pub const DEFAULT_TESTS: &str = include_str!("../policies/default.tests.yaml");
+
 const DEFAULT_ONLINE: &str = "Let me connect you with a person who can help.";
 const DEFAULT_OFFLINE: &str = "Our team is offline right now. Leave your email and we'll get back to you as soon as we're in.";
 const DEFAULT_OFFER: &str = "Would you like me to connect you with a person?";

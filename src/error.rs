@@ -27,6 +27,9 @@ pub struct Diagnostic {
     file: String,
     line: usize,
     column: usize,
+    /// The column just past the span on the same line (a span of one
+    /// character or more; `column` itself when there is no place).
+    end: usize,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     help: Option<String>,
@@ -65,6 +68,13 @@ impl Diagnostic {
     /// The 1-based column, in characters.
     pub fn column(&self) -> usize {
         self.column
+    }
+
+    /// The 1-based column just past the offending span, on the same line
+    /// (for an editor to underline `column..end`); `column` when the
+    /// problem has no place in the file.
+    pub fn end(&self) -> usize {
+        self.end
     }
 
     /// What is wrong.
@@ -216,12 +226,14 @@ impl Source<'_> {
         let column = self.text[line_start..offset].chars().count() + 1;
         let from = offset - line_start;
         let to = floor_char_boundary(line_text, (from + len.max(1)).min(line_text.len())).max(from);
+        let end = column + line_text[from..to].chars().count().max(1);
         Diagnostic {
             code,
             severity: Severity::Error,
             file: self.file.to_string(),
             line,
             column,
+            end,
             message: message.into(),
             help: None,
             snippet: Some(SnippetLine {
@@ -239,6 +251,7 @@ impl Source<'_> {
             file: self.file.to_string(),
             line: 0,
             column: 0,
+            end: 0,
             message: message.into(),
             help: None,
             snippet: None,

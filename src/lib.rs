@@ -25,8 +25,10 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod check;
 mod compile;
 mod condition;
+mod corpus;
 mod decision;
 mod dfa;
 mod engine;
@@ -48,11 +50,13 @@ mod turn;
 mod words;
 
 pub use crate::{
+    check::CheckReport,
+    corpus::{BadLine, Conversation, Corpus, CorpusStats, Course},
     decision::{
         Action, Consult, ConsultAnswer, Decision, EvalError, Evidence, FallbackChannel, Kind,
         PolicyId, Priority, ReadAs, Reason, Repeat, Route, SentimentWord, Trigger,
     },
-    engine::{DEFAULT_POLICY, Engine, PolicySummary},
+    engine::{DEFAULT_POLICY, DEFAULT_TESTS, Engine, PolicySummary},
     error::{Diagnostic, PolicyError, Severity},
     eval::{
         EvalCase, EvalReport, Expected, Floor, FloorCheck, IntentMap, LabelFigures, LabelledSet,

@@ -270,6 +270,8 @@ export interface Diagnostic {
   line: number
   /** From 1, in characters. */
   column: number
+  /** The column just past the offending span on the same line (to underline `column..end`); 0 with `column` when there is no place. */
+  end: number
   message: string
   /** Absent when there is no likely fix. */
   help?: string

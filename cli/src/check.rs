@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use escalate::{Diagnostic, Engine, PolicyError, PolicySummary, TestSuite};
+use escalate::{CheckReport, Diagnostic, Engine, PolicyError, PolicySummary, TestSuite};
 use serde::Serialize;
 
 use crate::{Format, Outcome};
@@ -17,7 +17,7 @@ Without POLICY, checks the built-in default policy. A file named
 Every error is reported at once, each as file:line:column with the offending
 line and a hint. `--format json` prints one JSON object:
   {\"policies\": [{\"file\", \"valid\", \"summary\", \"diagnostics\": [{\"code\",
-   \"severity\", \"file\", \"line\", \"column\", \"message\", \"help\"}]}]}
+   \"severity\", \"file\", \"line\", \"column\", \"end\", \"message\", \"help\"}]}]}
 
 Warnings (severity `warning`, same format) point at what loads but is
 probably a mistake:
@@ -45,17 +45,6 @@ pub(crate) struct CheckArgs {
     /// Fail (exit 1) when a policy has warnings
     #[arg(long)]
     deny_warnings: bool,
-}
-
-#[derive(Serialize)]
-struct Report<'a> {
-    file: String,
-    valid: bool,
-    summary: Option<&'a PolicySummary>,
-    /// For a test file, how many tests it holds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tests: Option<usize>,
-    diagnostics: Vec<&'a Diagnostic>,
 }
 
 /// What a file given to `check` turned out to be.
@@ -101,30 +90,18 @@ pub(crate) fn check(args: &CheckArgs, out: &mut impl Write) -> io::Result<Outcom
             .map(|p| (p.display().to_string(), Checked::of(p)))
             .collect()
     };
-    let reports: Vec<Report> = loaded
+    let reports: Vec<CheckReport> = loaded
         .iter()
-        .map(|(file, checked)| Report {
-            file: file.clone(),
-            valid: checked.error().is_none(),
-            summary: match checked {
-                Checked::Policy(Ok(engine)) => Some(engine.summary()),
-                _ => None,
-            },
-            tests: match checked {
-                Checked::Tests(Ok(suite)) => Some(suite.len()),
-                _ => None,
-            },
-            diagnostics: match checked.error() {
-                Some(e) => e.diagnostics().collect(),
-                None => checked.warnings(),
-            },
+        .map(|(file, checked)| match checked {
+            Checked::Policy(loaded) => CheckReport::policy(file.clone(), loaded),
+            Checked::Tests(loaded) => CheckReport::tests(file.clone(), loaded),
         })
         .collect();
     match args.format {
         Format::Json => {
             #[derive(Serialize)]
-            struct Output<'r, 'a> {
-                policies: &'r [Report<'a>],
+            struct Output<'r> {
+                policies: &'r [CheckReport],
             }
             serde_json::to_writer_pretty(&mut *out, &Output { policies: &reports })?;
             writeln!(out)?;

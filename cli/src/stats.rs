@@ -1,14 +1,13 @@
 //! `escalate-check stats`: what a policy does to a corpus of conversations,
 //! beside a baseline, or across a sweep of one threshold.
 
-use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use escalate::{
-    Action, ConversationState, Decision, Engine, HandoffStatus, Role, TranscriptLine, Turn,
-};
+use escalate::{Action, Corpus, CorpusStats as Stats, Course, Engine};
+
+type Counts = std::collections::BTreeMap<String, usize>;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -49,44 +48,6 @@ pub(crate) struct StatsArgs {
     files: Vec<PathBuf>,
 }
 
-struct Conversation {
-    id: String,
-    /// Turns, and the agent hub's statuses between them.
-    turns: Vec<TranscriptLine>,
-}
-
-/// How one conversation ended up: the first decision that offered or
-/// escalated, and the strongest action it reached.
-#[derive(Clone, Serialize)]
-struct Course {
-    id: String,
-    action: Action,
-    turn: Option<u32>,
-    rule: Option<String>,
-    reasons: Vec<String>,
-    #[serde(skip)]
-    decisions: Vec<Decision>,
-}
-
-type Counts = BTreeMap<String, usize>;
-
-/// What a policy did to the corpus.
-#[derive(Default, Serialize)]
-struct Stats {
-    policy: String,
-    hash: String,
-    conversations: usize,
-    turns: usize,
-    escalated: usize,
-    offered: usize,
-    escalation_rate: f64,
-    first_escalation_turn: BTreeMap<u32, usize>,
-    rules: BTreeMap<String, usize>,
-    triggers: BTreeMap<String, usize>,
-    kinds: BTreeMap<String, usize>,
-    actions: BTreeMap<String, usize>,
-}
-
 #[derive(Serialize)]
 struct Flip<'c> {
     id: &'c str,
@@ -116,7 +77,7 @@ pub(crate) fn stats(args: &StatsArgs, out: &mut impl Write) -> io::Result<Outcom
         },
         None => None,
     };
-    let mut corpus = Vec::new();
+    let mut corpus = Corpus::default();
     let mut bad_lines = 0;
     for file in &args.files {
         match read_corpus(file, &mut corpus) {
@@ -129,10 +90,10 @@ pub(crate) fn stats(args: &StatsArgs, out: &mut impl Write) -> io::Result<Outcom
     }
 
     let courses = run(&engine, &corpus);
-    let current = summarize(&engine, &courses);
+    let current = Stats::of(&engine, &courses);
     let compared = baseline.as_ref().map(|b| {
         let old = run(b, &corpus);
-        let stats = summarize(b, &old);
+        let stats = Stats::of(b, &old);
         (stats, old)
     });
     let flips: Vec<Flip> = compared
@@ -252,198 +213,42 @@ fn compile(text: &str, path: Option<&Path>) -> Option<Engine> {
     }
 }
 
-/// Reads a JSONL or Bot Framework transcript into conversations, in order
-/// of their first turn. A line that is not a turn is reported on stderr and
-/// skipped, as `run` does; returns how many were.
-fn read_corpus(path: &Path, corpus: &mut Vec<Conversation>) -> Result<usize, String> {
-    let name = path.display();
+/// Reads a JSONL or Bot Framework transcript into the corpus; a line that
+/// is not a turn is reported on stderr and skipped, as `run` does. Returns
+/// how many were.
+fn read_corpus(path: &Path, corpus: &mut Corpus) -> Result<usize, String> {
+    let name = path.display().to_string();
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read `{name}`: {}", io_message(&e)))?;
-    let bytes = bytes.strip_prefix(crate::UTF8_BOM).unwrap_or(&bytes);
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    let mut add = |id: String, turn: TranscriptLine| {
-        let at = *index.entry(id.clone()).or_insert_with(|| {
-            corpus.push(Conversation {
-                id,
-                turns: Vec::new(),
-            });
-            corpus.len() - 1
-        });
-        corpus[at].turns.push(turn);
-    };
-    if first == Some(&b'[') {
-        let activities: Vec<serde_json::Value> = serde_json::from_slice(bytes)
-            .map_err(|e| format!("{name}: not a Bot Framework transcript: {e}"))?;
-        for (number, activity) in activities.iter().enumerate() {
-            let at = |what: &str| format!("{name}: activity {}: {what}", number + 1);
-            if activity["type"] == "event" && activity["name"] == "handoff.status" {
-                let json = serde_json::to_vec(activity)
-                    .map_err(|e| at(&format!("cannot read the handoff status: {e}")))?;
-                let status = HandoffStatus::from_json(&json)
-                    .map_err(|e| at(&format!("invalid handoff status: {e}")))?;
-                let id = status.conversation_id.as_deref().unwrap_or("-").to_string();
-                add(id, TranscriptLine::Status(status));
-                continue;
-            }
-            if activity["type"] != "message" {
-                continue;
-            }
-            let role = match activity["from"]["role"].as_str() {
-                Some("bot") => Role::Bot,
-                _ => Role::User,
-            };
-            let id = activity["conversation"]["id"]
-                .as_str()
-                .unwrap_or("-")
-                .to_string();
-            // A message without text (a card, an attachment) is an empty
-            // turn; text that is not a string is a broken transcript.
-            let text = match &activity["text"] {
-                serde_json::Value::Null => "",
-                serde_json::Value::String(text) => text,
-                other => return Err(at(&format!("`text` is `{other}`, not a string"))),
-            };
-            let turn = Turn {
-                role,
-                conversation_id: Some(id.as_str().into()),
-                timestamp: activity["timestamp"].as_str().map(String::from),
-                locale: activity["locale"].as_str().map(String::from),
-                ..Turn::user(text)
-            };
-            add(id, TranscriptLine::Turn(turn));
-        }
-        return Ok(0);
+    let bad = corpus.read(&name, &bytes)?;
+    for line in &bad {
+        crate::report_bad_line(&name, line.line as u64, &line.error);
     }
-    let mut bad_lines = 0;
-    for (number, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let line = match TranscriptLine::from_json(line) {
-            Ok(line) => line,
-            Err(e) => {
-                crate::report_bad_line(&name.to_string(), number as u64 + 1, &e);
-                bad_lines += 1;
-                continue;
-            }
-        };
-        let id = match &line {
-            TranscriptLine::Turn(turn) => turn.conversation_id.as_deref(),
-            TranscriptLine::Status(status) => status.conversation_id.as_deref(),
-        };
-        add(id.unwrap_or("-").to_string(), line);
-    }
-    Ok(bad_lines)
+    Ok(bad.len())
 }
 
 /// Every conversation through the engine, on every core.
-fn run(engine: &Engine, corpus: &[Conversation]) -> Vec<Course> {
+fn run(engine: &Engine, corpus: &Corpus) -> Vec<Course> {
     let bar = io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(corpus.len() as u64);
+        let bar = indicatif::ProgressBar::new(corpus.conversations.len() as u64);
         bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
         bar
     });
     let courses = corpus
+        .conversations
         .par_iter()
         .map(|conversation| {
-            let mut state = ConversationState::new();
-            // Statuses move the conversation on; only user turns are counted.
-            let decisions: Vec<Decision> = conversation
-                .turns
-                .iter()
-                .filter_map(|line| match line {
-                    TranscriptLine::Turn(t) => {
-                        let decision = engine.evaluate(&mut state, t);
-                        (t.role == Role::User).then_some(decision)
-                    }
-                    TranscriptLine::Status(status) => {
-                        engine.apply_status(&mut state, status);
-                        None
-                    }
-                })
-                .collect();
+            let course = engine.course(conversation);
             if let Some(bar) = &bar {
                 bar.inc(1);
             }
-            course(&conversation.id, decisions)
+            course
         })
         .collect();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     courses
-}
-
-/// What a conversation came to: its strongest action, with the turn, rule
-/// and reasons of the first decision that took it (an offer at turn 2 then
-/// an escalation at turn 3 is an escalation at turn 3, by its own rule).
-fn course(id: &str, decisions: Vec<Decision>) -> Course {
-    let strongest = decisions.iter().map(|d| d.action).max().unwrap_or_default();
-    let first = decisions
-        .iter()
-        .find(|d| d.action == strongest && d.action != Action::None);
-    Course {
-        id: id.to_string(),
-        action: strongest,
-        turn: first.map(|d| d.turn),
-        rule: first.and_then(|d| d.rule.as_deref().map(String::from)),
-        reasons: first.map_or_else(Vec::new, |d| {
-            d.reasons
-                .iter()
-                .map(|r| format!("{} [{}] {}", r.rule, r.trigger, r.detail))
-                .collect()
-        }),
-        decisions,
-    }
-}
-
-fn summarize(engine: &Engine, courses: &[Course]) -> Stats {
-    let mut stats = Stats {
-        policy: engine.name().to_string(),
-        hash: engine.id().hash.clone(),
-        conversations: courses.len(),
-        ..Stats::default()
-    };
-    for course in courses {
-        match course.action {
-            // A triage question leads to an escalation.
-            Action::Escalate | Action::Collect => stats.escalated += 1,
-            Action::Offer => stats.offered += 1,
-            Action::Consult | Action::None => {}
-        }
-        let first_escalation = course
-            .decisions
-            .iter()
-            .find(|d| d.action == Action::Escalate);
-        if let Some(d) = first_escalation {
-            *stats.first_escalation_turn.entry(d.turn).or_default() += 1;
-        }
-        stats.turns += course.decisions.len();
-        for d in &course.decisions {
-            *stats.actions.entry(d.action.to_string()).or_default() += 1;
-            if let (Some(rule), Some(kind)) = (&d.rule, d.kind) {
-                *stats.rules.entry(rule.to_string()).or_default() += 1;
-                *stats.kinds.entry(kind.to_string()).or_default() += 1;
-            }
-            for reason in &d.reasons {
-                *stats
-                    .triggers
-                    .entry(reason.trigger.to_string())
-                    .or_default() += 1;
-            }
-        }
-    }
-    stats.escalation_rate = rate(stats.escalated, stats.conversations);
-    stats
-}
-
-fn rate(count: usize, of: usize) -> f64 {
-    if of == 0 {
-        0.0
-    } else {
-        count as f64 / of as f64
-    }
 }
 
 fn describe(course: &Course) -> String {
@@ -542,7 +347,7 @@ fn write_stats(out: &mut impl Write, now: &Stats, old: Option<&Stats>) -> io::Re
 }
 
 /// The escalation and offer rates with one rule's threshold at each value.
-fn sweep(policy: &str, spec: &str, corpus: &[Conversation]) -> Result<Vec<SweepPoint>, String> {
+fn sweep(policy: &str, spec: &str, corpus: &Corpus) -> Result<Vec<SweepPoint>, String> {
     let (path, range) = spec
         .split_once('=')
         .ok_or("expected RULE.FIELD=FROM:TO:STEP")?;
@@ -613,11 +418,11 @@ fn sweep(policy: &str, spec: &str, corpus: &[Conversation]) -> Result<Vec<SweepP
             format!("`{path}` = {value}: {}", problems.join("; "))
         })?;
         let courses = run(&engine, corpus);
-        let stats = summarize(&engine, &courses);
+        let stats = Stats::of(&engine, &courses);
         points.push(SweepPoint {
             value,
             escalation_rate: stats.escalation_rate,
-            offer_rate: rate(stats.offered, stats.conversations),
+            offer_rate: stats.offer_rate(),
         });
     }
     Ok(points)

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::{Format, Outcome, write_reasons, write_verdict};
 
 /// The built-in policy's tests, run when no path is given.
-const BUILTIN_TESTS: &str = include_str!("../../policies/default.tests.yaml");
+const BUILTIN_TESTS: &str = escalate::DEFAULT_TESTS;
 
 pub(crate) const AFTER_HELP: &str = "\
 Each PATH is a policy (its own `tests:` section and NAME.tests.yaml beside

@@ -46,6 +46,8 @@ pub struct Config {
     pub token: Option<[u8; 32]>,
     pub policy_endpoint: bool,
     pub log_text: LogText,
+    /// Serve the page at `/playground`.
+    pub playground: bool,
 }
 
 pub struct App {
@@ -62,6 +64,8 @@ pub struct App {
     /// that read the file earlier could swap in after one that read it later.
     reloading: Mutex<()>,
     ids: DecisionIds,
+    /// Policies posted to the preview endpoints, compiled.
+    pub compiled: crate::preview::Cache,
 }
 
 /// How many times a write that lost a compare-and-set is tried again.
@@ -87,6 +91,7 @@ impl App {
             last_reload: Mutex::new(None),
             reloading: Mutex::new(()),
             ids: DecisionIds::new(),
+            compiled: crate::preview::Cache::default(),
         }
     }
 
@@ -346,7 +351,7 @@ fn decision_json(decision: &Decision, decision_id: DecisionId) -> String {
     String::from_utf8(out).expect("JSON is UTF-8")
 }
 
-fn json_response(status: StatusCode, body: String) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
     (
         status,
         [(
@@ -359,7 +364,17 @@ fn json_response(status: StatusCode, body: String) -> Response {
 }
 
 pub fn router(app: Arc<App>) -> Router {
+    let page = if app.config.playground {
+        crate::playground::routes()
+    } else {
+        Router::new()
+    };
     Router::new()
+        .merge(page)
+        .route("/v1/check", post(crate::preview::check))
+        .route("/v1/preview", post(crate::preview::preview))
+        .route("/v1/tests", post(crate::preview::tests))
+        .route("/v1/stats", post(crate::preview::stats))
         .route("/v1/conversations/{id}/turns", post(post_turn))
         .route("/v1/conversations/{id}/status", post(post_status))
         .route(
@@ -385,7 +400,7 @@ async fn around(State(app): State<Arc<App>>, request: Request, next: Next) -> Re
     let started = Instant::now();
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
-    let open = matches!(route, "/health" | "/ready");
+    let open = matches!(route, "/health" | "/ready") || crate::playground::is_page(route);
     let response = if !open && !authorized(&app.config, &request) {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -461,7 +476,7 @@ async fn method_not_allowed() -> ApiError {
 
 /// A request body, read up to the limit (`--max-body`); larger ones are
 /// refused with 413 before they are read.
-struct Body(Bytes);
+pub(crate) struct Body(pub(crate) Bytes);
 
 impl FromRequest<Arc<App>> for Body {
     type Rejection = ApiError;

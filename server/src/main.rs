@@ -6,6 +6,8 @@ mod app;
 mod decision_log;
 mod error;
 mod metrics;
+mod playground;
+mod preview;
 mod store;
 
 use std::io::IsTerminal;
@@ -89,6 +91,9 @@ struct Args {
     /// After SIGTERM, how long in-flight requests may take to finish, in seconds
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     drain_timeout: u64,
+    /// Serve the playground page at /playground (a policy editor, a conversation, a transcript's figures)
+    #[arg(long)]
+    playground: bool,
     /// Worker threads (default: one per core)
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
@@ -163,6 +168,7 @@ async fn serve(args: Args) -> Result<(), String> {
         token,
         policy_endpoint: args.policy_endpoint,
         log_text: args.log_text,
+        playground: args.playground,
     };
     let app = Arc::new(App::new(policy, store, log, config));
     // Signals are taken over before the address is announced, so a SIGHUP
@@ -186,6 +192,9 @@ async fn serve(args: Args) -> Result<(), String> {
             id.hash,
             app.store.kind()
         );
+    }
+    if args.playground {
+        tracing::info!("playground at http://{address}/playground");
     }
     if let Err(error) = app.store.ping().await {
         tracing::warn!("the state store is not reachable yet: {error}");

@@ -65,11 +65,12 @@ test('engine.warnings: each warning as the Diagnostic serde JSON', () => {
     file: repo('tests/data/lint.yaml'),
     line: 6,
     column: 3, // the topic's name, where `check` points
+    end: 12,
     message: 'no rule uses topic `forgotten`',
     help: 'refer to it with `when: { topic: forgotten }`, or remove it',
   })
   for (const warning of engine.warnings) {
-    assert.deepEqual(Object.keys(warning).filter((k) => k !== 'help'), ['code', 'severity', 'file', 'line', 'column', 'message'])
+    assert.deepEqual(Object.keys(warning).filter((k) => k !== 'help'), ['code', 'severity', 'file', 'line', 'column', 'end', 'message'])
   }
 })
 
@@ -82,13 +83,14 @@ test('PolicyError: the report the CLI prints, and every diagnostic', () => {
   const stdout = readFileSync(repo('cli/tests/cmd/check_broken.stdout'), 'utf8')
   assert.equal(`${error.message}\n\ntests/data/broken.yaml: invalid: 7 errors\n`.replaceAll('\\', '/'), stdout)
   assert.equal(error.diagnostics.length, 7)
-  assert.deepEqual(Object.keys(error.diagnostics[1]), ['code', 'severity', 'file', 'line', 'column', 'message', 'help'])
+  assert.deepEqual(Object.keys(error.diagnostics[1]), ['code', 'severity', 'file', 'line', 'column', 'end', 'message', 'help'])
   assert.deepEqual(error.diagnostics[1], {
     code: 'unknown-topic',
     severity: 'error',
     file: 'tests/data/broken.yaml',
     line: 9,
     column: 20,
+    end: 30,
     message: 'unknown topic `bereavment`',
     help: 'did you mean `bereavement`?',
   })

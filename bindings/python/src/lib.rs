@@ -303,6 +303,12 @@ impl Diagnostic {
     fn column(&self) -> usize {
         self.0.column()
     }
+    /// The column just past the offending span on the same line (to
+    /// underline `column..end`); 0 with `column` when there is no place.
+    #[getter]
+    fn end(&self) -> usize {
+        self.0.end()
+    }
     /// What is wrong.
     #[getter]
     fn message(&self) -> &str {

@@ -26,6 +26,9 @@ def test_engine_identity_and_warnings() -> None:
     linted = escalate.Engine.from_path(ROOT / "tests/data/lint.yaml")
     assert linted.warnings and all(w.severity == "warning" for w in linted.warnings)
     assert linted.warnings[0].to_dict()["code"] == linted.warnings[0].code
+    first = linted.warnings[0]
+    assert (first.line, first.column, first.end) == (6, 3, 12)
+    assert first.to_dict()["end"] == first.end
 
 
 def test_decision_attributes_match_its_json() -> None:
