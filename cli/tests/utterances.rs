@@ -30,8 +30,8 @@ fn the_built_in_policy_holds_its_floors_on_the_dev_split() {
     let (ok, report) = eval(
         "dev",
         &[
-            "--min-recall=escalate@en=0.90",
-            "--min-recall=escalate=0.88",
+            "--min-recall=escalate@en=0.93",
+            "--min-recall=escalate=0.92",
             "--min-recall=crisis=0.88",
             "--min-recall=none=0.98",
             "--min-recall=none@en=0.93",
