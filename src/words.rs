@@ -290,8 +290,9 @@ pub(crate) struct WordMatch {
     pub(crate) fuzzy: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum ReadKind {
+    #[default]
     Exact,
     Form,
     Typo,
@@ -302,7 +303,7 @@ enum ReadKind {
 }
 
 /// One way of reading text words `from..=to` as phrase words.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Reading {
     key: u32,
     /// A second key, for a text word that is two phrase words run together.
@@ -445,31 +446,13 @@ struct SeenWord {
     len: u8,
     count: u8,
     bytes: [u8; SEEN_BYTES],
-    readings: [SeenReading; SEEN_READINGS],
-}
-
-#[derive(Clone, Copy, Debug)]
-struct SeenReading {
-    key: u32,
-    second: Option<u32>,
-    edits: u8,
-    kind: ReadKind,
-}
-
-impl Default for SeenReading {
-    fn default() -> Self {
-        SeenReading {
-            key: 0,
-            second: None,
-            edits: 0,
-            kind: ReadKind::Exact,
-        }
-    }
+    /// The word's readings, as read at word 0.
+    readings: [Reading; SEEN_READINGS],
 }
 
 impl SeenWords {
     fn slot(hash: u64) -> usize {
-        (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - SEEN_WORDS.trailing_zeros())) as usize
+        fibonacci(hash, 64 - SEEN_WORDS.trailing_zeros())
     }
 
     /// Pushes the readings `bytes` had when `index` last read it, as
@@ -496,12 +479,9 @@ impl SeenWords {
             seen.readings[..seen.count as usize]
                 .iter()
                 .map(|r| Reading {
-                    key: r.key,
-                    second: r.second,
                     from: i,
                     to: i,
-                    edits: r.edits,
-                    kind: r.kind,
+                    ..*r
                 }),
         );
         true
@@ -524,14 +504,7 @@ impl SeenWords {
             ..SeenWord::default()
         };
         seen.bytes[..bytes.len()].copy_from_slice(bytes);
-        for (slot, r) in seen.readings.iter_mut().zip(read) {
-            *slot = SeenReading {
-                key: r.key,
-                second: r.second,
-                edits: r.edits,
-                kind: r.kind,
-            };
-        }
+        seen.readings[..read.len()].copy_from_slice(read);
     }
 }
 
@@ -1603,8 +1576,7 @@ impl BitFilter {
     }
 
     fn bit(&self, h: u64) -> usize {
-        // Fibonacci hashing: the polynomial hash's low bits are weak.
-        (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+        fibonacci(h, self.shift)
     }
 
     fn contains(&self, h: u64) -> bool {
@@ -1617,6 +1589,12 @@ impl BitFilter {
     fn memory_usage(&self) -> usize {
         self.bits.len() * 8
     }
+}
+
+/// The top `64 - shift` bits of `h` times 2^64 / phi: Fibonacci hashing,
+/// as the polynomial hash's low bits are weak.
+fn fibonacci(h: u64, shift: u32) -> usize {
+    (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> shift) as usize
 }
 
 const BASE: u64 = 0x100000001b3;
