@@ -336,10 +336,6 @@ pub(crate) struct Word {
     pub(crate) end: u32,
     pub(crate) clause: u32,
     pub(crate) sentence: u32,
-    /// The word's hash, and `BASE` to its length: what a concatenation's
-    /// hash is made of.
-    hash: u64,
-    power: u64,
 }
 
 /// A phrase whose words may come in any order.
@@ -425,87 +421,131 @@ impl StemCache {
 /// The readings of text words seen before, per thread: a word's own
 /// readings (exact, word forms, typos) depend only on its bytes and the
 /// index, and chat vocabulary repeats, so most words are looked up once.
-/// Direct-mapped and verified by the word's bytes and the index's id; a
+/// Direct-mapped by the word's hash and verified by its bytes themselves
+/// (a crafted collision of hashes gets nothing) and the index's id; a
 /// word with more readings than a slot holds, or longer than one, is read
 /// afresh each time.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SeenWords {
-    slots: Vec<SeenWord>,
+    slots: Box<[SeenWord]>,
+}
+
+impl Default for SeenWords {
+    fn default() -> Self {
+        SeenWords {
+            slots: vec![SeenWord::default(); SEEN_WORDS].into_boxed_slice(),
+        }
+    }
 }
 
 /// Words the per-thread cache of readings holds (a power of two).
 const SEEN_WORDS: usize = 1024;
-const SEEN_BYTES: usize = 16;
 const SEEN_READINGS: usize = 3;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct SeenWord {
-    hash: u64,
+    /// The word's bytes, zero-padded (see [`word_key`]).
+    key: u128,
     /// The index that read it; 0 for an empty slot.
     index: u64,
     len: u8,
     count: u8,
-    bytes: [u8; SEEN_BYTES],
+    /// Whether the word may be the first half of a phrase word split in two.
+    splits: bool,
     /// The word's readings, as read at word 0.
     readings: [Reading; SEEN_READINGS],
 }
 
+/// What the cache knows of a word: its readings, and whether it may be the
+/// first half of a phrase word split in two.
+struct Seen {
+    splits: bool,
+}
+
 impl SeenWords {
     fn slot(hash: u64) -> usize {
-        fibonacci(hash, 64 - SEEN_WORDS.trailing_zeros())
+        fibonacci(hash, 64 - SEEN_WORDS.trailing_zeros()) & (SEEN_WORDS - 1)
     }
 
-    /// Pushes the readings `bytes` had when `index` last read it, as
-    /// readings of word `i`; false when it is not in the cache.
+    /// Pushes the readings the word had when `index` last read it, as
+    /// readings of word `i`; `None` when it is not in the cache.
     fn replay(
         &self,
         index: u64,
         hash: u64,
-        bytes: &[u8],
+        key: Option<u128>,
+        len: usize,
         i: u32,
         readings: &mut Vec<Reading>,
-    ) -> bool {
-        let Some(seen) = self.slots.get(Self::slot(hash)) else {
-            return false;
-        };
-        if seen.index != index
-            || seen.hash != hash
-            || seen.len as usize != bytes.len()
-            || seen.bytes[..bytes.len()] != *bytes
-        {
-            return false;
+    ) -> Option<Seen> {
+        let seen = &self.slots[Self::slot(hash)];
+        if Some(seen.key) != key || seen.index != index || seen.len as usize != len {
+            return None;
         }
-        readings.extend(
-            seen.readings[..seen.count as usize]
-                .iter()
-                .map(|r| Reading {
-                    from: i,
-                    to: i,
-                    ..*r
-                }),
-        );
-        true
+        for reading in &seen.readings[..seen.count as usize] {
+            readings.push(Reading {
+                from: i,
+                to: i,
+                ..*reading
+            });
+        }
+        Some(Seen {
+            splits: seen.splits,
+        })
     }
 
-    /// Keeps the readings `index` gave `bytes`, if they fit a slot.
-    fn keep(&mut self, index: u64, hash: u64, bytes: &[u8], read: &[Reading]) {
-        if bytes.len() > SEEN_BYTES || read.len() > SEEN_READINGS {
+    /// Keeps what `index` read in the word, if it fits a slot.
+    fn keep(
+        &mut self,
+        index: u64,
+        hash: u64,
+        key: Option<u128>,
+        len: usize,
+        read: &[Reading],
+        splits: bool,
+    ) {
+        let Some(key) = key else {
             return;
-        }
-        if self.slots.is_empty() {
-            self.slots = vec![SeenWord::default(); SEEN_WORDS];
+        };
+        if read.len() > SEEN_READINGS {
+            return;
         }
         let seen = &mut self.slots[Self::slot(hash)];
         *seen = SeenWord {
-            hash,
+            key,
             index,
-            len: bytes.len() as u8,
+            len: len as u8,
             count: read.len() as u8,
+            splits,
             ..SeenWord::default()
         };
-        seen.bytes[..bytes.len()].copy_from_slice(bytes);
         seen.readings[..read.len()].copy_from_slice(read);
     }
+}
+
+/// The bytes `start..end` of `text` as one number, zero-padded, if they
+/// are at most 16: compared in one go, where a slice would call `memcmp`.
+/// Normalized text holds no zero byte, so with the length it is the word.
+fn word_key(text: &[u8], start: usize, end: usize) -> Option<u128> {
+    let len = end - start;
+    if len > 16 {
+        return None;
+    }
+    let key = match text.get(start..start + 16) {
+        Some(chunk) => {
+            let all = u128::from_le_bytes(chunk.try_into().expect("16 bytes"));
+            if len == 16 {
+                all
+            } else {
+                all & ((1u128 << (len * 8)) - 1)
+            }
+        }
+        None => text[start..end]
+            .iter()
+            .rev()
+            .fold(0u128, |key, &b| (key << 8) | b as u128),
+    };
+    Some(key)
 }
 
 /// Collects word phrases while a policy compiles.
@@ -716,11 +756,18 @@ impl WordIndexBuilder {
         modes.sort_unstable();
         let explained = self.explained.into_iter().collect();
         let known = BitFilter::new(exact.keys().copied(), exact.len());
+        let prefixes: Vec<u64> = self
+            .terms
+            .iter()
+            .flat_map(|term| (1..term.len()).map(|end| hash(&term.as_bytes()[..end])))
+            .collect();
+        let split_prefixes = BitFilter::new(prefixes.iter().copied(), prefixes.len());
         let root_filter = BitFilter::new(roots.keys().map(|&k| k as u64), roots.len());
         static BUILT: AtomicU64 = AtomicU64::new(1);
         WordIndex {
             id: BUILT.fetch_add(1, Ordering::Relaxed),
             known,
+            split_prefixes,
             root_filter,
             terms: self.terms.into_iter().map(String::into_boxed_str).collect(),
             exact,
@@ -753,6 +800,9 @@ pub(crate) struct WordIndex {
     exact: FxHashMap<u64, u32>,
     /// The hashes of `exact`, as a filter in front of it.
     known: BitFilter,
+    /// The hashes of the terms' beginnings: what the first half of a term
+    /// split in two may be.
+    split_prefixes: BitFilter,
     joined: FxHashMap<u32, (u32, u32)>,
     fuzzy: FuzzyIndex,
     typos: Typos,
@@ -809,15 +859,7 @@ impl WordIndex {
         if words.is_empty() {
             return;
         }
-        self.read(&text.bytes, words, readings, stems, seen);
-        first_reading.clear();
-        let mut at = 0;
-        for i in 0..=words.len() as u32 {
-            while at < readings.len() && readings[at].from < i {
-                at += 1;
-            }
-            first_reading.push(at as u32);
-        }
+        self.read(&text.bytes, words, readings, first_reading, stems, seen);
         if readings.is_empty() {
             return;
         }
@@ -827,32 +869,56 @@ impl WordIndex {
         }
     }
 
-    /// Every reading of every word, in order of the first word each reads.
+    /// Every reading of every word, in order of the first word each reads
+    /// (then the last, key, second key and edits), and where each word's
+    /// readings begin: `first_reading[i]..first_reading[i + 1]`. Written
+    /// in that order, so nothing is sorted: a word's own readings are
+    /// sorted once, when it is first read, and a split reading of words
+    /// `i - 1` and `i` goes after word `i - 1`'s own.
     fn read(
         &self,
         text: &[u8],
         words: &[Word],
         readings: &mut Vec<Reading>,
+        first_reading: &mut Vec<u32>,
         stems: &mut StemCache,
         seen: &mut SeenWords,
     ) {
         readings.clear();
+        first_reading.clear();
+        // Whether the previous word may be the first half of a split word.
+        let mut splits = false;
         for (i, word) in words.iter().enumerate() {
             if readings.len() >= MAX_READINGS {
                 break;
             }
             let i = i as u32;
-            let bytes = &text[word.start as usize..word.end as usize];
-            if !seen.replay(self.id, word.hash, bytes, i, readings) {
-                let before = readings.len();
-                self.read_word(bytes, word.hash, i, readings, stems);
-                seen.keep(self.id, word.hash, bytes, &readings[before..]);
-            }
-            if i > 0 {
+            if splits {
                 self.read_split(text, &words[i as usize - 1], word, i, readings);
             }
+            first_reading.push(readings.len() as u32);
+            let bytes = &text[word.start as usize..word.end as usize];
+            let key = word_key(text, word.start as usize, word.end as usize);
+            // The cache's slot: from the bytes at hand, where they fit.
+            let slot = match key {
+                Some(key) => key as u64 ^ ((key >> 64) as u64).rotate_left(32),
+                None => hash(bytes),
+            };
+            splits = match seen.replay(self.id, slot, key, bytes.len(), i, readings) {
+                Some(seen) => seen.splits,
+                None => {
+                    let before = readings.len();
+                    let word_hash = hash(bytes);
+                    self.read_word(bytes, word_hash, i, readings, stems);
+                    readings[before..].sort_unstable_by_key(|r| (r.key, r.second, r.edits));
+                    let splits = self.split_prefixes.contains(word_hash);
+                    let read = &readings[before..];
+                    seen.keep(self.id, slot, key, bytes.len(), read, splits);
+                    splits
+                }
+            };
         }
-        readings.sort_unstable_by_key(|r| (r.from, r.to, r.key, r.second, r.edits));
+        first_reading.resize(words.len() + 1, readings.len() as u32);
     }
 
     /// The readings of text word `i` alone: what it is exactly, the word
@@ -915,15 +981,12 @@ impl WordIndex {
         if previous.sentence != word.sentence {
             return;
         }
-        let joined = previous
-            .hash
-            .wrapping_mul(word.power)
-            .wrapping_add(word.hash);
+        let first = &text[previous.start as usize..previous.end as usize];
+        let second = &text[word.start as usize..word.end as usize];
+        let joined = hash_on(hash(first), second);
         if self.known.contains(joined)
             && let Some(&term) = self.exact.get(&joined)
         {
-            let first = &text[previous.start as usize..previous.end as usize];
-            let second = &text[word.start as usize..word.end as usize];
             let term_text = self.terms[term as usize].as_bytes();
             if term_text.len() == first.len() + second.len()
                 && term_text.starts_with(first)
@@ -1006,15 +1069,18 @@ impl WordIndex {
             buffer.clear();
         }
         let n = words.len() as u32;
-        let mut slot = 0;
-        for i in 0..n {
-            let (this, next) = (slot, if slot == 2 { 0 } else { slot + 1 });
-            slot = next;
+        let mut i = 0;
+        while i < n {
+            if partials.iter().all(Vec::is_empty) {
+                // Nothing under way: on to the next word with a reading.
+                match readings.get(first_reading[i as usize] as usize) {
+                    Some(reading) => i = reading.from,
+                    None => break,
+                }
+            }
+            let (this, next) = (i as usize % 3, (i as usize + 1) % 3);
             let here = &readings
                 [first_reading[i as usize] as usize..first_reading[i as usize + 1] as usize];
-            if here.is_empty() && partials[this].is_empty() {
-                continue;
-            }
             let mut current = std::mem::take(&mut partials[this]);
             if i > 0 && words[i as usize - 1].sentence != words[i as usize].sentence {
                 current.clear();
@@ -1057,6 +1123,7 @@ impl WordIndex {
             }
             current.clear();
             partials[this] = current;
+            i += 1;
         }
     }
 
@@ -1304,7 +1371,7 @@ fn read(first: &(u32, u32), last: &(u32, u32), read_as: &str, how: &'static str)
 }
 
 /// The words of a normalized text, with the clause and sentence each is
-/// in, and their hashes: one pass over the bytes.
+/// in: one pass over the bytes.
 pub(crate) fn split_words(text: &Normalized, words: &mut Vec<Word>) {
     words.clear();
     let (clauses, sentences) = (&text.clause_breaks, &text.sentence_breaks);
@@ -1317,11 +1384,7 @@ pub(crate) fn split_words(text: &Normalized, words: &mut Vec<Word>) {
             continue;
         }
         let start = at;
-        let mut hash = 0u64;
-        while let Some(&b) = bytes.get(at).filter(|&&b| b != b' ') {
-            hash = hash.wrapping_mul(BASE).wrapping_add(b as u64 + 1);
-            at += 1;
-        }
+        at = word_end(bytes, start);
         // Breaks lie at the space before a word, or at 0 before the
         // first (which all words then share).
         while clauses.get(clause).is_some_and(|&b| (b as usize) <= start) {
@@ -1338,10 +1401,31 @@ pub(crate) fn split_words(text: &Normalized, words: &mut Vec<Word>) {
             end: at as u32,
             clause: clause as u32,
             sentence: sentence as u32,
-            hash,
-            power: power(at - start),
         });
     }
+}
+
+/// Where the word at `start` ends: at the next space, or the end. Eight
+/// bytes at a time, as words are short and a byte at a time is most of
+/// the cost of splitting.
+fn word_end(bytes: &[u8], start: usize) -> usize {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const SPACES: u64 = u64::from_le_bytes([b' '; 8]);
+    let mut at = start;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        // A zero byte where `chunk` has a space; the lowest flag is exact.
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ SPACES;
+        let spaces = x.wrapping_sub(ONES) & !x & HIGHS;
+        if spaces != 0 {
+            return at + (spaces.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|&b| b == b' ')
+        .map_or(bytes.len(), |len| at + len)
 }
 
 /// `BASE` to the `n`: from a table for the lengths words have.
@@ -1613,9 +1697,14 @@ const BASE_INVERSE: u64 = {
 /// A word's polynomial hash, so that a deletion's or a concatenation's
 /// hash follows from its parts'.
 fn hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0u64, |h, &b| {
-        h.wrapping_mul(BASE).wrapping_add(b as u64 + 1)
-    })
+    hash_on(0, bytes)
+}
+
+/// The hash of the bytes hashed to `h` followed by `bytes`.
+fn hash_on(h: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(h, |h, &b| h.wrapping_mul(BASE).wrapping_add(b as u64 + 1))
 }
 
 fn prefix3(bytes: &[u8]) -> u32 {
@@ -1715,16 +1804,32 @@ mod tests {
     }
 
     #[test]
+    fn word_ends_and_keys_agree_with_a_byte_at_a_time() {
+        let text = "a bb ccc dddddddd eeeeeeeeeeeeeeeee ffffffffffffffff ñandú über x";
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        for word in text.split(' ') {
+            let end = start + word.len();
+            assert_eq!(word_end(bytes, start), end, "`{word}`");
+            let key = word_key(bytes, start, end);
+            // The key read in one go is the key built byte by byte, which
+            // is what a word near the end of the text gets.
+            assert_eq!(key, word_key(&bytes[..end], start, end), "`{word}`");
+            let expected = word.bytes().rev().fold(0u128, |k, b| (k << 8) | b as u128);
+            assert_eq!(key, (word.len() <= 16).then_some(expected), "`{word}`");
+            start = end + 1;
+        }
+    }
+
+    #[test]
     fn hashes_of_joins_and_deletions_follow_from_their_parts() {
         let mut normalized = Normalized::default();
         normalized.fill("some body", Folding::default());
         let mut words = Vec::new();
         split_words(&normalized, &mut words);
-        let joined = words[0]
-            .hash
-            .wrapping_mul(words[1].power)
-            .wrapping_add(words[1].hash);
-        assert_eq!(joined, hash(b"somebody"));
+        let [some, body] =
+            [&words[0], &words[1]].map(|w| &normalized.bytes[w.start as usize..w.end as usize]);
+        assert_eq!(hash_on(hash(some), body), hash(b"somebody"));
         let mut index = FuzzyIndex::default();
         index.add(b"human", 1, 7);
         index.finish();
