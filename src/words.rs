@@ -701,6 +701,7 @@ impl WordIndexBuilder {
         // policy always compiles to the same tables and decides the same.
         let mut joined: Vec<(String, (u32, u32))> = self.joined.drain().collect();
         joined.sort();
+        let phrase_terms = self.terms.len() as u32;
         let mut joined_of = FxHashMap::default();
         for (word, pair) in joined {
             // Read exactly: with typos too, every pair's deletions would
@@ -772,6 +773,7 @@ impl WordIndexBuilder {
             terms: self.terms.into_iter().map(String::into_boxed_str).collect(),
             exact,
             joined: joined_of,
+            phrase_terms,
             fuzzy,
             typos,
             roots,
@@ -804,6 +806,9 @@ pub(crate) struct WordIndex {
     /// split in two may be.
     split_prefixes: BitFilter,
     joined: FxHashMap<u32, (u32, u32)>,
+    /// Terms below this are phrase words (or cue words) themselves; the
+    /// rest only stand for two phrase words run together.
+    phrase_terms: u32,
     fuzzy: FuzzyIndex,
     typos: Typos,
     roots: FxHashMap<u32, Vec<(Box<str>, u32)>>,
@@ -1014,8 +1019,20 @@ impl WordIndex {
         edits: u8,
         kind: ReadKind,
     ) {
-        match self.joined.get(&term) {
-            Some(&(a, b)) => readings.push(Reading {
+        let joined = self.joined.get(&term);
+        // "ya" is a phrase word, and "y" and "a" run together: both.
+        if joined.is_none() || term < self.phrase_terms {
+            readings.push(Reading {
+                key: term,
+                second: None,
+                from,
+                to,
+                edits,
+                kind,
+            });
+        }
+        if let Some(&(a, b)) = joined {
+            readings.push(Reading {
                 key: a,
                 second: Some(b),
                 from,
@@ -1026,15 +1043,7 @@ impl WordIndex {
                 } else {
                     kind
                 },
-            }),
-            None => readings.push(Reading {
-                key: term,
-                second: None,
-                from,
-                to,
-                edits,
-                kind,
-            }),
+            });
         }
     }
 

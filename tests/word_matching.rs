@@ -55,6 +55,21 @@ fn each_kind_of_edit_within_the_budget() {
 }
 
 #[test]
+fn a_word_that_is_also_two_words_run_together_is_read_both_ways() {
+    // "ya" is a phrase word, and "y" and "a" of another phrase run together.
+    let engine = policy("{ typos: true }", r#"["ya no quiero", "y a la vez"]"#);
+    check_table(
+        &engine,
+        &[
+            ("ya no quiero", true),
+            ("ya la vez", true),
+            ("y a la vez", true),
+            ("ya no", false),
+        ],
+    );
+}
+
+#[test]
 fn the_budget_is_the_shorter_words() {
     // "esta" is two edits from "estafa", but four letters allow one.
     let engine = policy("{ typos: true }", r#"["estafa"]"#);
