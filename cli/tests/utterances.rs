@@ -30,8 +30,8 @@ fn the_built_in_policy_holds_its_floors_on_the_dev_split() {
     let (ok, report) = eval(
         "dev",
         &[
-            "--min-recall=escalate@en=0.93",
-            "--min-recall=escalate=0.92",
+            "--min-recall=escalate@en=0.96",
+            "--min-recall=escalate=0.97",
             "--min-recall=crisis=0.96",
             "--min-recall=crisis@en=0.94",
             "--min-recall=crisis@es=0.96",
@@ -40,19 +40,19 @@ fn the_built_in_policy_holds_its_floors_on_the_dev_split() {
             "--min-recall=crisis@pt=0.97",
             "--min-recall=crisis@it=0.93",
             "--min-precision=crisis=0.99",
-            "--min-recall=none=0.98",
-            "--min-recall=none@en=0.93",
+            "--min-recall=none=0.99",
+            "--min-recall=none@en=0.98",
             "--min-recall=bereavement=0.90",
             "--min-recall=cancellation=0.90",
             "--min-recall=complaint=0.90",
             "--min-recall=legal-threat=0.75",
             "--min-recall=fraud=0.90",
-            "--min-precision=0.98",
-            "--min-recall=escalate@es=0.90",
-            "--min-recall=escalate@fr=0.90",
-            "--min-recall=escalate@it=0.90",
-            "--min-recall=escalate@pt=0.88",
-            "--min-recall=escalate@de=0.75",
+            "--min-precision=0.99",
+            "--min-recall=escalate@es=0.97",
+            "--min-recall=escalate@fr=0.97",
+            "--min-recall=escalate@it=0.96",
+            "--min-recall=escalate@pt=0.97",
+            "--min-recall=escalate@de=0.97",
         ],
     );
     assert!(ok, "{report}");
@@ -63,9 +63,9 @@ fn the_built_in_policy_holds_its_floors_on_the_holdout_split() {
     let (ok, report) = eval(
         "holdout",
         &[
-            "--min-recall=escalate=0.78",
+            "--min-recall=escalate=0.84",
             "--min-recall=none=0.94",
-            "--min-recall=crisis=0.45",
+            "--min-recall=crisis=0.78",
             "--min-precision=0.95",
         ],
     );
