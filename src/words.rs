@@ -34,8 +34,14 @@ pub(crate) const MAX_GAPS: u8 = 8;
 const MAX_TYPO_WORD: usize = 32;
 /// The most partial matches kept at one word: a bound for hostile text.
 const MAX_PARTIALS: usize = 64;
-/// The most readings one turn keeps: a bound for hostile text.
+/// The most readings (and matches) one turn keeps beyond one a word: a
+/// bound for hostile text that still reads a long ordinary one to its end.
 const MAX_READINGS: usize = 1 << 16;
+
+/// The most readings, or matches, a text of `words` words keeps.
+fn reading_limit(words: usize) -> usize {
+    MAX_READINGS + words
+}
 /// Words the per-thread stem cache holds before it starts afresh.
 const STEM_CACHE: usize = 4096;
 
@@ -894,7 +900,7 @@ impl WordIndex {
         // Whether the previous word may be the first half of a split word.
         let mut splits = false;
         for (i, word) in words.iter().enumerate() {
-            if readings.len() >= MAX_READINGS {
+            if readings.len() >= reading_limit(words.len()) {
                 break;
             }
             let i = i as u32;
@@ -1161,7 +1167,7 @@ impl WordIndex {
             {
                 continue;
             }
-            if matches.len() < MAX_READINGS {
+            if matches.len() < reading_limit(words.len()) {
                 matches.push(WordMatch {
                     end: *end,
                     first: partial.first,
@@ -1193,7 +1199,7 @@ impl WordIndex {
                 if phrase.slots[0].accepts(anchor)
                     && let Some(m) =
                         self.find_unordered(phrase, anchor, words, readings, first_reading)
-                    && matches.len() < MAX_READINGS
+                    && matches.len() < reading_limit(words.len())
                 {
                     matches.push(m);
                 }

@@ -70,6 +70,20 @@ fn a_word_that_is_also_two_words_run_together_is_read_both_ways() {
 }
 
 #[test]
+fn a_long_text_of_known_words_is_read_to_its_end() {
+    // Every word has a reading: more than the fixed bound on readings, so
+    // only a bound that grows with the text reads the request at the end.
+    let engine = policy("{ word_forms: true }", r#"["talk to a real person"]"#);
+    let filler = "talks ".repeat(70_000);
+    assert!(!fires(&engine, &filler, None));
+    assert!(fires(
+        &engine,
+        &format!("{filler}talk to a real person"),
+        None
+    ));
+}
+
+#[test]
 fn the_budget_is_the_shorter_words() {
     // "esta" is two edits from "estafa", but four letters allow one.
     let engine = policy("{ typos: true }", r#"["estafa"]"#);
