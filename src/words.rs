@@ -462,30 +462,27 @@ struct SeenWord {
     readings: [Reading; SEEN_READINGS],
 }
 
-/// What the cache knows of a word: its readings, and whether it may be the
-/// first half of a phrase word split in two.
-struct Seen {
-    splits: bool,
-}
-
 impl SeenWords {
-    fn slot(hash: u64) -> usize {
-        fibonacci(hash, 64 - SEEN_WORDS.trailing_zeros()) & (SEEN_WORDS - 1)
+    /// The slot of the word whose [`word_key`] is `key`.
+    fn slot(key: u128) -> usize {
+        let folded = key as u64 ^ ((key >> 64) as u64).rotate_left(32);
+        // The mask only spares a bounds check: the shift leaves as many bits.
+        fibonacci(folded, 64 - SEEN_WORDS.trailing_zeros()) & (SEEN_WORDS - 1)
     }
 
     /// Pushes the readings the word had when `index` last read it, as
-    /// readings of word `i`; `None` when it is not in the cache.
+    /// readings of word `i`, and says whether it may begin a split word;
+    /// `None` when it is not in the cache.
     fn replay(
         &self,
         index: u64,
-        hash: u64,
-        key: Option<u128>,
+        key: u128,
         len: usize,
         i: u32,
         readings: &mut Vec<Reading>,
-    ) -> Option<Seen> {
-        let seen = &self.slots[Self::slot(hash)];
-        if Some(seen.key) != key || seen.index != index || seen.len as usize != len {
+    ) -> Option<bool> {
+        let seen = &self.slots[Self::slot(key)];
+        if seen.key != key || seen.index != index || seen.len as usize != len {
             return None;
         }
         for reading in &seen.readings[..seen.count as usize] {
@@ -495,28 +492,15 @@ impl SeenWords {
                 ..*reading
             });
         }
-        Some(Seen {
-            splits: seen.splits,
-        })
+        Some(seen.splits)
     }
 
     /// Keeps what `index` read in the word, if it fits a slot.
-    fn keep(
-        &mut self,
-        index: u64,
-        hash: u64,
-        key: Option<u128>,
-        len: usize,
-        read: &[Reading],
-        splits: bool,
-    ) {
-        let Some(key) = key else {
-            return;
-        };
+    fn keep(&mut self, index: u64, key: u128, len: usize, read: &[Reading], splits: bool) {
         if read.len() > SEEN_READINGS {
             return;
         }
-        let seen = &mut self.slots[Self::slot(hash)];
+        let seen = &mut self.slots[Self::slot(key)];
         *seen = SeenWord {
             key,
             index,
@@ -897,10 +881,11 @@ impl WordIndex {
     ) {
         readings.clear();
         first_reading.clear();
+        let limit = reading_limit(words.len());
         // Whether the previous word may be the first half of a split word.
         let mut splits = false;
         for (i, word) in words.iter().enumerate() {
-            if readings.len() >= reading_limit(words.len()) {
+            if readings.len() >= limit {
                 break;
             }
             let i = i as u32;
@@ -909,22 +894,20 @@ impl WordIndex {
             }
             first_reading.push(readings.len() as u32);
             let bytes = &text[word.start as usize..word.end as usize];
+            // Words longer than a key are never cached.
             let key = word_key(text, word.start as usize, word.end as usize);
-            // The cache's slot: from the bytes at hand, where they fit.
-            let slot = match key {
-                Some(key) => key as u64 ^ ((key >> 64) as u64).rotate_left(32),
-                None => hash(bytes),
-            };
-            splits = match seen.replay(self.id, slot, key, bytes.len(), i, readings) {
-                Some(seen) => seen.splits,
+            let replayed = key.and_then(|key| seen.replay(self.id, key, bytes.len(), i, readings));
+            splits = match replayed {
+                Some(splits) => splits,
                 None => {
                     let before = readings.len();
                     let word_hash = hash(bytes);
                     self.read_word(bytes, word_hash, i, readings, stems);
                     readings[before..].sort_unstable_by_key(|r| (r.key, r.second, r.edits));
                     let splits = self.split_prefixes.contains(word_hash);
-                    let read = &readings[before..];
-                    seen.keep(self.id, slot, key, bytes.len(), read, splits);
+                    if let Some(key) = key {
+                        seen.keep(self.id, key, bytes.len(), &readings[before..], splits);
+                    }
                     splits
                 }
             };
