@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import escalate
-from conftest import ROOT
+from conftest import ROOT, escalate_check
 
 ASK = {"conversation_id": "c-9", "text": "I want to talk to a real person"}
 
@@ -102,7 +102,7 @@ def test_decisions_are_the_cli_s_for_the_same_turns() -> None:
     """The fast path reads a dict field by field: the decisions must be those the CLI
     makes from the same turns written as JSON lines."""
     cli = subprocess.run(
-        ["cargo", "run", "-q", "--bin", "escalate-check", "--", "run", "--format", "json", "-"],
+        [escalate_check(), "run", "--format", "json", "-"],
         input="\n".join(json.dumps(t) for t in RICH), capture_output=True, text=True, cwd=ROOT, check=True,
     )
     engine = escalate.Engine.builtin()

@@ -1,0 +1,1 @@
+//! Build-time only: see this crate's `Cargo.toml`. It has no code.
