@@ -433,13 +433,17 @@ impl StemCache {
 /// afresh each time.
 #[derive(Debug)]
 struct SeenWords {
-    slots: Box<[SeenWord]>,
+    /// What each slot holds, apart from its readings: most words have
+    /// none, and their lookup touches only this table (32 bytes a slot).
+    tags: Box<[SeenTag]>,
+    readings: Box<[SeenReadings]>,
 }
 
 impl Default for SeenWords {
     fn default() -> Self {
         SeenWords {
-            slots: vec![SeenWord::default(); SEEN_WORDS].into_boxed_slice(),
+            tags: vec![SeenTag::default(); SEEN_WORDS].into_boxed_slice(),
+            readings: vec![SeenReadings::default(); SEEN_WORDS].into_boxed_slice(),
         }
     }
 }
@@ -449,15 +453,20 @@ const SEEN_WORDS: usize = 1024;
 const SEEN_READINGS: usize = 3;
 
 #[derive(Clone, Copy, Debug, Default)]
-struct SeenWord {
+struct SeenTag {
     /// The word's bytes, zero-padded (see [`word_key`]).
     key: u128,
     /// The index that read it; 0 for an empty slot.
     index: u64,
-    len: u8,
     count: u8,
     /// Whether the word may be the first half of a phrase word split in two.
     splits: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct SeenReadings {
+    /// The word's [`hash`], kept when it `splits`.
+    hash: u64,
     /// The word's readings, as read at word 0.
     readings: [Reading; SEEN_READINGS],
 }
@@ -471,44 +480,49 @@ impl SeenWords {
     }
 
     /// Pushes the readings the word had when `index` last read it, as
-    /// readings of word `i`, and says whether it may begin a split word;
-    /// `None` when it is not in the cache.
+    /// readings of word `i`, and gives its hash if it may begin a split
+    /// word; `None` when it is not in the cache. The key alone is the word:
+    /// normalized text holds no zero byte.
     fn replay(
         &self,
         index: u64,
         key: u128,
-        len: usize,
         i: u32,
         readings: &mut Vec<Reading>,
-    ) -> Option<bool> {
-        let seen = &self.slots[Self::slot(key)];
-        if seen.key != key || seen.index != index || seen.len as usize != len {
+    ) -> Option<Option<u64>> {
+        let slot = Self::slot(key);
+        let tag = &self.tags[slot];
+        if tag.key != key || tag.index != index {
             return None;
         }
-        for reading in &seen.readings[..seen.count as usize] {
+        if tag.count == 0 && !tag.splits {
+            return Some(None);
+        }
+        let seen = &self.readings[slot];
+        for reading in &seen.readings[..tag.count as usize] {
             readings.push(Reading {
                 from: i,
                 to: i,
                 ..*reading
             });
         }
-        Some(seen.splits)
+        Some(tag.splits.then_some(seen.hash))
     }
 
     /// Keeps what `index` read in the word, if it fits a slot.
-    fn keep(&mut self, index: u64, key: u128, len: usize, read: &[Reading], splits: bool) {
+    fn keep(&mut self, index: u64, key: u128, read: &[Reading], splits: Option<u64>) {
         if read.len() > SEEN_READINGS {
             return;
         }
-        let seen = &mut self.slots[Self::slot(key)];
-        *seen = SeenWord {
+        let slot = Self::slot(key);
+        self.tags[slot] = SeenTag {
             key,
             index,
-            len: len as u8,
             count: read.len() as u8,
-            splits,
-            ..SeenWord::default()
+            splits: splits.is_some(),
         };
+        let seen = &mut self.readings[slot];
+        seen.hash = splits.unwrap_or(0);
         seen.readings[..read.len()].copy_from_slice(read);
     }
 }
@@ -521,15 +535,18 @@ fn word_key(text: &[u8], start: usize, end: usize) -> Option<u128> {
     if len > 16 {
         return None;
     }
-    let key = match text.get(start..start + 16) {
-        Some(chunk) => {
-            let all = u128::from_le_bytes(chunk.try_into().expect("16 bytes"));
-            if len == 16 {
-                all
-            } else {
-                all & ((1u128 << (len * 8)) - 1)
-            }
+    // The low `len` bytes of each mask are set: a load, not a 128-bit shift.
+    const MASKS: [u128; 17] = {
+        let mut masks = [u128::MAX; 17];
+        let mut len = 0;
+        while len < 16 {
+            masks[len] = (1u128 << (len * 8)) - 1;
+            len += 1;
         }
+        masks
+    };
+    let key = match text.get(start..start + 16) {
+        Some(chunk) => u128::from_le_bytes(chunk.try_into().expect("16 bytes")) & MASKS[len],
         None => text[start..end]
             .iter()
             .rev()
@@ -882,21 +899,28 @@ impl WordIndex {
         readings.clear();
         first_reading.clear();
         let limit = reading_limit(words.len());
-        // Whether the previous word may be the first half of a split word.
-        let mut splits = false;
+        // The previous word's hash, if it may be the first half of a split word.
+        let mut splits = None;
         for (i, word) in words.iter().enumerate() {
             if readings.len() >= limit {
                 break;
             }
             let i = i as u32;
-            if splits {
-                self.read_split(text, &words[i as usize - 1], word, i, readings);
+            if let Some(previous_hash) = splits {
+                self.read_split(
+                    text,
+                    previous_hash,
+                    &words[i as usize - 1],
+                    word,
+                    i,
+                    readings,
+                );
             }
             first_reading.push(readings.len() as u32);
             let bytes = &text[word.start as usize..word.end as usize];
             // Words longer than a key are never cached.
             let key = word_key(text, word.start as usize, word.end as usize);
-            let replayed = key.and_then(|key| seen.replay(self.id, key, bytes.len(), i, readings));
+            let replayed = key.and_then(|key| seen.replay(self.id, key, i, readings));
             splits = match replayed {
                 Some(splits) => splits,
                 None => {
@@ -904,9 +928,9 @@ impl WordIndex {
                     let word_hash = hash(bytes);
                     self.read_word(bytes, word_hash, i, readings, stems);
                     readings[before..].sort_unstable_by_key(|r| (r.key, r.second, r.edits));
-                    let splits = self.split_prefixes.contains(word_hash);
+                    let splits = self.split_prefixes.contains(word_hash).then_some(word_hash);
                     if let Some(key) = key {
-                        seen.keep(self.id, key, bytes.len(), &readings[before..], splits);
+                        seen.keep(self.id, key, &readings[before..], splits);
                     }
                     splits
                 }
@@ -967,6 +991,7 @@ impl WordIndex {
     fn read_split(
         &self,
         text: &[u8],
+        previous_hash: u64,
         previous: &Word,
         word: &Word,
         i: u32,
@@ -977,7 +1002,7 @@ impl WordIndex {
         }
         let first = &text[previous.start as usize..previous.end as usize];
         let second = &text[word.start as usize..word.end as usize];
-        let joined = hash_on(hash(first), second);
+        let joined = hash_on(previous_hash, second);
         if self.known.contains(joined)
             && let Some(&term) = self.exact.get(&joined)
         {
@@ -1253,7 +1278,7 @@ impl WordIndex {
             return Vec::new();
         }
         // The words of the match, as (start, end) in the normalized text.
-        let words: Vec<(u32, u32)> = matched
+        let mut words = matched
             .split(|&b| b == b' ')
             .scan(start, |at, word| {
                 let span = (*at, *at + word.len() as u32);
@@ -1261,26 +1286,22 @@ impl WordIndex {
                 Some(span)
             })
             .filter(|(from, to)| from < to)
-            .collect();
-        let Some(last) = words.len().checked_sub(1) else {
-            return Vec::new();
-        };
+            .peekable();
         let mut out = Vec::new();
         let span = |w: &(u32, u32)| &bytes[w.0 as usize..w.1 as usize];
-        let phrase_words: Vec<&str> = explained
-            .words
-            .iter()
-            .map(|(t, _)| &*self.terms[*t as usize])
-            .collect();
-        let mut i = 0;
-        while i <= last {
-            let word = span(&words[i]);
-            let text_word = std::str::from_utf8(word).unwrap_or_default();
-            if phrase_words.iter().any(|p| p.as_bytes() == word) {
-                i += 1;
+        let phrase_words = || {
+            explained
+                .words
+                .iter()
+                .map(|(t, _)| &*self.terms[*t as usize])
+        };
+        while let Some(this) = words.next() {
+            let word = span(&this);
+            if phrase_words().any(|p| p.as_bytes() == word) {
                 continue;
             }
             // A word form: same stem as a phrase word.
+            let text_word = std::str::from_utf8(word).unwrap_or_default();
             let form = explained.words.iter().find_map(|&(term, stem)| {
                 let (algorithm, stem) = &self.stems[stem? as usize];
                 let same = EXPLAIN_STEMS.with_borrow_mut(|stems| {
@@ -1289,44 +1310,32 @@ impl WordIndex {
                 same.then_some(term)
             });
             if let Some(term) = form {
-                out.push(read(
-                    &words[i],
-                    &words[i],
-                    &self.terms[term as usize],
-                    "word form",
-                ));
-                i += 1;
+                out.push(read(this, this, &self.terms[term as usize], "word form"));
                 continue;
             }
             // Two phrase words run together, or one split in two.
-            let joined = phrase_words.windows(2).find(|pair| {
-                word.len() == pair[0].len() + pair[1].len()
-                    && word.starts_with(pair[0].as_bytes())
-                    && word.ends_with(pair[1].as_bytes())
-            });
-            if let Some(pair) = joined {
-                out.push(read(
-                    &words[i],
-                    &words[i],
-                    &format!("{} {}", pair[0], pair[1]),
-                    "joined",
-                ));
-                i += 1;
+            let mut pairs = phrase_words().zip(phrase_words().skip(1));
+            if let Some((a, b)) = pairs.find(|(a, b)| {
+                word.len() == a.len() + b.len()
+                    && word.starts_with(a.as_bytes())
+                    && word.ends_with(b.as_bytes())
+            }) {
+                out.push(read(this, this, &[a, " ", b].concat(), "joined"));
                 continue;
             }
-            if i < last {
-                let next = span(&words[i + 1]);
-                if let Some(p) = phrase_words.iter().find(|p| {
-                    p.len() == word.len() + next.len()
+            if let Some(&next) = words.peek() {
+                let second = span(&next);
+                if let Some(p) = phrase_words().find(|p| {
+                    p.len() == word.len() + second.len()
                         && p.as_bytes().starts_with(word)
-                        && p.as_bytes().ends_with(next)
+                        && p.as_bytes().ends_with(second)
                 }) {
-                    out.push(read(&words[i], &words[i + 1], p, "split"));
-                    i += 2;
+                    out.push(read(this, next, p, "split"));
+                    words.next();
                     continue;
                 }
             }
-            let typo = phrase_words.iter().find(|p| {
+            let typo = phrase_words().find(|p| {
                 bounded_osa(
                     word,
                     p.as_bytes(),
@@ -1335,9 +1344,8 @@ impl WordIndex {
                 .is_some_and(|e| e > 0)
             });
             if let Some(p) = typo {
-                out.push(read(&words[i], &words[i], p, "typo"));
+                out.push(read(this, this, p, "typo"));
             }
-            i += 1;
         }
         out
     }
@@ -1359,7 +1367,7 @@ fn push_partial(buffer: &mut Vec<Partial>, partial: Partial) {
     }
 }
 
-fn read(first: &(u32, u32), last: &(u32, u32), read_as: &str, how: &'static str) -> Read {
+fn read(first: (u32, u32), last: (u32, u32), read_as: &str, how: &'static str) -> Read {
     Read {
         start: first.0,
         end: last.1,

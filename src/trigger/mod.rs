@@ -227,8 +227,15 @@ pub(crate) fn phrase_explanation(
         })
         .collect();
     for (i, r) in read.iter().enumerate() {
-        detail.push_str(if i == 0 { " (" } else { ", " });
-        detail.push_str(&format!("\"{}\" read as \"{}\"", r.said, r.read_as));
+        for piece in [
+            if i == 0 { " (\"" } else { ", \"" },
+            &r.said,
+            "\" read as \"",
+            &r.read_as,
+            "\"",
+        ] {
+            detail.push_str(piece);
+        }
     }
     if !read.is_empty() {
         detail.push(')');
