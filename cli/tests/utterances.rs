@@ -30,8 +30,8 @@ fn the_built_in_policy_holds_its_floors_on_the_dev_split() {
     let (ok, report) = eval(
         "dev",
         &[
-            "--min-recall=escalate@en=0.96",
-            "--min-recall=escalate=0.97",
+            "--min-recall=escalate@en=0.97",
+            "--min-recall=escalate=0.98",
             "--min-recall=crisis=0.97",
             "--min-recall=crisis@en=0.94",
             "--min-recall=crisis@es=0.96",
@@ -52,7 +52,7 @@ fn the_built_in_policy_holds_its_floors_on_the_dev_split() {
             "--min-recall=escalate@fr=0.97",
             "--min-recall=escalate@it=0.96",
             "--min-recall=escalate@pt=0.97",
-            "--min-recall=escalate@de=0.97",
+            "--min-recall=escalate@de=0.98",
         ],
     );
     assert!(ok, "{report}");
