@@ -16,7 +16,7 @@ use serde_saphyr::Spanned;
 
 use crate::compile::Compiler;
 use crate::decision::{Evidence, Reason};
-use crate::phrases::SetId;
+use crate::phrases::{SetId, Whole};
 use crate::policy::PhraseList;
 use crate::trigger::confidence::{Confidence, ConfidenceSpec};
 use crate::trigger::failures::{Failures, FailuresSpec};
@@ -39,6 +39,8 @@ pub(crate) struct ConditionSpec {
     keywords: Option<Spanned<PhraseList>>,
     #[schemars(with = "Option<PhraseList>")]
     whole_message: Option<Spanned<PhraseList>>,
+    #[schemars(with = "Option<PhraseList>")]
+    whole_sentence: Option<Spanned<PhraseList>>,
     #[schemars(with = "Option<String>")]
     topic: Option<Spanned<String>>,
     #[schemars(with = "Option<ConfidenceSpec>")]
@@ -67,6 +69,7 @@ pub(crate) enum LeafSpec<'s> {
     Menu(&'s Spanned<Vec<Spanned<String>>>),
     Keywords(&'s Spanned<PhraseList>),
     WholeMessage(&'s Spanned<PhraseList>),
+    WholeSentence(&'s Spanned<PhraseList>),
     Topic(&'s Spanned<String>),
     Confidence(&'s Spanned<ConfidenceSpec>),
     Intent(&'s Spanned<IntentSpec>),
@@ -103,6 +106,7 @@ impl ConditionSpec {
             self.menu.as_ref().map(LeafSpec::Menu),
             self.keywords.as_ref().map(LeafSpec::Keywords),
             self.whole_message.as_ref().map(LeafSpec::WholeMessage),
+            self.whole_sentence.as_ref().map(LeafSpec::WholeSentence),
             self.topic.as_ref().map(LeafSpec::Topic),
             self.confidence.as_ref().map(LeafSpec::Confidence),
             self.intent.as_ref().map(LeafSpec::Intent),
@@ -134,11 +138,14 @@ impl Condition {
         if let Some(menu) = &s.menu {
             parts.push(leaf(Menu::compile(menu, cx).map(Leaf::Menu)));
         }
-        if let Some(list) = &s.keywords {
-            parts.push(leaf(Keyword::compile(list, false, cx).map(Leaf::Keyword)));
-        }
-        if let Some(list) = &s.whole_message {
-            parts.push(leaf(Keyword::compile(list, true, cx).map(Leaf::Keyword)));
+        for (list, whole) in [
+            (&s.keywords, Whole::Anywhere),
+            (&s.whole_message, Whole::Message),
+            (&s.whole_sentence, Whole::Sentence),
+        ] {
+            if let Some(list) = list {
+                parts.push(leaf(Keyword::compile(list, whole, cx).map(Leaf::Keyword)));
+            }
         }
         if let Some(name) = &s.topic {
             parts.push(leaf(TopicRef::compile(name, cx).map(Leaf::Topic)));

@@ -155,7 +155,10 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
     for rule in &rules {
         let (id, kind) = (rule.value.id.value.as_str(), rule.value.kind);
         rule.value.when.value.visit(&mut |leaf| {
-            let (LeafSpec::Keywords(list) | LeafSpec::WholeMessage(list)) = leaf else {
+            let (LeafSpec::Keywords(list)
+            | LeafSpec::WholeMessage(list)
+            | LeafSpec::WholeSentence(list)) = leaf
+            else {
                 return;
             };
             for phrase in phrases(&list.value) {

@@ -138,8 +138,32 @@ enum Use {
 
 #[derive(Clone, Copy, Debug, Default)]
 struct SetOptions {
-    whole_message: bool,
+    whole: Whole,
     negation: bool,
+}
+
+/// How much of the text a set's phrase must be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Whole {
+    /// Anywhere in the text (`keywords`, topics).
+    #[default]
+    Anywhere,
+    /// All the user wrote (`whole_message`).
+    Message,
+    /// A sentence of it, or all of it (`whole_sentence`).
+    Sentence,
+}
+
+impl Whole {
+    /// Whether a match at the normalized bytes `start..end` of `text` is
+    /// as whole as asked.
+    fn holds(self, text: &Normalized, (start, end): (usize, usize)) -> bool {
+        match self {
+            Whole::Anywhere => true,
+            Whole::Message => start == 0 && end == text.bytes.len(),
+            Whole::Sentence => text.is_sentence(start, end),
+        }
+    }
 }
 
 /// Collects phrase sets and cues while a policy compiles.
@@ -173,11 +197,8 @@ impl PhraseIndexBuilder {
     }
 
     /// Starts a new phrase set and returns its id.
-    pub(crate) fn new_set(&mut self, whole_message: bool, negation: bool) -> SetId {
-        self.sets.push(SetOptions {
-            whole_message,
-            negation,
-        });
+    pub(crate) fn new_set(&mut self, whole: Whole, negation: bool) -> SetId {
+        self.sets.push(SetOptions { whole, negation });
         self.sets.len() - 1
     }
 
@@ -481,7 +502,6 @@ impl PhraseIndex {
                 }
             }
         }
-        let len = text.bytes.len();
         for m in found.iter() {
             let (start, end) = (m.start as usize, m.end as usize);
             for use_ in &self.uses[m.pattern as usize] {
@@ -497,7 +517,7 @@ impl PhraseIndex {
                     continue;
                 }
                 let options = self.sets[set];
-                if options.whole_message && (start != 0 || end != len) {
+                if !options.whole.holds(text, (start, end)) {
                     continue;
                 }
                 // A phrase is negated when a cue stands shortly before it, or
@@ -537,7 +557,6 @@ impl PhraseIndex {
         scratch: &mut WordScratch,
     ) {
         index.scan(text, scratch);
-        let count = scratch.words.len() as u32;
         for m in &scratch.matches {
             let set = m.end.set;
             if hits[set].is_some_and(|hit| !hit.fuzzy) {
@@ -547,11 +566,11 @@ impl PhraseIndex {
                 continue;
             }
             let options = self.sets[set];
-            if options.whole_message && (m.first != 0 || m.last + 1 != count) {
-                continue;
-            }
             let start = scratch.words[m.first as usize].start;
             let end = scratch.words[m.last as usize].end;
+            if !options.whole.holds(text, (start as usize, end as usize)) {
+                continue;
+            }
             if options.negation && self.is_negated(text, cues, start as usize, m.end.locale, locale)
             {
                 continue;
@@ -871,7 +890,7 @@ mod tests {
         for (word_boundaries, budget) in [(true, DFA_BUDGET), (false, DFA_BUDGET), (true, 0)] {
             let mut builder = PhraseIndexBuilder::default();
             builder.dfa_budget(budget);
-            let set = builder.new_set(false, false);
+            let set = builder.new_set(Whole::Anywhere, false);
             for phrase in phrases {
                 builder.add_phrase(set, phrase, normalize(phrase, Folding::default()), None);
             }
@@ -929,7 +948,10 @@ mod tests {
             let phrases = ["talk to a human", "real person", "human please", "someone", "agent"];
             let mut builder = PhraseIndexBuilder::default();
             builder.add_cue(normalize("not", Folding::default()), "en");
-            let (literal, worded) = (builder.new_set(false, true), builder.new_set(false, true));
+            let (literal, worded) = (
+                builder.new_set(Whole::Anywhere, true),
+                builder.new_set(Whole::Anywhere, true),
+            );
             for phrase in phrases {
                 let parsed = WordPhrase::parse(phrase, Folding::default()).unwrap();
                 builder.add_phrase(literal, phrase, parsed.literal(), None);

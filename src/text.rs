@@ -629,6 +629,16 @@ impl Normalized {
         any_between(&self.clause_breaks, from, to)
     }
 
+    /// Whether the normalized range `start..end` is a whole sentence: it
+    /// begins the text or follows a sentence's end, ends one, and holds no
+    /// other end.
+    pub(crate) fn is_sentence(&self, start: usize, end: usize) -> bool {
+        let ends_at = |at: usize| self.sentence_breaks.binary_search(&(at as u32)).is_ok();
+        (start == 0 || ends_at(start - 1))
+            && (end == self.bytes.len() || ends_at(end))
+            && !self.spans_sentences(start, end)
+    }
+
     /// Whether a sentence ends strictly inside the normalized range `start..end`.
     pub(crate) fn spans_sentences(&self, start: usize, end: usize) -> bool {
         end > start + 1 && any_between(&self.sentence_breaks, start + 1, end - 1)
@@ -849,6 +859,10 @@ mod tests {
         assert_eq!(n.sentence_breaks, vec![10, 20]);
         assert!(n.spans_sentences(7, 12));
         assert!(!n.spans_sentences(0, 6));
+        // "no not you" and "a reagent" are sentences; "not you" and
+        // "reagent" are not.
+        assert!(n.is_sentence(0, 10) && n.is_sentence(11, 20));
+        assert!(!n.is_sentence(3, 10) && !n.is_sentence(13, 20) && !n.is_sentence(0, 20));
     }
 }
 

@@ -28,7 +28,7 @@ use crate::compile::Compiler;
 use crate::decision::{Action, Decision, EvalError, Evidence, Kind, Reason, Route, Trigger};
 use crate::engine::{Engine, Rule, Scratch};
 use crate::error::did_you_mean;
-use crate::phrases::SetId;
+use crate::phrases::{SetId, Whole};
 use crate::policy::{HandoffSpec, ListOverrides, PeriodSpec, PhraseList, unlocated};
 use crate::state::{ConversationState, Cooldown, HandoffMemory, Phase};
 use crate::turn::Turn;
@@ -120,7 +120,7 @@ impl Lifecycle {
     pub(crate) fn compile(section: &Spanned<HandoffSpec>, cx: &mut Compiler) -> Lifecycle {
         let spec = &section.value;
         let mut phrases = |defaults: &[&str], own: &PhraseList| {
-            let set = cx.phrases.new_set(true, false);
+            let set = cx.phrases.new_set(Whole::Message, false);
             let built_in = PhraseList {
                 groups: vec![(
                     Some("en".to_string()),

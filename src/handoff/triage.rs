@@ -29,7 +29,7 @@ use crate::compile::Compiler;
 use crate::decision::{Action, Collect, Decision, FallbackChannel, Priority, Route};
 use crate::engine::{Engine, Rule, is_simple_name};
 use crate::error::floor_char_boundary;
-use crate::phrases::SetId;
+use crate::phrases::{SetId, Whole};
 use crate::policy::{CollectSpec, ContactSpec, ListOverrides, PhraseList, TriageSpec, unlocated};
 use crate::state::{ConversationState, MAX_QUESTIONS, Phase, TriageMemory};
 use crate::turn::Turn;
@@ -98,7 +98,7 @@ impl Triage {
                 .filter_map(|(channel, item)| Some((*channel, CollectItem::compile(item, cx)?)))
                 .collect(),
         };
-        let cancel = cx.phrases.new_set(false, false);
+        let cancel = cx.phrases.new_set(Whole::Anywhere, false);
         let built_in = PhraseList {
             groups: vec![(
                 Some("en".to_string()),

@@ -1,9 +1,10 @@
-//! `keywords` and `whole_message`: phrases in the user's text.
+//! `keywords`, `whole_message` and `whole_sentence`: phrases in the user's text.
 //!
 //! ```yaml
 //! when: { keywords: ["talk to a human", "real person"] }
 //! when: { keywords: { en: ["real person"], es: ["hablar con una persona"] } }
 //! when: { whole_message: [agent, human, operator] }   # only when that is all the user wrote
+//! when: { whole_sentence: [agent, human, operator] }  # or all of one sentence: "it's broken. agent."
 //! ```
 //!
 //! Phrases are matched on normalized text (see `matching` in the policy), at
@@ -16,38 +17,43 @@ use serde_saphyr::Spanned;
 use super::{Ctx, Explanation, phrase_explanation};
 use crate::compile::Compiler;
 use crate::decision::Trigger;
-use crate::phrases::SetId;
+use crate::phrases::{SetId, Whole};
 use crate::policy::PhraseList;
 
-/// A compiled `keywords` or `whole_message` trigger.
+/// A compiled `keywords`, `whole_message` or `whole_sentence` trigger.
 #[derive(Debug)]
 pub(crate) struct Keyword {
     set: SetId,
-    whole_message: bool,
+    whole: Whole,
     phrases: usize,
+}
+
+/// The trigger's name in a policy.
+fn name(whole: Whole) -> &'static str {
+    match whole {
+        Whole::Anywhere => "keywords",
+        Whole::Message => "whole_message",
+        Whole::Sentence => "whole_sentence",
+    }
 }
 
 impl Keyword {
     pub(crate) fn compile(
         list: &Spanned<PhraseList>,
-        whole_message: bool,
+        whole: Whole,
         cx: &mut Compiler,
     ) -> Option<Keyword> {
-        let name = if whole_message {
-            "whole_message"
-        } else {
-            "keywords"
-        };
+        let name = name(whole);
         if list.value.len() == 0 {
             cx.error_at(list, "empty-list", format!("`{name}` lists no phrases"))
                 .set_help("list the phrases to look for, such as `[\"talk to a human\"]`");
             return None;
         }
-        let set = cx.phrases.new_set(whole_message, true);
+        let set = cx.phrases.new_set(whole, true);
         let phrases = cx.add_phrases(set, &list.value, Default::default());
         Some(Keyword {
             set,
-            whole_message,
+            whole,
             phrases,
         })
     }
@@ -64,7 +70,7 @@ impl Keyword {
     /// The phrase that fired; `None` when none did (`check` said no).
     pub(crate) fn explain(&self, ctx: &Ctx) -> Option<Explanation> {
         let hit = ctx.hits[self.set]?;
-        let (detail, evidence) = phrase_explanation(ctx, &hit, &[], None, self.whole_message);
+        let (detail, evidence) = phrase_explanation(ctx, &hit, &[], None, self.whole);
         Some(Explanation {
             trigger: Trigger::Keyword,
             detail,
@@ -73,12 +79,7 @@ impl Keyword {
     }
 
     pub(crate) fn summary(&self) -> String {
-        let name = if self.whole_message {
-            "whole_message"
-        } else {
-            "keywords"
-        };
-        format!("{name} ({} phrases)", self.phrases)
+        format!("{} ({} phrases)", name(self.whole), self.phrases)
     }
 }
 
@@ -220,5 +221,35 @@ rules:
         }
         let d = decide(&rule_policy(when), &[Turn::user("agent")]);
         assert_eq!(d.action, Action::Escalate);
+    }
+
+    #[test]
+    fn whole_sentence_fires_on_a_whole_sentence_or_the_whole_message() {
+        let when = r#"{ whole_sentence: ["agent", "human please", "any order: real person"] }"#;
+        let cases: &[(&str, Option<&str>)] = &[
+            ("agent", Some("agent")),
+            ("  Agent!!! ", Some("Agent")),
+            ("ok this isnt working. AGENT.", Some("AGENT")),
+            ("agent! my order never came", Some("agent")),
+            ("it's broken\nhuman, please", Some("human, please")),
+            ("hello? person real?", Some("person real")),
+            ("are you a human agent?", None),
+            ("agent smith is here. thanks", None),
+            ("I'm an agent. please help", None),
+            ("the agent. the one from yesterday", None),
+            // A clause is not a sentence.
+            ("no, agent", None),
+        ];
+        for (text, want) in cases {
+            let got = fired(when, text, None).map(|(s, e)| &text[s..e]);
+            assert_eq!(got, *want, "{text:?}");
+        }
+        let d = decide(&rule_policy(when), &[Turn::user("this is useless. agent")]);
+        assert_eq!(d.action, Action::Escalate);
+        let detail = &d.reasons[0].detail;
+        assert!(
+            detail.starts_with("a whole sentence is the phrase \"agent\""),
+            "{detail}"
+        );
     }
 }

@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::decision::{Evidence, ReadAs, Trigger};
-use crate::phrases::{Hit, HitSource, Hits, PhraseIndex};
+use crate::phrases::{Hit, HitSource, Hits, PhraseIndex, Whole};
 use crate::state::ConversationState;
 use crate::text::Normalized;
 use crate::turn::Turn;
@@ -199,17 +199,17 @@ pub(crate) fn phrase_explanation(
     hit: &Hit,
     lead: &[&str],
     topic: Option<Arc<str>>,
-    whole_message: bool,
+    whole: Whole,
 ) -> (String, Evidence) {
     let HitSource::Phrase(id) = hit.source else {
         unreachable!("phrase_explanation is called for phrase hits")
     };
     let phrase = ctx.phrases.phrase(id).clone();
     let (start, end) = ctx.original_span(hit);
-    let mut detail = if whole_message {
-        format!("the whole message is the phrase \"{phrase}\" ({start}..{end})")
-    } else {
-        phrase_detail(lead, &phrase, start, end)
+    let mut detail = match whole {
+        Whole::Message => format!("the whole message is the phrase \"{phrase}\" ({start}..{end})"),
+        Whole::Sentence => format!("a whole sentence is the phrase \"{phrase}\" ({start}..{end})"),
+        Whole::Anywhere => phrase_detail(lead, &phrase, start, end),
     };
     let read: Vec<ReadAs> = ctx
         .phrases

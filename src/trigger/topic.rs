@@ -24,7 +24,7 @@ use serde_saphyr::Spanned;
 use super::{Ctx, Explanation, phrase_explanation};
 use crate::compile::Compiler;
 use crate::decision::{Evidence, Trigger};
-use crate::phrases::{Cue, Hit, HitSource, Hits, PhraseIndex, SetId, TurnLocale};
+use crate::phrases::{Cue, Hit, HitSource, Hits, PhraseIndex, SetId, TurnLocale, Whole};
 use crate::policy::TopicSpec;
 use crate::text::Normalized;
 
@@ -55,7 +55,7 @@ impl Topic {
             )
             .set_help("give the topic `phrases: [...]` or `patterns: [...]`, or remove it");
         }
-        let set = cx.phrases.new_set(false, spec_value.negation);
+        let set = cx.phrases.new_set(Whole::Anywhere, spec_value.negation);
         cx.add_phrases(
             set,
             &spec_value.phrases,
@@ -163,7 +163,7 @@ impl TopicRef {
                 &hit,
                 &["topic ", &topic.name, ": "],
                 Some(topic.name.clone()),
-                false,
+                Whole::Anywhere,
             ),
             HitSource::Pattern(i) => {
                 let pattern = topic.patterns[i as usize].1.clone();
