@@ -188,6 +188,30 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// One regex that matches wherever any of `patterns` (each already
+    /// compiled alone, and each anchored at the end of the text) does: a
+    /// single reverse search from the end rules them all out on the turns
+    /// none of them matches. `None` when it would not fit the
+    /// pattern-memory budget, as it is only a shortcut.
+    pub(crate) fn compile_any_at_end(&mut self, patterns: &[&str]) -> Option<Regex> {
+        let budget = self
+            .limits
+            .pattern_memory
+            .saturating_sub(self.pattern_memory);
+        let regex = Regex::builder()
+            .syntax(syntax::Config::new().nest_limit(64))
+            .configure(
+                Regex::config()
+                    .nfa_size_limit(Some(budget))
+                    .hybrid_cache_capacity(PATTERN_CACHE_LIMIT),
+            )
+            .build_many(patterns)
+            .ok()
+            .filter(|regex| regex.memory_usage() <= budget)?;
+        self.pattern_memory += regex.memory_usage();
+        Some(regex)
+    }
+
     /// Expands and normalizes a list's phrases into a phrase set; returns
     /// how many phrases it added. `outer` are a topic's own settings, which
     /// win over the list's.
@@ -442,6 +466,19 @@ fn too_much_pattern_memory(pattern: &Spanned<String>, cx: &mut Compiler<'_>) {
         format!("the policy's patterns take more than {limit} bytes together"),
     )
     .set_help("use fewer patterns, or raise the limit with `EngineBuilder::max_pattern_memory`");
+}
+
+/// Whether every match of `pattern` ends at the end of the text (`...$`).
+pub(crate) fn anchored_at_end(pattern: &str) -> bool {
+    regex_syntax::ParserBuilder::new()
+        .nest_limit(64)
+        .build()
+        .parse(pattern)
+        .is_ok_and(|hir| {
+            hir.properties()
+                .look_set_suffix()
+                .contains(regex_syntax::hir::Look::End)
+        })
 }
 
 #[cfg(test)]

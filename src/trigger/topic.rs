@@ -22,7 +22,7 @@ use regex_automata::meta::Regex;
 use serde_saphyr::Spanned;
 
 use super::{Ctx, Explanation, phrase_explanation};
-use crate::compile::Compiler;
+use crate::compile::{Compiler, anchored_at_end};
 use crate::decision::{Evidence, Trigger};
 use crate::phrases::{Cue, Hit, HitSource, Hits, PhraseIndex, SetId, TurnLocale, Whole};
 use crate::policy::TopicSpec;
@@ -34,6 +34,10 @@ pub(crate) struct Topic {
     name: Arc<str>,
     set: SetId,
     patterns: Vec<(Regex, Arc<str>)>,
+    /// The patterns anchored at the end of the text (`...$`), all in one
+    /// regex when there are several: one reverse search from the end says
+    /// whether any of them can match before each is run in turn.
+    at_end: Option<(Regex, Vec<bool>)>,
     negation: bool,
 }
 
@@ -74,10 +78,25 @@ impl Topic {
                 patterns.push((regex, Arc::from(pattern.value.as_str())));
             }
         }
+        let anchored: Vec<bool> = patterns
+            .iter()
+            .map(|(_, source)| anchored_at_end(source))
+            .collect();
+        let sources: Vec<&str> = patterns
+            .iter()
+            .zip(&anchored)
+            .filter(|&(_, &at_end)| at_end)
+            .map(|((_, source), _)| &**source)
+            .collect();
+        let at_end = (sources.len() > 1)
+            .then(|| cx.compile_any_at_end(&sources))
+            .flatten()
+            .map(|regex| (regex, anchored));
         Topic {
             name: Arc::from(name),
             set,
             patterns,
+            at_end,
             negation: spec_value.negation,
         }
     }
@@ -99,7 +118,14 @@ impl Topic {
         if hits[self.set].is_some() || text.bytes.is_empty() {
             return;
         }
+        let ends = match &self.at_end {
+            Some((any, anchored)) if !any.is_match(text.as_str()) => Some(anchored),
+            _ => None,
+        };
         for (i, (regex, _)) in self.patterns.iter().enumerate() {
+            if ends.is_some_and(|anchored| anchored[i]) {
+                continue;
+            }
             let found = regex
                 .find_iter(text.as_str())
                 .filter(|m| !m.is_empty())
@@ -242,6 +268,63 @@ rules:
     #[test]
     fn topics_can_ignore_negation() {
         assert!(evidence("I don't want to die alone").is_some());
+    }
+
+    /// Patterns anchored at the end are first tried together: every one of
+    /// them still fires alone, the first in the list wins where several
+    /// match, the unanchored ones run whatever the shortcut says, and a
+    /// negated match is passed over as before.
+    #[test]
+    fn patterns_anchored_at_the_end_fire_as_if_run_one_by_one() {
+        const PATTERNS: [&str; 5] = [
+            r"\bno way out$",
+            r"\b(want|wish) it to (end|stop)( now)?$",
+            r"\bkeep living($| like this)",
+            r"\b(took|swallowed) \d{2,} pills\b",
+            r"\b(no hope( left)?|way out)$",
+        ];
+        let list: Vec<String> = PATTERNS.iter().map(|p| format!("'{p}'")).collect();
+        let engine = engine(&format!(
+            "version: 1\ntopics:\n  despair:\n    patterns: [{}]\nrules:\n  - {{ id: despair, when: {{ topic: despair }}, kind: planned, action: escalate }}\n",
+            list.join(", ")
+        ));
+        let cases: &[(&str, Option<(u32, &str)>)] = &[
+            ("there is no way out", Some((0, "no way out"))),
+            (
+                "i just want it to stop now",
+                Some((1, "want it to stop now")),
+            ),
+            (
+                "why keep living like this honestly",
+                Some((2, "keep living like this")),
+            ),
+            ("i keep living", Some((2, "keep living"))),
+            ("took 30 pills an hour ago", Some((3, "took 30 pills"))),
+            ("no hope left", Some((4, "no hope left"))),
+            // The first and the last match: the first listed wins, as before.
+            ("no way out", Some((0, "no way out"))),
+            ("the only way out", Some((4, "way out"))),
+            // Anchored at the end: not when more follows.
+            ("there is no way out of this contract", None),
+            ("no hope left for my parcel to arrive", None),
+            ("i do not want it to stop", None),
+        ];
+        for &(text, want) in cases {
+            let d = decide(&engine, &[Turn::user(text)]);
+            let got = d.reasons.first().map(|r| match &r.evidence {
+                Evidence::Pattern {
+                    pattern,
+                    start,
+                    end,
+                    ..
+                } => (
+                    PATTERNS.iter().position(|p| **p == **pattern).unwrap() as u32,
+                    &text[*start..*end],
+                ),
+                other => panic!("{text}: {other:?}"),
+            });
+            assert_eq!(got, want, "{text}");
+        }
     }
 
     #[test]
