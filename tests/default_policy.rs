@@ -151,7 +151,7 @@ fn the_builtin_policy_covers_every_trigger_kind() {
     for key in [
         "menu:",
         "keywords:",
-        "whole_message:",
+        "whole_sentence:",
         "topic:",
         "confidence:",
         "sentiment:",
