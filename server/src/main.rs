@@ -24,6 +24,11 @@ use sha2::{Digest, Sha256};
 use crate::app::{App, Config, LogText};
 use crate::store::{MemoryStore, RedisStore, Store};
 
+/// Every request allocates its body, its decision and its JSON: mimalloc's
+/// per-thread free lists serve them faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The environment variable that holds the bearer token (instead of
 /// `--token`, which other users of the machine can see in `ps`).
 const TOKEN_VAR: &str = "ESCALATE_SERVER_TOKEN";
