@@ -30,7 +30,7 @@ fn the_built_in_policy_holds_its_floors_on_the_dev_split() {
     let (ok, report) = eval(
         "dev",
         &[
-            "--min-recall=escalate@en=0.97",
+            "--min-recall=escalate@en=0.99",
             "--min-recall=escalate=0.98",
             "--min-recall=crisis=0.96",
             "--min-recall=crisis@en=0.96",
@@ -49,7 +49,7 @@ fn the_built_in_policy_holds_its_floors_on_the_dev_split() {
             "--min-recall=fraud=0.90",
             "--min-precision=0.99",
             "--min-recall=escalate@es=0.97",
-            "--min-recall=escalate@fr=0.97",
+            "--min-recall=escalate@fr=0.99",
             "--min-recall=escalate@it=0.96",
             "--min-recall=escalate@pt=0.97",
             "--min-recall=escalate@de=0.98",
