@@ -41,7 +41,23 @@ struct Options {
     pid: Option<u32>,
 }
 
+const USAGE: &str =
+    "usage: load [--addr HOST:PORT] [--clients N] [--conversations N] [--requests N] [--pid PID]";
+
+/// The options; the usage line and exit 0 on `--help`, exit 2 on a bad option.
 fn options() -> Options {
+    options_from(std::env::args().skip(1).collect()).unwrap_or_else(|error| {
+        if error.is_empty() {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        eprintln!("error: {error}\n{USAGE}");
+        std::process::exit(2);
+    })
+}
+
+/// The options of `args`; `Err("")` for `--help`.
+fn options_from(args: Vec<String>) -> Result<Options, String> {
     let mut options = Options {
         addr: "127.0.0.1:8181".parse().unwrap(),
         clients: 64,
@@ -49,19 +65,29 @@ fn options() -> Options {
         requests: 200_000,
         pid: None,
     };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    for pair in args.chunks(2) {
-        let value = pair.get(1).map(String::as_str).unwrap_or_default();
-        match pair[0].as_str() {
-            "--addr" => options.addr = value.parse().expect("--addr HOST:PORT"),
-            "--clients" => options.clients = value.parse().expect("--clients N"),
-            "--conversations" => options.conversations = value.parse().expect("--conversations N"),
-            "--requests" => options.requests = value.parse().expect("--requests N"),
-            "--pid" => options.pid = Some(value.parse().expect("--pid PID")),
-            other => panic!("unknown option {other}"),
+    fn parse<T: std::str::FromStr>(
+        flag: &str,
+        value: Option<&String>,
+        what: &str,
+    ) -> Result<T, String> {
+        let value = value.ok_or_else(|| format!("`{flag}` needs a value ({what})"))?;
+        value
+            .parse()
+            .map_err(|_| format!("`{flag} {value}`: expected {what}"))
+    }
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--help" | "-h" => return Err(String::new()),
+            "--addr" => options.addr = parse(flag, args.next(), "HOST:PORT")?,
+            "--clients" => options.clients = parse(flag, args.next(), "a number")?,
+            "--conversations" => options.conversations = parse(flag, args.next(), "a number")?,
+            "--requests" => options.requests = parse(flag, args.next(), "a number")?,
+            "--pid" => options.pid = Some(parse(flag, args.next(), "a process id")?),
+            other => return Err(format!("unknown option `{other}`")),
         }
     }
-    options
+    Ok(options)
 }
 
 /// The requests, written once: for each conversation the start of its
