@@ -133,14 +133,7 @@ impl<'a> Compiler<'a> {
             return None;
         }
         let budget = cx.limits.pattern_memory.saturating_sub(cx.pattern_memory);
-        let built = Regex::builder()
-            .syntax(syntax::Config::new().nest_limit(64))
-            .configure(
-                Regex::config()
-                    .nfa_size_limit(Some(PATTERN_SIZE_LIMIT.min(budget)))
-                    .hybrid_cache_capacity(PATTERN_CACHE_LIMIT),
-            )
-            .build(&pattern.value);
+        let built = pattern_builder(PATTERN_SIZE_LIMIT.min(budget)).build(&pattern.value);
         match built {
             Ok(regex) if regex.memory_usage() <= budget => {
                 cx.pattern_memory += regex.memory_usage();
@@ -198,13 +191,7 @@ impl<'a> Compiler<'a> {
             .limits
             .pattern_memory
             .saturating_sub(self.pattern_memory);
-        let regex = Regex::builder()
-            .syntax(syntax::Config::new().nest_limit(64))
-            .configure(
-                Regex::config()
-                    .nfa_size_limit(Some(budget))
-                    .hybrid_cache_capacity(PATTERN_CACHE_LIMIT),
-            )
+        let regex = pattern_builder(budget)
             .build_many(patterns)
             .ok()
             .filter(|regex| regex.memory_usage() <= budget)?;
@@ -466,6 +453,20 @@ fn too_much_pattern_memory(pattern: &Spanned<String>, cx: &mut Compiler<'_>) {
         format!("the policy's patterns take more than {limit} bytes together"),
     )
     .set_help("use fewer patterns, or raise the limit with `EngineBuilder::max_pattern_memory`");
+}
+
+/// How policy regexes are built: nesting and compiled size bounded, the
+/// lazy DFA's cache too.
+fn pattern_builder(size_limit: usize) -> regex_automata::meta::Builder {
+    let mut builder = Regex::builder();
+    builder
+        .syntax(syntax::Config::new().nest_limit(64))
+        .configure(
+            Regex::config()
+                .nfa_size_limit(Some(size_limit))
+                .hybrid_cache_capacity(PATTERN_CACHE_LIMIT),
+        );
+    builder
 }
 
 /// Whether every match of `pattern` ends at the end of the text (`...$`).
