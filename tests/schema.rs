@@ -88,8 +88,13 @@ fn turns_decisions_and_states_of_the_example_transcripts_validate() {
     ];
     let mut checked = [0; 3];
     for engine in &engines {
-        for file in std::fs::read_dir(root.join("examples/transcripts")).unwrap() {
-            let path = file.unwrap().path();
+        let transcripts = root.join("examples/transcripts");
+        for path in std::fs::read_dir(&transcripts)
+            .unwrap()
+            .chain(std::fs::read_dir(transcripts.join("bank")).unwrap())
+            .map(|file| file.unwrap().path())
+            .filter(|path| path.is_file())
+        {
             let mut state = ConversationState::new();
             for line in std::fs::read_to_string(&path).unwrap().lines() {
                 let at = format!("{}: {line}", path.display());
