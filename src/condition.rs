@@ -41,6 +41,8 @@ pub(crate) struct ConditionSpec {
     whole_message: Option<Spanned<PhraseList>>,
     #[schemars(with = "Option<PhraseList>")]
     whole_sentence: Option<Spanned<PhraseList>>,
+    #[schemars(with = "Option<PhraseList>")]
+    last_clause: Option<Spanned<PhraseList>>,
     #[schemars(with = "Option<String>")]
     topic: Option<Spanned<String>>,
     #[schemars(with = "Option<ConfidenceSpec>")]
@@ -70,6 +72,7 @@ pub(crate) enum LeafSpec<'s> {
     Keywords(&'s Spanned<PhraseList>),
     WholeMessage(&'s Spanned<PhraseList>),
     WholeSentence(&'s Spanned<PhraseList>),
+    LastClause(&'s Spanned<PhraseList>),
     Topic(&'s Spanned<String>),
     Confidence(&'s Spanned<ConfidenceSpec>),
     Intent(&'s Spanned<IntentSpec>),
@@ -107,6 +110,7 @@ impl ConditionSpec {
             self.keywords.as_ref().map(LeafSpec::Keywords),
             self.whole_message.as_ref().map(LeafSpec::WholeMessage),
             self.whole_sentence.as_ref().map(LeafSpec::WholeSentence),
+            self.last_clause.as_ref().map(LeafSpec::LastClause),
             self.topic.as_ref().map(LeafSpec::Topic),
             self.confidence.as_ref().map(LeafSpec::Confidence),
             self.intent.as_ref().map(LeafSpec::Intent),
@@ -142,6 +146,7 @@ impl Condition {
             (&s.keywords, Whole::Anywhere),
             (&s.whole_message, Whole::Message),
             (&s.whole_sentence, Whole::Sentence),
+            (&s.last_clause, Whole::LastClause),
         ] {
             if let Some(list) = list {
                 parts.push(leaf(Keyword::compile(list, whole, cx).map(Leaf::Keyword)));

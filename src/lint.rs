@@ -157,7 +157,8 @@ pub(crate) fn lint(spec: &PolicySpec, source: &Source) -> Vec<Diagnostic> {
         rule.value.when.value.visit(&mut |leaf| {
             let (LeafSpec::Keywords(list)
             | LeafSpec::WholeMessage(list)
-            | LeafSpec::WholeSentence(list)) = leaf
+            | LeafSpec::WholeSentence(list)
+            | LeafSpec::LastClause(list)) = leaf
             else {
                 return;
             };

@@ -152,6 +152,8 @@ pub(crate) enum Whole {
     Message,
     /// A sentence of it, or all of it (`whole_sentence`).
     Sentence,
+    /// The last clause of a sentence, or a whole sentence (`last_clause`).
+    LastClause,
 }
 
 impl Whole {
@@ -162,6 +164,7 @@ impl Whole {
             Whole::Anywhere => true,
             Whole::Message => start == 0 && end == text.bytes.len(),
             Whole::Sentence => text.is_sentence(start, end),
+            Whole::LastClause => text.is_last_clause(start, end),
         }
     }
 }

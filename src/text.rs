@@ -639,6 +639,21 @@ impl Normalized {
             && !self.spans_sentences(start, end)
     }
 
+    /// Whether the normalized range `start..end` is the last clause of a
+    /// sentence: it begins the text or follows a clause break, ends a
+    /// sentence, and holds no clause break ("it's broken, agent!": "agent");
+    /// or it is a whole sentence.
+    pub(crate) fn is_last_clause(&self, start: usize, end: usize) -> bool {
+        if self.is_sentence(start, end) {
+            return true;
+        }
+        let clause_at = |at: usize| self.clause_breaks.binary_search(&(at as u32)).is_ok();
+        let sentence_at = |at: usize| self.sentence_breaks.binary_search(&(at as u32)).is_ok();
+        (start == 0 || clause_at(start - 1))
+            && (end == self.bytes.len() || sentence_at(end))
+            && !(end > start + 1 && any_between(&self.clause_breaks, start + 1, end - 1))
+    }
+
     /// Whether a sentence ends strictly inside the normalized range `start..end`.
     pub(crate) fn spans_sentences(&self, start: usize, end: usize) -> bool {
         end > start + 1 && any_between(&self.sentence_breaks, start + 1, end - 1)
@@ -863,6 +878,9 @@ mod tests {
         // "reagent" are not.
         assert!(n.is_sentence(0, 10) && n.is_sentence(11, 20));
         assert!(!n.is_sentence(3, 10) && !n.is_sentence(13, 20) && !n.is_sentence(0, 20));
+        // "not you" ends a sentence after a comma; "no" ends no sentence.
+        assert!(n.is_last_clause(3, 10) && n.is_last_clause(11, 20) && n.is_last_clause(0, 10));
+        assert!(!n.is_last_clause(0, 2) && !n.is_last_clause(13, 20) && !n.is_last_clause(7, 10));
     }
 }
 

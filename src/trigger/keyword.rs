@@ -34,6 +34,7 @@ fn name(whole: Whole) -> &'static str {
         Whole::Anywhere => "keywords",
         Whole::Message => "whole_message",
         Whole::Sentence => "whole_sentence",
+        Whole::LastClause => "last_clause",
     }
 }
 

@@ -209,6 +209,9 @@ pub(crate) fn phrase_explanation(
     let mut detail = match whole {
         Whole::Message => format!("the whole message is the phrase \"{phrase}\" ({start}..{end})"),
         Whole::Sentence => format!("a whole sentence is the phrase \"{phrase}\" ({start}..{end})"),
+        Whole::LastClause => {
+            format!("the clause that ends a sentence is the phrase \"{phrase}\" ({start}..{end})")
+        }
         Whole::Anywhere => phrase_detail(lead, &phrase, start, end),
     };
     let read: Vec<ReadAs> = ctx
