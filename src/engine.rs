@@ -823,7 +823,7 @@ pub(crate) fn compile(
     }
 
     cx.topic_names = spec.topics.keys().cloned().collect();
-    let topics: Vec<Topic> = spec
+    let mut topics: Vec<Topic> = spec
         .topics
         .iter()
         .map(|(name, topic)| Topic::compile(name, topic, &mut cx))
@@ -896,6 +896,9 @@ pub(crate) fn compile(
         }
     }
 
+    for topic in &mut topics {
+        topic.combine_at_end(&mut cx);
+    }
     if cx.phrases.locale_count() > u8::MAX as usize {
         cx.error("too-many-locales", "the policy names more than 255 locales");
     }

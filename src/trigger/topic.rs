@@ -78,26 +78,36 @@ impl Topic {
                 patterns.push((regex, Arc::from(pattern.value.as_str())));
             }
         }
-        let anchored: Vec<bool> = patterns
+        Topic {
+            name: Arc::from(name),
+            set,
+            patterns,
+            at_end: None,
+            negation: spec_value.negation,
+        }
+    }
+
+    /// Puts the patterns anchored at the end of the text in one regex, if
+    /// there are several and it fits what is left of the pattern-memory
+    /// budget. Called once every other pattern of the policy is compiled,
+    /// so this shortcut never takes budget a pattern needed.
+    pub(crate) fn combine_at_end(&mut self, cx: &mut Compiler) {
+        let anchored: Vec<bool> = self
+            .patterns
             .iter()
             .map(|(_, source)| anchored_at_end(source))
             .collect();
-        let sources: Vec<&str> = patterns
+        let sources: Vec<&str> = self
+            .patterns
             .iter()
             .zip(&anchored)
             .filter(|&(_, &at_end)| at_end)
             .map(|((_, source), _)| &**source)
             .collect();
-        let at_end = (sources.len() > 1)
-            .then(|| cx.compile_any_at_end(&sources))
-            .flatten()
-            .map(|regex| (regex, anchored));
-        Topic {
-            name: Arc::from(name),
-            set,
-            patterns,
-            at_end,
-            negation: spec_value.negation,
+        if sources.len() > 1
+            && let Some(regex) = cx.compile_any_at_end(&sources)
+        {
+            self.at_end = Some((regex, anchored));
         }
     }
 
@@ -325,6 +335,50 @@ rules:
             });
             assert_eq!(got, want, "{text}");
         }
+    }
+
+    /// The least pattern memory a policy loads with.
+    fn least_pattern_memory(yaml: &str) -> usize {
+        let loads = |bytes| {
+            crate::Engine::builder()
+                .max_pattern_memory(bytes)
+                .build(yaml)
+                .is_ok()
+        };
+        let (mut low, mut high) = (0, 64 << 20);
+        assert!(loads(high));
+        while low + 1 < high {
+            let mid = (low + high) / 2;
+            if loads(mid) { high = mid } else { low = mid }
+        }
+        high
+    }
+
+    /// The combined regex of a topic's anchored patterns only takes budget
+    /// left over once every pattern is compiled: a policy whose patterns fit
+    /// loads as if there were no shortcut.
+    #[test]
+    fn the_anchored_patterns_shortcut_takes_no_budget_a_pattern_needs() {
+        let policy = |topics: &str| {
+            format!(
+                "version: 1\ntopics:\n{topics}rules:\n  - {{ id: a, when: {{ topic: a }}, kind: planned, action: escalate }}\n"
+            )
+        };
+        let (first, second, last) = (
+            r"'\bno way out$'",
+            r"'\bno hope left$'",
+            r"'\bkeep (\w+ ){0,3}living\b'",
+        );
+        let together = policy(&format!(
+            "  a: {{ patterns: [{first}, {second}] }}\n  b: {{ patterns: [{last}] }}\n"
+        ));
+        let apart = policy(&format!(
+            "  a: {{ patterns: [{first}] }}\n  a2: {{ patterns: [{second}] }}\n  b: {{ patterns: [{last}] }}\n"
+        ));
+        assert_eq!(
+            least_pattern_memory(&together),
+            least_pattern_memory(&apart)
+        );
     }
 
     #[test]
