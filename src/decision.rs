@@ -88,7 +88,7 @@ pub enum Kind {
 pub enum Trigger {
     /// A menu option the user picked.
     Menu,
-    /// A phrase of a `keywords`, `whole_message` or `whole_sentence` list.
+    /// A phrase of a `keywords`, `whole_message`, `whole_sentence` or `last_clause` list.
     Keyword,
     /// Intent confidence (or the margin between the top two intents).
     Confidence,

@@ -166,7 +166,7 @@ pub struct PolicySummary {
     pub rules: usize,
     /// Rules that are enabled (the others are checked but never run).
     pub enabled_rules: usize,
-    /// Phrases of every `keywords`, `whole_message`, `whole_sentence` and topic list.
+    /// Phrases of every `keywords`, `whole_message`, `whole_sentence`, `last_clause` and topic list.
     pub phrases: usize,
     /// Distinct normalized phrases and negation cues in the automaton.
     pub patterns: usize,

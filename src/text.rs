@@ -633,10 +633,8 @@ impl Normalized {
     /// begins the text or follows a sentence's end, ends one, and holds no
     /// other end.
     pub(crate) fn is_sentence(&self, start: usize, end: usize) -> bool {
-        let ends_at = |at: usize| self.sentence_breaks.binary_search(&(at as u32)).is_ok();
-        (start == 0 || ends_at(start - 1))
-            && (end == self.bytes.len() || ends_at(end))
-            && !self.spans_sentences(start, end)
+        let sentences = &self.sentence_breaks;
+        self.is_bounded(start, end, sentences, sentences, sentences)
     }
 
     /// Whether the normalized range `start..end` is the last clause of a
@@ -644,14 +642,30 @@ impl Normalized {
     /// sentence, and holds no clause break ("it's broken, agent!": "agent");
     /// or it is a whole sentence.
     pub(crate) fn is_last_clause(&self, start: usize, end: usize) -> bool {
-        if self.is_sentence(start, end) {
-            return true;
-        }
-        let clause_at = |at: usize| self.clause_breaks.binary_search(&(at as u32)).is_ok();
-        let sentence_at = |at: usize| self.sentence_breaks.binary_search(&(at as u32)).is_ok();
-        (start == 0 || clause_at(start - 1))
-            && (end == self.bytes.len() || sentence_at(end))
-            && !(end > start + 1 && any_between(&self.clause_breaks, start + 1, end - 1))
+        self.is_sentence(start, end)
+            || self.is_bounded(
+                start,
+                end,
+                &self.clause_breaks,
+                &self.sentence_breaks,
+                &self.clause_breaks,
+            )
+    }
+
+    /// Whether `start..end` begins the text or right after one of `opens`,
+    /// ends the text or right at one of `closes`, and holds none of `inner`.
+    fn is_bounded(
+        &self,
+        start: usize,
+        end: usize,
+        opens: &[u32],
+        closes: &[u32],
+        inner: &[u32],
+    ) -> bool {
+        let at = |breaks: &[u32], at: usize| breaks.binary_search(&(at as u32)).is_ok();
+        (start == 0 || at(opens, start - 1))
+            && (end == self.bytes.len() || at(closes, end))
+            && !(end > start + 1 && any_between(inner, start + 1, end - 1))
     }
 
     /// Whether a sentence ends strictly inside the normalized range `start..end`.

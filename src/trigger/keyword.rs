@@ -1,10 +1,11 @@
-//! `keywords`, `whole_message` and `whole_sentence`: phrases in the user's text.
+//! `keywords`, `whole_message`, `whole_sentence` and `last_clause`: phrases in the user's text.
 //!
 //! ```yaml
 //! when: { keywords: ["talk to a human", "real person"] }
 //! when: { keywords: { en: ["real person"], es: ["hablar con una persona"] } }
 //! when: { whole_message: [agent, human, operator] }   # only when that is all the user wrote
 //! when: { whole_sentence: [agent, human, operator] }  # or all of one sentence: "it's broken. agent."
+//! when: { last_clause: [agent, human, operator] }     # or the clause ending one: "it's broken, agent!"
 //! ```
 //!
 //! Phrases are matched on normalized text (see `matching` in the policy), at
@@ -20,7 +21,7 @@ use crate::decision::Trigger;
 use crate::phrases::{SetId, Whole};
 use crate::policy::PhraseList;
 
-/// A compiled `keywords`, `whole_message` or `whole_sentence` trigger.
+/// A compiled `keywords`, `whole_message`, `whole_sentence` or `last_clause` trigger.
 #[derive(Debug)]
 pub(crate) struct Keyword {
     set: SetId,
