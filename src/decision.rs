@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::handoff::HandoffState;
+use crate::handoff::activity::HandoffState;
 use crate::state::Phase;
 
 /// What the bot should do after this turn.

@@ -4,30 +4,26 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::path::Path;
 
-use crate::load::{EngineBuilder, Limits};
+use crate::load::Limits;
 use std::sync::Arc;
 
+use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use crate::compile::Compiler;
 use crate::condition::Condition;
-use crate::decision::{
-    Action, Decision, EvalError, Evidence, Kind, PolicyId, Reason, Route, Trigger,
-};
+use crate::decision::{Action, Decision, EvalError, Kind, PolicyId, Reason};
 use crate::error::{Diagnostic, PolicyError, Source};
-use crate::handoff::Handoff;
 use crate::handoff::consult::ConsultRule;
-use crate::handoff::hours::Closed;
-use crate::handoff::lifecycle::{
-    Clock, end_cooldowns, placeholder_problem, reason as lifecycle_reason, text,
-};
+use crate::handoff::lifecycle::{Clock, end_cooldowns, placeholder_problem, text};
 use crate::handoff::route::{RouteLayer, RuleRoute};
-use crate::handoff::triage::{self, CollectItem};
-use crate::phrases::{Cue, Found, Hits, PhraseIndex, SetId, TurnLocale};
+use crate::handoff::triage;
+use crate::handoff::{ConversationReference, Handoff, HandoffStatus, Handover};
+use crate::phrases::{Cue, Found, Heard, Hits, PhraseIndex, TurnLocale};
 use crate::policy::{
-    DEFAULT_NEGATION_CUES, MessagesSpec, PolicySpec, RuleSpec, is_locale_tag, primary_language,
+    DEFAULT_NEGATION_CUES, MessagesSpec, PolicySpec, RuleSpec, is_locale_tag, is_simple_name,
+    primary_language,
 };
 use crate::sentiment::{LEXICON_FOLDING, Language};
 use crate::state::{ConversationState, Phase};
@@ -88,30 +84,19 @@ pub struct Engine {
     sentiment_language: Option<Language>,
     /// Whether a rule has a `repeats` trigger (messages are then signed).
     repeats: bool,
-    /// The policy's `default_locale`, for turns without a locale.
-    default_locale: Box<str>,
     /// How much of a turn's text is read ([`EngineBuilder::max_text_bytes`]).
     max_text_bytes: usize,
 }
 
 #[derive(Debug)]
 pub(crate) struct Rule {
-    pub(crate) id: Arc<str>,
+    id: Arc<str>,
     condition: Condition,
-    pub(crate) kind: Kind,
+    kind: Kind,
     action: Action,
     priority: i32,
-    pub(crate) route: RuleRoute,
-    online: String,
-    pub(crate) offline: String,
-    offer: String,
-    pub(crate) agent_note: Option<String>,
     locales: Vec<String>,
     evidence_used: EvidenceUsed,
-    /// What the rule collects before handing over; `None`: its queue's list.
-    pub(crate) collect: Option<Vec<CollectItem>>,
-    /// What the rule puts to an agent, for `action: consult`.
-    pub(crate) consult: Option<ConsultRule>,
 }
 
 /// Which rules a turn has to check: those without a phrase gate, and those
@@ -181,28 +166,131 @@ pub struct PolicySummary {
 }
 
 impl Engine {
-    /// Compiles a policy from YAML text.
-    pub fn from_yaml(yaml: &str) -> Result<Engine, PolicyError> {
-        EngineBuilder::default().build(yaml)
+    /// Masks what the policy's `handoff.redact` says the agent hub must not
+    /// receive: card numbers, e-mail addresses, phone numbers, the policy's
+    /// own patterns. Borrowed when nothing was masked.
+    ///
+    /// ```
+    /// let engine = escalate::Engine::builtin();
+    /// assert_eq!(
+    ///     engine.redact("my card is 4242 4242 4242 4242"),
+    ///     "my card is **** **** **** 4242"
+    /// );
+    /// ```
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.handoff.redact(text)
     }
 
-    /// Reads and compiles a policy file.
-    pub fn from_path(path: impl AsRef<Path>) -> Result<Engine, PolicyError> {
-        EngineBuilder::default().build_from_path(path)
+    /// How many turns `handoff.initiate`'s transcript carries (the policy's
+    /// `handoff.transcript.turns`): keep at least this many per conversation.
+    pub fn transcript_turns(&self) -> usize {
+        self.handoff.transcript_turns
     }
 
-    /// The built-in default policy ([`DEFAULT_POLICY`]). Each call compiles
-    /// it (about 12 ms): build it once and share it.
-    pub fn builtin() -> Engine {
-        EngineBuilder::default()
-            .origin("policies/default.yaml")
-            .build(DEFAULT_POLICY)
-            .expect("the built-in policy compiles (checked by the test suite)")
+    /// The Bot Framework `handoff.initiate` event for a decision, addressed
+    /// with `reference`, with the last turns of `transcript` (user and bot,
+    /// oldest first, redacted) attached as `Transcript`, and the routing
+    /// context the policy's `handoff.context` names in `value`.
+    ///
+    /// Its `id` is `handoff-{conversation}-{turn}` (so a retried send is
+    /// recognizably the same event); its `timestamp` is the last turn's,
+    /// or the current time when that has none.
+    ///
+    /// ```
+    /// use escalate::{ConversationReference, ConversationState, Engine, Turn};
+    ///
+    /// let engine = Engine::builtin();
+    /// let turns = vec![Turn::user("my card 4242 4242 4242 4242 was stolen, real person please")];
+    /// let decision = engine.evaluate(&mut ConversationState::new(), &turns[0]);
+    /// assert!(decision.starts_handoff());
+    /// let event = engine.handoff_initiate(&decision, &ConversationReference::placeholder("c-1"), &turns);
+    /// assert_eq!(event["name"], "handoff.initiate");
+    /// assert_eq!(event["value"]["rule"], decision.rule.as_deref().unwrap());
+    /// let transcript = &event["attachments"][0]["content"]["activities"];
+    /// assert_eq!(transcript[0]["text"], "my card **** **** **** 4242 was stolen, real person please");
+    /// ```
+    pub fn handoff_initiate(
+        &self,
+        decision: &Decision,
+        reference: &ConversationReference,
+        transcript: &[Turn],
+    ) -> Value {
+        self.handoff
+            .handoff_initiate(decision, reference, transcript)
     }
 
-    /// A builder for loading policies with non-default options.
-    pub fn builder() -> EngineBuilder {
-        EngineBuilder::default()
+    /// The Bot Framework `handoff.consult` event for a `consult` decision:
+    /// the envelope and transcript of [`Engine::handoff_initiate`], its
+    /// `value` the same routing context and, under `consult`, the
+    /// `proposal` the agent approves or declines and its `note`. Its `id` is
+    /// `consult-{conversation}-{turn}`; the agent hub answers with a
+    /// `handoff.status` of state `approved` or `declined`.
+    ///
+    /// ```
+    /// use escalate::{ConversationReference, ConversationState, Engine, Turn};
+    ///
+    /// let engine = Engine::from_yaml(r#"
+    /// version: 1
+    /// handoff: {}
+    /// rules:
+    ///   - id: refund
+    ///     when: { keywords: ["refund"] }
+    ///     kind: planned
+    ///     action: consult
+    ///     consult: { proposal: "Refund the order in full", note: "Over the limit" }
+    /// "#)?;
+    /// let turns = vec![Turn::user("I want a refund")];
+    /// let decision = engine.evaluate(&mut ConversationState::new(), &turns[0]);
+    /// assert!(decision.starts_consult());
+    /// let event = engine.handoff_consult(&decision, &ConversationReference::placeholder("c-1"), &turns);
+    /// assert_eq!(event["name"], "handoff.consult");
+    /// assert_eq!(event["value"]["consult"]["proposal"], "Refund the order in full");
+    /// assert_eq!(event["value"]["consult"]["note"], "Over the limit");
+    /// assert_eq!(event["attachments"][0]["content"]["activities"][0]["text"], "I want a refund");
+    /// # Ok::<(), escalate::PolicyError>(())
+    /// ```
+    pub fn handoff_consult(
+        &self,
+        decision: &Decision,
+        reference: &ConversationReference,
+        transcript: &[Turn],
+    ) -> Value {
+        self.handoff
+            .handoff_consult(decision, reference, transcript)
+    }
+
+    /// Applies a `handoff.status` event from the agent hub to the state and
+    /// explains it: `accepted` moves the conversation to `with_agent`,
+    /// `failed` takes the offline path (the offline message and the fallback
+    /// channel), `completed` returns it to the bot with the counters reset;
+    /// `approved` and `declined` answer a consultation (phase `consulting`,
+    /// see `consult`) and apply in that phase only.
+    ///
+    /// The hub is trusted: a status applies whatever the phase. A policy
+    /// without a `handoff` section keeps no phase; the status then changes
+    /// nothing and the decision's `errors` say so.
+    ///
+    /// ```
+    /// use escalate::{ConversationState, Engine, HandoffState, HandoffStatus, Phase, Turn};
+    ///
+    /// let engine = Engine::builtin();
+    /// let mut state = ConversationState::new();
+    /// engine.evaluate(&mut state, &Turn::user("I want a real person"));
+    /// assert_eq!(state.phase(), Phase::Waiting);
+    /// engine.apply_status(&mut state, &HandoffStatus::new(None, HandoffState::Accepted));
+    /// assert_eq!(state.phase(), Phase::WithAgent);
+    /// let back = engine.apply_status(&mut state, &HandoffStatus::new(None, HandoffState::Completed));
+    /// assert_eq!(state.phase(), Phase::Bot);
+    /// assert!(back.message.is_some());
+    /// ```
+    pub fn apply_status(&self, state: &mut ConversationState, status: &HandoffStatus) -> Decision {
+        let decision = Decision {
+            conversation_id: status.conversation_id.clone(),
+            turn: state.turns(),
+            policy: Some(self.id.clone()),
+            ..Decision::default()
+        };
+        self.handoff.apply_status(state, status, decision)
     }
 
     /// The policy's `name`.
@@ -333,12 +421,26 @@ impl Engine {
         if let Some(lifecycle) = &self.handoff.lifecycle {
             match state.phase() {
                 Phase::Waiting => {
-                    self.while_waiting(lifecycle, scratch, state, turn, &mut clock, decision);
+                    self.handoff.while_waiting(
+                        lifecycle,
+                        scratch.heard(),
+                        state,
+                        turn,
+                        &mut clock,
+                        decision,
+                    );
                     clock.report("handoff", decision);
                     return;
                 }
                 Phase::Offered => {
-                    if self.answer_offer(lifecycle, scratch, state, turn, &mut clock, decision) {
+                    if self.handoff.answer_offer(
+                        lifecycle,
+                        scratch.heard(),
+                        state,
+                        turn,
+                        &mut clock,
+                        decision,
+                    ) {
                         clock.report("handoff", decision);
                         return;
                     }
@@ -348,9 +450,9 @@ impl Engine {
                         .handoff
                         .triage
                         .cancel
-                        .and_then(|set| scratch.said(set, &turn.text));
+                        .and_then(|set| scratch.heard().said(set, &turn.text));
                     if let Some(words) = cancel {
-                        self.cancel_triage(words, state, decision);
+                        self.handoff.cancel_triage(words, state, decision);
                         return;
                     }
                 }
@@ -420,13 +522,17 @@ impl Engine {
         // "just get me a person") takes the turn: anything else answers.
         let collecting = self.handoff.lifecycle.is_some() && state.phase() == Phase::Collecting;
         if collecting && deciding.is_none_or(|i| self.rules[i].action != Action::Escalate) {
-            self.answer_triage(turn, state, &mut clock, decision);
+            self.handoff
+                .answer_triage(turn, state, &mut clock, decision);
             clock.report("handoff", decision);
             return;
         }
         if consulting && deciding.is_none() {
-            if !self.consult_overdue(state, turn, &mut clock, decision) {
-                self.still_consulting(state, decision);
+            if !self
+                .handoff
+                .consult_overdue(state, turn, &mut clock, decision)
+            {
+                self.handoff.still_consulting(state, decision);
             }
             clock.report("handoff", decision);
             return;
@@ -448,6 +554,7 @@ impl Engine {
             rule.condition.explain(&ctx, &mut decision.reasons, &reason);
         }
         let rule = &self.rules[deciding];
+        let handover = &self.handoff.rules[deciding];
         let used = scratch
             .fired
             .iter()
@@ -459,7 +566,7 @@ impl Engine {
             Action::Offer => "offered",
             _ => "escalated",
         };
-        let route = self.route_for(rule, turn);
+        let route = self.handoff.route_for(handover, turn);
         let detail = || match rule.action {
             Action::Offer => "the bot offered a person".to_string(),
             _ => format!("the conversation joined queue `{}`", route.queue),
@@ -470,13 +577,15 @@ impl Engine {
             memory.consult = None;
             let detail = || format!("{}; the consultation ends", detail());
             let step = (Phase::Consulting, "escalated during consultation", detail);
-            self.hand_over(rule, turn, state, &mut clock, decision, step);
-        } else if let Some(settings) = rule
+            self.handoff
+                .hand_over(handover, turn, state, &mut clock, decision, step);
+        } else if let Some(settings) = handover
             .consult
             .as_ref()
             .filter(|_| rule.action == Action::Consult)
         {
-            self.start_consult(rule, settings, turn, state, &mut clock, decision);
+            self.handoff
+                .start_consult(handover, settings, turn, state, &mut clock, decision);
         } else if collecting {
             let memory = state.handoff_mut();
             memory.phase = Phase::Bot;
@@ -487,10 +596,18 @@ impl Engine {
                 .unwrap_or_default();
             let detail = || format!("{}; the triage ends", detail());
             let step = (Phase::Collecting, "escalated during triage", detail);
-            self.conclude(rule, rule.action, turn, state, &mut clock, decision, step);
+            self.handoff.conclude(
+                handover,
+                rule.action,
+                turn,
+                state,
+                &mut clock,
+                decision,
+                step,
+            );
         } else if rule.action == Action::Escalate {
-            self.hand_over(
-                rule,
+            self.handoff.hand_over(
+                handover,
                 turn,
                 state,
                 &mut clock,
@@ -499,127 +616,17 @@ impl Engine {
             );
         } else {
             let step = (Phase::Bot, event, detail);
-            self.conclude(rule, rule.action, turn, state, &mut clock, decision, step);
+            self.handoff.conclude(
+                handover,
+                rule.action,
+                turn,
+                state,
+                &mut clock,
+                decision,
+                step,
+            );
         }
         clock.report(&rule.id, decision);
-    }
-
-    /// `rule`'s route for the language of `turn`: its locale's, else the
-    /// policy's `default_locale`'s (a tag that is no locale counts as none).
-    pub(crate) fn route_for<'e>(&self, rule: &'e Rule, turn: &Turn) -> Cow<'e, Route> {
-        let locale = turn
-            .locale
-            .as_deref()
-            .map(str::trim)
-            .filter(|l| is_locale_tag(l));
-        rule.route.resolve(locale.unwrap_or(&self.default_locale))
-    }
-
-    /// `rule`'s route that sent the conversation to `queue` (see
-    /// [`RuleRoute::for_queue`]).
-    pub(crate) fn route_to<'e>(&self, rule: &'e Rule, queue: &str) -> Cow<'e, Route> {
-        rule.route.for_queue(queue, &self.default_locale)
-    }
-
-    /// Completes a decision that `rule` made with `action`: the route and
-    /// messages, the offline path when no agent can take it, and (for
-    /// policies with a lifecycle) the move to `offered` or `waiting`,
-    /// explained as the step `(from, event, detail)` (the detail is
-    /// written only when the step is explained).
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn conclude(
-        &self,
-        rule: &Rule,
-        action: Action,
-        turn: &Turn,
-        state: &mut ConversationState,
-        clock: &mut Clock,
-        decision: &mut Decision,
-        (from, event, detail): (Phase, &str, impl FnOnce() -> String),
-    ) {
-        decision.action = action;
-        let route = self.route_for(rule, turn);
-        self.decided_by(rule, &route, decision);
-        let queue = &route.queue;
-        if let Some((closed, local_time)) = self.closed(queue, turn, clock) {
-            let language = self.handoff.language_of(turn);
-            self.take_offline_path(Some(rule), queue, (clock, language), decision);
-            let why = match &local_time {
-                Some(at) => format!("queue `{queue}` is closed ({closed}) at {at}"),
-                None => format!("no agents are available for queue `{queue}`"),
-            };
-            decision.reasons.push(Reason {
-                rule: rule.id.clone(),
-                trigger: Trigger::Availability,
-                kind: rule.kind,
-                action,
-                detail: why,
-                evidence: Evidence::Availability {
-                    queue: queue.clone(),
-                    closed,
-                    local_time,
-                },
-            });
-            if from != Phase::Bot {
-                decision.reasons.push(lifecycle_reason(
-                    (&rule.id, rule.kind),
-                    action,
-                    (from, Phase::Bot),
-                    event,
-                    format!("{}, but no agent can take it now", detail()),
-                ));
-            }
-            return;
-        }
-        let message = match action {
-            Action::Offer => &rule.offer,
-            _ => &rule.online,
-        };
-        decision.message = Some(self.say(message, queue, clock, self.handoff.language_of(turn)));
-        let Some(lifecycle) = &self.handoff.lifecycle else {
-            return;
-        };
-        let to = match action {
-            Action::Offer => Phase::Offered,
-            _ => Phase::Waiting,
-        };
-        let since = (to == Phase::Waiting && lifecycle.timeout_in_minutes())
-            .then(|| clock.now().as_second());
-        let turns = state.turns();
-        let memory = state.handoff_mut();
-        memory.phase = to;
-        memory.rule = Some(rule.id.clone());
-        memory.kind = Some(rule.kind);
-        memory.queue = Some(queue.clone());
-        memory.since_turn = turns;
-        memory.since = since;
-        decision.reasons.push(lifecycle_reason(
-            (&rule.id, rule.kind),
-            action,
-            (from, to),
-            event,
-            detail(),
-        ));
-    }
-
-    /// Why no agent can take a conversation for `queue` now, if none can:
-    /// the turn says agents are unavailable, or the queue's hours.
-    pub(crate) fn closed(
-        &self,
-        queue: &str,
-        turn: &Turn,
-        clock: &mut Clock,
-    ) -> Option<(String, Option<String>)> {
-        if !turn.agents_online() {
-            return Some(("agents unavailable".to_string(), None));
-        }
-        let hours = self.handoff.queues.get(queue)?.hours.as_ref()?;
-        let (closed, local_time) = hours.closed_at(clock.now())?;
-        let name = match &closed {
-            Closed::Closure(Some(reason)) => format!("closure: {reason}"),
-            other => other.name().to_string(),
-        };
-        Some((name, Some(local_time)))
     }
 }
 
@@ -711,13 +718,12 @@ impl Scratch {
         }
     }
 
-    /// The user's own words where a phrase of `set` matched, if one did.
-    pub(crate) fn said<'t>(&self, set: SetId, text: &'t str) -> Option<&'t str> {
-        let hit = self.hits[set]?;
-        let (start, end) = self
-            .text
-            .original_span(text, hit.start as usize, hit.end as usize);
-        Some(&text[start..end])
+    /// What the turn's phrase scan heard.
+    pub(crate) fn heard(&self) -> Heard<'_> {
+        Heard {
+            hits: &self.hits,
+            text: &self.text,
+        }
     }
 
     fn find_phrases(&mut self, engine: &Engine, turn: &Turn, locale: TurnLocale) {
@@ -867,7 +873,7 @@ pub(crate) fn compile(
         }
     }
     let defaults = Defaults::compile(&spec, &mut cx);
-    let handoff = Handoff::compile(&spec, &defaults.offline, &mut cx);
+    let mut handoff = Handoff::compile(&spec, &defaults.offline, &mut cx);
     let mut rules = Vec::new();
     let mut first_line: HashMap<&str, usize> = HashMap::new();
     let mut disabled = 0;
@@ -887,9 +893,10 @@ pub(crate) fn compile(
         } else {
             first_line.insert(id, line);
         }
-        if let Some(compiled) = compile_rule(rule, &defaults, &mut cx) {
+        if let Some((compiled, handover)) = compile_rule(rule, &defaults, &mut cx) {
             if rule.value.enabled {
                 rules.push(compiled);
+                handoff.rules.push(handover);
             } else {
                 disabled += 1;
             }
@@ -958,17 +965,8 @@ pub(crate) fn compile(
         sentiment: sentiment_source,
         sentiment_language: Language::from_subtag(primary_language(&matching.default_locale)),
         repeats,
-        default_locale: matching.default_locale.as_str().into(),
         max_text_bytes: limits.text_bytes,
     })
-}
-
-/// Whether `name` is a rule id or attribute name: letters, digits, `-_.`.
-pub(crate) fn is_simple_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// The first 16 hex digits of the SHA-256 of a policy's text.
@@ -1071,7 +1069,7 @@ fn compile_rule(
     spanned: &Spanned<RuleSpec>,
     defaults: &Defaults,
     cx: &mut Compiler,
-) -> Option<Rule> {
+) -> Option<(Rule, Handover)> {
     let spec = &spanned.value;
     let id = &spec.id.value;
     if !is_simple_name(id) {
@@ -1135,27 +1133,32 @@ fn compile_rule(
     let route = RouteLayer::compile(&spec.route, &format!("rule `{id}`"), &spec.id, cx);
     let condition = Condition::compile(&spec.when, cx)?;
     let evidence_used = condition.evidence_used();
-    Some(Rule {
+    let rule = Rule {
         id: Arc::from(id.as_str()),
         condition,
         kind: spec.kind,
         action: spec.action.value,
         priority: spec.priority,
-        route: RuleRoute::merge(&route, &defaults.route),
-        online: text(&spec.messages.online).unwrap_or_else(|| defaults.online.clone()),
-        offline: text(&spec.messages.offline).unwrap_or_else(|| defaults.offline.clone()),
-        offer: text(&spec.messages.offer).unwrap_or_else(|| defaults.offer.clone()),
-        agent_note: spec.agent_note.clone(),
         evidence_used,
-        collect: spec
-            .collect
-            .as_deref()
-            .map(|list| triage::compile_list(list, cx)),
-        consult,
         locales: spec
             .locales
             .iter()
             .map(|l| primary_language(l).to_ascii_lowercase())
             .collect(),
-    })
+    };
+    let handover = Handover {
+        id: rule.id.clone(),
+        kind: spec.kind,
+        route: RuleRoute::merge(&route, &defaults.route),
+        online: text(&spec.messages.online).unwrap_or_else(|| defaults.online.clone()),
+        offline: text(&spec.messages.offline).unwrap_or_else(|| defaults.offline.clone()),
+        offer: text(&spec.messages.offer).unwrap_or_else(|| defaults.offer.clone()),
+        agent_note: spec.agent_note.clone(),
+        collect: spec
+            .collect
+            .as_deref()
+            .map(|list| triage::compile_list(list, cx)),
+        consult,
+    };
+    Some((rule, handover))
 }

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::builder::EngineBuilder;
 use crate::decision::{Decision, PolicyId};
 use crate::engine::Engine;
 use crate::error::PolicyError;
-use crate::load::EngineBuilder;
 use crate::state::ConversationState;
 use crate::suite::{TestReport, TestSuite};
 use crate::turn::Turn;

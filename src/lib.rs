@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod builder;
 mod check;
 mod compile;
 mod condition;
@@ -50,6 +51,7 @@ mod turn;
 mod words;
 
 pub use crate::{
+    builder::EngineBuilder,
     check::CheckReport,
     corpus::{BadLine, Conversation, Corpus, CorpusStats, Course},
     decision::{
@@ -67,7 +69,7 @@ pub use crate::{
         ChannelAccount, ConversationAccount, ConversationReference, HandoffState, HandoffStatus,
         TranscriptLine,
     },
-    load::{EngineBuilder, MAX_NESTING, MAX_TEXT_BYTES},
+    load::{MAX_NESTING, MAX_TEXT_BYTES},
     policy::policy_schema,
     schema::{Document, schema},
     sentiment::builtin_sentiment,

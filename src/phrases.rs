@@ -52,6 +52,26 @@ pub(crate) struct Hit {
     pub(crate) fuzzy: bool,
 }
 
+/// What a turn's phrase scan heard: its hits, and the normalized text
+/// their offsets are into.
+#[derive(Clone, Copy)]
+pub(crate) struct Heard<'a> {
+    pub(crate) hits: &'a Hits,
+    pub(crate) text: &'a Normalized,
+}
+
+impl Heard<'_> {
+    /// The words of `original` (the text the scan read) that matched `set`,
+    /// as written.
+    pub(crate) fn said(self, set: SetId, original: &str) -> Option<&str> {
+        let hit = self.hits[set]?;
+        let (start, end) = self
+            .text
+            .original_span(original, hit.start as usize, hit.end as usize);
+        Some(&original[start..end])
+    }
+}
+
 /// A turn's hit table: one slot per phrase set, each holding the set's first
 /// match, and the sets that have one, so that the rules they gate can be
 /// found without looking at the others.

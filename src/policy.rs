@@ -990,6 +990,14 @@ impl<'de> Deserialize<'de> for PhraseList {
     }
 }
 
+/// Whether `name` is a rule id or attribute name: letters, digits, `-_.`.
+pub(crate) fn is_simple_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// Whether `tag` looks like a BCP 47 language tag (`en`, `es-MX`, `zh-Hant`).
 pub(crate) fn is_locale_tag(tag: &str) -> bool {
     let mut parts = tag.split(['-', '_']);

@@ -22,7 +22,6 @@
 
 use crate::compile::Compiler;
 use crate::decision::{Action, Consult, ConsultAnswer, Decision, EvalError};
-use crate::engine::{Engine, Rule};
 use crate::policy::{ConsultSpec, OnTimeout};
 use crate::state::{ConsultMemory, ConversationState, Phase};
 use crate::turn::Turn;
@@ -33,7 +32,7 @@ use super::lifecycle::{
     Clock, Period, leave_queue, period, placeholder_problem, reason, started_by, text,
 };
 use super::opens::Language;
-use super::{HandoffState, HandoffStatus};
+use super::{Handoff, HandoffState, HandoffStatus, Handover};
 
 const DEFAULT_ASKING: &str = "Let me check that with a colleague. One moment, please.";
 const DEFAULT_APPROVED: &str = "Good news: that's approved.";
@@ -110,14 +109,14 @@ impl ConsultRule {
     }
 }
 
-impl Engine {
+impl Handoff {
     /// A `consult` decision for `rule`: the proposal goes to an agent and the
     /// conversation waits in phase `consulting`. When no agent can answer
     /// now (agents unavailable, the queue closed), the timeout's fallback
     /// applies at once.
     pub(crate) fn start_consult(
         &self,
-        rule: &Rule,
+        rule: &Handover,
         settings: &ConsultRule,
         turn: &Turn,
         state: &mut ConversationState,
@@ -126,7 +125,7 @@ impl Engine {
     ) {
         let route = self.route_for(rule, turn);
         let queue = &route.queue;
-        let language = self.handoff.language_of(turn);
+        let language = self.language_of(turn);
         let proposal = self.say(&settings.proposal, queue, clock, language);
         let memory = ConsultMemory {
             proposal,
@@ -242,7 +241,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn consult_fallback(
         &self,
-        rule: &Rule,
+        rule: &Handover,
         settings: &ConsultRule,
         memory: ConsultMemory,
         from: Phase,
@@ -279,7 +278,7 @@ impl Engine {
             );
             return;
         }
-        let language = self.handoff.language_of(turn);
+        let language = self.language_of(turn);
         decision.action = Action::None;
         let route = self.route_for(rule, turn);
         self.decided_by(rule, &route, decision);

@@ -19,6 +19,7 @@
 //!
 //! Every step puts a reason with trigger `lifecycle` in the decision.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -26,15 +27,16 @@ use serde_saphyr::Spanned;
 
 use crate::compile::Compiler;
 use crate::decision::{Action, Decision, EvalError, Evidence, Kind, Reason, Route, Trigger};
-use crate::engine::{Engine, Rule, Scratch};
 use crate::error::did_you_mean;
+use crate::phrases::Heard;
 use crate::phrases::{SetId, Whole};
-use crate::policy::{HandoffSpec, ListOverrides, PeriodSpec, PhraseList, unlocated};
+use crate::policy::{HandoffSpec, ListOverrides, PeriodSpec, PhraseList, is_locale_tag, unlocated};
 use crate::state::{ConversationState, Cooldown, HandoffMemory, Phase};
 use crate::turn::Turn;
 
+use super::hours::Closed;
 use super::opens::Language;
-use super::{HandoffState, HandoffStatus};
+use super::{Handoff, HandoffState, HandoffStatus, Handover};
 
 const DEFAULT_ACCEPT: &[&str] = &[
     "yes",
@@ -347,14 +349,14 @@ pub(crate) fn started_by(memory: &HandoffMemory) -> (Arc<str>, Kind, Arc<str>) {
     )
 }
 
-impl Engine {
+impl Handoff {
     /// A user turn while the conversation waits for an agent: leave the
     /// queue on a cancel phrase, take the offline path on timeout, or give
     /// the waiting message.
     pub(crate) fn while_waiting(
         &self,
         lifecycle: &Lifecycle,
-        scratch: &Scratch,
+        heard: Heard,
         state: &mut ConversationState,
         turn: &Turn,
         clock: &mut Clock,
@@ -362,8 +364,8 @@ impl Engine {
     ) {
         let memory = state.handoff();
         let (rule_id, kind, queue) = started_by(memory);
-        if let Some(words) = scratch.said(lifecycle.cancel, &turn.text) {
-            let language = self.handoff.language_of(turn);
+        if let Some(words) = heard.said(lifecycle.cancel, &turn.text) {
+            let language = self.language_of(turn);
             decision.message =
                 Some(self.say(&lifecycle.messages.cancelled, &queue, clock, language));
             decision.reasons.push(reason(
@@ -378,8 +380,8 @@ impl Engine {
         }
         let waited = state.turns().saturating_sub(memory.since_turn);
         let timed_out = lifecycle.timeout.over(state, clock);
-        let wait = self.handoff.expected_wait(&queue);
-        let language = self.handoff.language_of(turn);
+        let wait = self.expected_wait(&queue);
+        let language = self.language_of(turn);
         let Some(how_long) = timed_out else {
             decision.message = Some(self.say(&lifecycle.messages.waiting, &queue, clock, language));
             decision.reasons.push(reason(
@@ -414,7 +416,7 @@ impl Engine {
     pub(crate) fn answer_offer(
         &self,
         lifecycle: &Lifecycle,
-        scratch: &Scratch,
+        heard: Heard,
         state: &mut ConversationState,
         turn: &Turn,
         clock: &mut Clock,
@@ -427,8 +429,7 @@ impl Engine {
                 .filter(|m| options.iter().any(|o| o.eq_ignore_ascii_case(m)))
         };
         let answer =
-            |options: &[String], set: SetId| match (picked(options), scratch.said(set, &turn.text))
-            {
+            |options: &[String], set: SetId| match (picked(options), heard.said(set, &turn.text)) {
                 (Some(option), _) => Some(format!("picked menu option `{option}`")),
                 (None, Some(words)) => Some(format!("answered \"{words}\"")),
                 (None, None) => None,
@@ -471,7 +472,7 @@ impl Engine {
                 (None, Some(m)) => format!("{m} minutes"),
                 (None, None) => "a while".to_string(),
             };
-            let language = self.handoff.language_of(turn);
+            let language = self.language_of(turn);
             decision.message =
                 Some(self.say(&lifecycle.messages.declined, &queue, clock, language));
             decision.reasons.push(reason(
@@ -493,38 +494,15 @@ impl Engine {
         false
     }
 
-    /// Applies a `handoff.status` event from the agent hub to the state and
-    /// explains it: `accepted` moves the conversation to `with_agent`,
-    /// `failed` takes the offline path (the offline message and the fallback
-    /// channel), `completed` returns it to the bot with the counters reset;
-    /// `approved` and `declined` answer a consultation (phase `consulting`,
-    /// see [`super::consult`]) and apply in that phase only.
-    ///
-    /// The hub is trusted: a status applies whatever the phase. A policy
-    /// without a `handoff` section keeps no phase; the status then changes
-    /// nothing and the decision's `errors` say so.
-    ///
-    /// ```
-    /// use escalate::{ConversationState, Engine, HandoffState, HandoffStatus, Phase, Turn};
-    ///
-    /// let engine = Engine::builtin();
-    /// let mut state = ConversationState::new();
-    /// engine.evaluate(&mut state, &Turn::user("I want a real person"));
-    /// assert_eq!(state.phase(), Phase::Waiting);
-    /// engine.apply_status(&mut state, &HandoffStatus::new(None, HandoffState::Accepted));
-    /// assert_eq!(state.phase(), Phase::WithAgent);
-    /// let back = engine.apply_status(&mut state, &HandoffStatus::new(None, HandoffState::Completed));
-    /// assert_eq!(state.phase(), Phase::Bot);
-    /// assert!(back.message.is_some());
-    /// ```
-    pub fn apply_status(&self, state: &mut ConversationState, status: &HandoffStatus) -> Decision {
-        let mut decision = Decision {
-            conversation_id: status.conversation_id.clone(),
-            turn: state.turns(),
-            policy: Some(self.id.clone()),
-            ..Decision::default()
-        };
-        let Some(lifecycle) = &self.handoff.lifecycle else {
+    /// Applies a `handoff.status` event from the agent hub to the state,
+    /// explained in `decision` (see [`crate::Engine::apply_status`]).
+    pub(crate) fn apply_status(
+        &self,
+        state: &mut ConversationState,
+        status: &HandoffStatus,
+        mut decision: Decision,
+    ) -> Decision {
+        let Some(lifecycle) = &self.lifecycle else {
             decision.errors.push(EvalError {
                 rule: Arc::from("handoff"),
                 message: "the policy has no `handoff` section, so it keeps no handoff phase: status ignored".into(),
@@ -534,7 +512,7 @@ impl Engine {
         let from = state.phase();
         let (rule_id, kind, queue) = started_by(state.handoff());
         // A status has no time or locale of its own: now, in the policy's language.
-        let (clock, language) = (&mut Clock::new(None), self.handoff.language);
+        let (clock, language) = (&mut Clock::new(None), self.language);
         match status.state {
             HandoffState::Approved | HandoffState::Declined => {
                 self.answer_consult(state, status, (clock, language), &mut decision);
@@ -594,7 +572,7 @@ impl Engine {
     /// queue alone when the policy no longer has the rule).
     pub(crate) fn offline(
         &self,
-        rule: Option<&Rule>,
+        rule: Option<&Handover>,
         queue: &str,
         at: (&mut Clock, Language),
         decision: &mut Decision,
@@ -607,7 +585,7 @@ impl Engine {
     }
 
     /// The deciding rule's part of a decision: kind, id, `route`, agent note.
-    pub(crate) fn decided_by(&self, rule: &Rule, route: &Route, decision: &mut Decision) {
+    pub(crate) fn decided_by(&self, rule: &Handover, route: &Route, decision: &mut Decision) {
         decision.kind = Some(rule.kind);
         decision.rule = Some(rule.id.clone());
         decision.route = Some(route.clone());
@@ -618,16 +596,16 @@ impl Engine {
     /// fallback channel, and when the queue opens next (for a queue with hours).
     pub(crate) fn take_offline_path(
         &self,
-        rule: Option<&Rule>,
+        rule: Option<&Handover>,
         queue: &str,
         (clock, language): (&mut Clock, Language),
         decision: &mut Decision,
     ) {
-        let template = rule.map_or(&self.handoff.offline, |rule| &rule.offline);
-        let wait = self.handoff.expected_wait(queue);
+        let template = rule.map_or(&self.offline, |rule| &rule.offline);
+        let wait = self.expected_wait(queue);
         let (opens, next) = self.opening(queue, clock, language).unzip();
         decision.message = Some(fill(template, queue, wait, opens.as_deref()));
-        decision.fallback_channel = Some(self.handoff.fallback_for(queue));
+        decision.fallback_channel = Some(self.fallback_for(queue));
         decision.opens_at = next
             .flatten()
             .map(|at| at.timestamp().display_with_offset(at.offset()).to_string());
@@ -648,12 +626,7 @@ impl Engine {
             self.opening(queue, clock, language)
                 .map_or_else(|| language.say(None, clock.now()), |(said, _)| said)
         });
-        fill(
-            template,
-            queue,
-            self.handoff.expected_wait(queue),
-            opens.as_deref(),
-        )
+        fill(template, queue, self.expected_wait(queue), opens.as_deref())
     }
 
     /// When `queue` opens next: as `{opens}` says it in `language`, and the
@@ -664,13 +637,131 @@ impl Engine {
         clock: &mut Clock,
         language: Language,
     ) -> Option<(String, Option<jiff::Zoned>)> {
-        let hours = self.handoff.queues.get(queue)?.hours.as_ref()?;
+        let hours = self.queues.get(queue)?.hours.as_ref()?;
         let now = clock.now();
         let next = hours.next_open(now);
         Some((language.say(next.as_ref(), now), next))
     }
 
-    pub(crate) fn rule(&self, id: &str) -> Option<&Rule> {
+    /// `rule`'s route for the language of `turn`: its locale's, else the
+    /// policy's `default_locale`'s (a tag that is no locale counts as none).
+    pub(crate) fn route_for<'e>(&self, rule: &'e Handover, turn: &Turn) -> Cow<'e, Route> {
+        let locale = turn
+            .locale
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| is_locale_tag(l));
+        rule.route.resolve(locale.unwrap_or(&self.default_locale))
+    }
+
+    /// `rule`'s route that sent the conversation to `queue` (see
+    /// [`HandoverRoute::for_queue`]).
+    pub(crate) fn route_to<'e>(&self, rule: &'e Handover, queue: &str) -> Cow<'e, Route> {
+        rule.route.for_queue(queue, &self.default_locale)
+    }
+
+    /// Completes a decision that `rule` made with `action`: the route and
+    /// messages, the offline path when no agent can take it, and (for
+    /// policies with a lifecycle) the move to `offered` or `waiting`,
+    /// explained as the step `(from, event, detail)` (the detail is
+    /// written only when the step is explained).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn conclude(
+        &self,
+        rule: &Handover,
+        action: Action,
+        turn: &Turn,
+        state: &mut ConversationState,
+        clock: &mut Clock,
+        decision: &mut Decision,
+        (from, event, detail): (Phase, &str, impl FnOnce() -> String),
+    ) {
+        decision.action = action;
+        let route = self.route_for(rule, turn);
+        self.decided_by(rule, &route, decision);
+        let queue = &route.queue;
+        if let Some((closed, local_time)) = self.closed(queue, turn, clock) {
+            let language = self.language_of(turn);
+            self.take_offline_path(Some(rule), queue, (clock, language), decision);
+            let why = match &local_time {
+                Some(at) => format!("queue `{queue}` is closed ({closed}) at {at}"),
+                None => format!("no agents are available for queue `{queue}`"),
+            };
+            decision.reasons.push(Reason {
+                rule: rule.id.clone(),
+                trigger: Trigger::Availability,
+                kind: rule.kind,
+                action,
+                detail: why,
+                evidence: Evidence::Availability {
+                    queue: queue.clone(),
+                    closed,
+                    local_time,
+                },
+            });
+            if from != Phase::Bot {
+                decision.reasons.push(reason(
+                    (&rule.id, rule.kind),
+                    action,
+                    (from, Phase::Bot),
+                    event,
+                    format!("{}, but no agent can take it now", detail()),
+                ));
+            }
+            return;
+        }
+        let message = match action {
+            Action::Offer => &rule.offer,
+            _ => &rule.online,
+        };
+        decision.message = Some(self.say(message, queue, clock, self.language_of(turn)));
+        let Some(lifecycle) = &self.lifecycle else {
+            return;
+        };
+        let to = match action {
+            Action::Offer => Phase::Offered,
+            _ => Phase::Waiting,
+        };
+        let since = (to == Phase::Waiting && lifecycle.timeout_in_minutes())
+            .then(|| clock.now().as_second());
+        let turns = state.turns();
+        let memory = state.handoff_mut();
+        memory.phase = to;
+        memory.rule = Some(rule.id.clone());
+        memory.kind = Some(rule.kind);
+        memory.queue = Some(queue.clone());
+        memory.since_turn = turns;
+        memory.since = since;
+        decision.reasons.push(reason(
+            (&rule.id, rule.kind),
+            action,
+            (from, to),
+            event,
+            detail(),
+        ));
+    }
+
+    /// Why no agent can take a conversation for `queue` now, if none can:
+    /// the turn says agents are unavailable, or the queue's hours.
+    pub(crate) fn closed(
+        &self,
+        queue: &str,
+        turn: &Turn,
+        clock: &mut Clock,
+    ) -> Option<(String, Option<String>)> {
+        if !turn.agents_online() {
+            return Some(("agents unavailable".to_string(), None));
+        }
+        let hours = self.queues.get(queue)?.hours.as_ref()?;
+        let (closed, local_time) = hours.closed_at(clock.now())?;
+        let name = match &closed {
+            Closed::Closure(Some(reason)) => format!("closure: {reason}"),
+            other => other.name().to_string(),
+        };
+        Some((name, Some(local_time)))
+    }
+
+    pub(crate) fn rule(&self, id: &str) -> Option<&Handover> {
         self.rules.iter().find(|rule| &*rule.id == id)
     }
 }

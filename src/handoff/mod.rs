@@ -5,6 +5,7 @@
 //! The events follow the Bot Framework protocol exactly as its official SDK
 //! makes them (`tests/handoff.rs` compares them with the SDK's own output).
 
+pub(crate) mod activity;
 pub(crate) mod consult;
 pub(crate) mod hours;
 pub(crate) mod lifecycle;
@@ -17,17 +18,21 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::compile::Compiler;
-use crate::decision::{Decision, FallbackChannel};
-use crate::engine::Engine;
+use crate::decision::{Decision, FallbackChannel, Kind};
 use crate::policy::{ContextField, PolicySpec, TranscriptSpec};
-use crate::turn::{Role, Turn, TurnError, parse_line};
+use crate::turn::{Role, Turn};
+pub use activity::{
+    ChannelAccount, ConversationAccount, ConversationReference, HandoffState, HandoffStatus,
+    TranscriptLine,
+};
+use consult::ConsultRule;
 use hours::Hours;
 use lifecycle::Lifecycle;
 use redact::Redactor;
+use route::RuleRoute;
 use triage::{CollectItem, Triage};
 
 /// The most turns a transcript may carry.
@@ -49,6 +54,29 @@ pub(crate) struct Handoff {
     /// The language of `{opens}` for turns without a locale (`default_locale`'s).
     pub(crate) language: opens::Language,
     pub(crate) triage: Triage,
+    /// What each of the engine's rules does once it fires, in the same order.
+    pub(crate) rules: Vec<Handover>,
+    /// The policy's `default_locale`, for routes of turns without a locale.
+    pub(crate) default_locale: Box<str>,
+}
+
+/// What a rule does once it fires: where it sends the conversation, what it
+/// says, what it collects first, what it puts to an agent. When a rule fires
+/// is the engine's part of it; this part lives with the handoff, which
+/// carries the decision through the conversation's lifecycle.
+#[derive(Debug)]
+pub(crate) struct Handover {
+    pub(crate) id: Arc<str>,
+    pub(crate) kind: Kind,
+    pub(crate) route: RuleRoute,
+    pub(crate) online: String,
+    pub(crate) offline: String,
+    pub(crate) offer: String,
+    pub(crate) agent_note: Option<String>,
+    /// What the rule collects before handing over; `None`: its queue's list.
+    pub(crate) collect: Option<Vec<CollectItem>>,
+    /// What the rule puts to an agent, for `action: consult`.
+    pub(crate) consult: Option<ConsultRule>,
 }
 
 /// One queue's compiled settings.
@@ -97,6 +125,8 @@ impl Handoff {
                 queues,
                 language,
                 triage: Triage::default(),
+                rules: Vec::new(),
+                default_locale: spec.matching.default_locale.as_str().into(),
             };
         };
         let handoff = &section.value;
@@ -126,6 +156,8 @@ impl Handoff {
             queues,
             language,
             triage: Triage::compile(&handoff.triage, cx),
+            rules: Vec::new(),
+            default_locale: spec.matching.default_locale.as_str().into(),
         }
     }
 
@@ -160,299 +192,19 @@ fn default_context() -> Vec<(String, ContextField)> {
         .collect()
 }
 
-/// A Bot Framework user or bot account (`ChannelAccount`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChannelAccount {
-    /// The channel's id for the account.
-    pub id: String,
-    /// The display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `user` or `bot`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// Any other fields the channel gives, passed through unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// A Bot Framework conversation (`ConversationAccount`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConversationAccount {
-    /// The conversation's id.
-    pub id: String,
-    /// Whether more than two people take part.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_group: Option<bool>,
-    /// Such as `personal`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation_type: Option<String>,
-    /// The conversation's display name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Any other fields the channel gives, passed through unchanged.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// Where a conversation lives, as the Bot Framework SDK's
-/// `TurnContext.getConversationReference` gives it; it deserializes from
-/// that JSON. `handoff.initiate` is addressed with it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConversationReference {
-    /// The user's last message (the last user turn's `id` takes its place
-    /// when the transcript has one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub activity_id: Option<String>,
-    /// The user.
-    pub user: ChannelAccount,
-    /// The bot.
-    pub bot: ChannelAccount,
-    /// The conversation.
-    pub conversation: ConversationAccount,
-    /// The channel, such as `msteams` or `webchat`.
-    pub channel_id: String,
-    /// The user's locale, such as `en-US` (the last user turn's `locale`
-    /// takes its place when it has one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locale: Option<String>,
-    /// The channel's service URL.
-    pub service_url: String,
-}
-
-impl ConversationReference {
-    /// A reference with plain ids, for dry runs and tests: user `user`,
-    /// bot `bot`, channel `escalate-check`.
-    pub fn placeholder(conversation_id: &str) -> ConversationReference {
-        let account = |id: &str, role: &str| ChannelAccount {
-            id: id.to_string(),
-            name: None,
-            role: Some(role.to_string()),
-            extra: Map::new(),
-        };
-        ConversationReference {
-            activity_id: None,
-            user: account("user", "user"),
-            bot: account("bot", "bot"),
-            conversation: ConversationAccount {
-                id: conversation_id.to_string(),
-                ..ConversationAccount::default()
-            },
-            channel_id: "escalate-check".to_string(),
-            locale: None,
-            service_url: String::new(),
-        }
-    }
-}
-
-/// What the agent hub says of a handoff, in a `handoff.status` event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum HandoffState {
-    /// An agent took the conversation.
-    Accepted,
-    /// The handoff could not happen (no agents, an error); the bot takes
-    /// the offline path.
-    Failed,
-    /// The agent has finished; the bot takes the conversation back.
-    Completed,
-    /// The agent approved the bot's proposal (phase `consulting`): the bot
-    /// carries it out.
-    Approved,
-    /// The agent declined the bot's proposal (phase `consulting`).
-    Declined,
-}
-
-/// A `handoff.status` event from the agent hub.
-///
-/// ```
-/// use escalate::{HandoffState, HandoffStatus};
-///
-/// let event = br#"{"type": "event", "name": "handoff.status",
-///     "value": {"state": "failed", "message": "No agents available"},
-///     "conversation": {"id": "conv-1234"}}"#;
-/// let status = HandoffStatus::from_json(event).unwrap();
-/// assert_eq!(status.state, HandoffState::Failed);
-/// assert_eq!(status.message.as_deref(), Some("No agents available"));
-/// assert_eq!(status.conversation_id.as_deref(), Some("conv-1234"));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HandoffStatus {
-    /// `conversation.id` of the event.
-    pub conversation_id: Option<Arc<str>>,
-    /// `value.state`.
-    pub state: HandoffState,
-    /// `value.message`, given with `failed`, `approved` or `declined` (the
-    /// agent's words for the user on the last two).
-    pub message: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StatusActivity {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    name: Option<String>,
-    value: Option<StatusValue>,
-    #[serde(default)]
-    conversation: Option<ConversationId>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StatusValue {
-    state: HandoffState,
-    #[serde(default)]
-    message: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ConversationId {
-    id: Arc<str>,
-}
-
-impl HandoffStatus {
-    /// A status for a conversation.
-    pub fn new(conversation_id: Option<&str>, state: HandoffState) -> HandoffStatus {
-        HandoffStatus {
-            conversation_id: conversation_id.map(Arc::from),
-            state,
-            message: None,
-        }
-    }
-
-    /// The same status with the hub's message (as `failed` gives).
-    pub fn with_message(self, message: impl Into<String>) -> HandoffStatus {
-        HandoffStatus {
-            message: Some(message.into()),
-            ..self
-        }
-    }
-
-    /// Reads a `handoff.status` event activity (other Bot Framework fields
-    /// are allowed and ignored). Errors say where and what, as for turns.
-    pub fn from_json(json: &[u8]) -> Result<HandoffStatus, TurnError> {
-        let activity: StatusActivity = parse_line(
-            json,
-            "a handoff status is a JSON object",
-            r#"write the event as `{"type": "event", "name": "handoff.status", "value": {"state": "accepted"}}`"#,
-        )?;
-        let at_start = (1, 1);
-        if activity.kind != "event" || activity.name.as_deref() != Some("handoff.status") {
-            let named = activity
-                .name
-                .map(|name| format!(" named `{name}`"))
-                .unwrap_or_default();
-            return Err(TurnError::new(
-                at_start,
-                &format!(
-                    "an activity of type `{}`{named} is not a handoff status",
-                    activity.kind
-                ),
-                Some(r#"statuses are events named `handoff.status`; turns have no `type`"#),
-            ));
-        }
-        let Some(value) = activity.value else {
-            return Err(TurnError::new(
-                at_start,
-                "the handoff status has no `value`",
-                Some(r#"give the state, such as `"value": {"state": "accepted"}`"#),
-            ));
-        };
-        Ok(HandoffStatus {
-            conversation_id: activity.conversation.map(|c| c.id),
-            state: value.state,
-            message: value.message,
-        })
-    }
-}
-
-/// One line of a transcript: a turn, or an agent hub's status event.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TranscriptLine {
-    /// A message of the user or the bot.
-    Turn(Turn),
-    /// A `handoff.status` event.
-    Status(HandoffStatus),
-}
-
-impl TranscriptLine {
-    /// Reads a line: an object with a `type` field is an event (turns have
-    /// none), anything else a turn.
-    ///
-    /// ```
-    /// use escalate::TranscriptLine;
-    ///
-    /// let line = br#"{"type": "event", "name": "handoff.status", "value": {"state": "completed"}}"#;
-    /// assert!(matches!(TranscriptLine::from_json(line), Ok(TranscriptLine::Status(_))));
-    /// assert!(matches!(TranscriptLine::from_json(br#"{"text": "hi"}"#), Ok(TranscriptLine::Turn(_))));
-    /// ```
-    pub fn from_json(line: &[u8]) -> Result<TranscriptLine, TurnError> {
-        match Turn::from_json(line) {
-            Ok(turn) => Ok(TranscriptLine::Turn(turn)),
-            Err(_) if has_type_field(line) => {
-                HandoffStatus::from_json(line).map(TranscriptLine::Status)
-            }
-            Err(error) => Err(error),
-        }
-    }
-}
-
-/// Whether a line is a JSON object with a top-level `type` key.
-fn has_type_field(line: &[u8]) -> bool {
-    serde_json::from_slice::<Map<String, Value>>(line)
-        .is_ok_and(|object| object.contains_key("type"))
-}
-
-impl Engine {
+impl Handoff {
     /// Masks what the policy's `handoff.redact` says the agent hub must not
     /// receive: card numbers, e-mail addresses, phone numbers, the policy's
     /// own patterns. Borrowed when nothing was masked.
-    ///
-    /// ```
-    /// let engine = escalate::Engine::builtin();
-    /// assert_eq!(
-    ///     engine.redact("my card is 4242 4242 4242 4242"),
-    ///     "my card is **** **** **** 4242"
-    /// );
-    /// ```
-    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        self.handoff.redactor.redact(text)
-    }
-
-    /// How many turns `handoff.initiate`'s transcript carries (the policy's
-    /// `handoff.transcript.turns`): keep at least this many per conversation.
-    pub fn transcript_turns(&self) -> usize {
-        self.handoff.transcript_turns
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.redactor.redact(text)
     }
 
     /// The Bot Framework `handoff.initiate` event for a decision, addressed
     /// with `reference`, with the last turns of `transcript` (user and bot,
     /// oldest first, redacted) attached as `Transcript`, and the routing
     /// context the policy's `handoff.context` names in `value`.
-    ///
-    /// Its `id` is `handoff-{conversation}-{turn}` (so a retried send is
-    /// recognizably the same event); its `timestamp` is the last turn's,
-    /// or the current time when that has none.
-    ///
-    /// ```
-    /// use escalate::{ConversationReference, ConversationState, Engine, Turn};
-    ///
-    /// let engine = Engine::builtin();
-    /// let turns = vec![Turn::user("my card 4242 4242 4242 4242 was stolen, real person please")];
-    /// let decision = engine.evaluate(&mut ConversationState::new(), &turns[0]);
-    /// assert!(decision.starts_handoff());
-    /// let event = engine.handoff_initiate(&decision, &ConversationReference::placeholder("c-1"), &turns);
-    /// assert_eq!(event["name"], "handoff.initiate");
-    /// assert_eq!(event["value"]["rule"], decision.rule.as_deref().unwrap());
-    /// let transcript = &event["attachments"][0]["content"]["activities"];
-    /// assert_eq!(transcript[0]["text"], "my card **** **** **** 4242 was stolen, real person please");
-    /// ```
-    pub fn handoff_initiate(
+    pub(crate) fn handoff_initiate(
         &self,
         decision: &Decision,
         reference: &ConversationReference,
@@ -468,36 +220,12 @@ impl Engine {
     }
 
     /// The Bot Framework `handoff.consult` event for a `consult` decision:
-    /// the envelope and transcript of [`Engine::handoff_initiate`], its
+    /// the envelope and transcript of [`Handoff::handoff_initiate`], its
     /// `value` the same routing context and, under `consult`, the
     /// `proposal` the agent approves or declines and its `note`. Its `id` is
     /// `consult-{conversation}-{turn}`; the agent hub answers with a
     /// `handoff.status` of state `approved` or `declined`.
-    ///
-    /// ```
-    /// use escalate::{ConversationReference, ConversationState, Engine, Turn};
-    ///
-    /// let engine = Engine::from_yaml(r#"
-    /// version: 1
-    /// handoff: {}
-    /// rules:
-    ///   - id: refund
-    ///     when: { keywords: ["refund"] }
-    ///     kind: planned
-    ///     action: consult
-    ///     consult: { proposal: "Refund the order in full", note: "Over the limit" }
-    /// "#)?;
-    /// let turns = vec![Turn::user("I want a refund")];
-    /// let decision = engine.evaluate(&mut ConversationState::new(), &turns[0]);
-    /// assert!(decision.starts_consult());
-    /// let event = engine.handoff_consult(&decision, &ConversationReference::placeholder("c-1"), &turns);
-    /// assert_eq!(event["name"], "handoff.consult");
-    /// assert_eq!(event["value"]["consult"]["proposal"], "Refund the order in full");
-    /// assert_eq!(event["value"]["consult"]["note"], "Over the limit");
-    /// assert_eq!(event["attachments"][0]["content"]["activities"][0]["text"], "I want a refund");
-    /// # Ok::<(), escalate::PolicyError>(())
-    /// ```
-    pub fn handoff_consult(
+    pub(crate) fn handoff_consult(
         &self,
         decision: &Decision,
         reference: &ConversationReference,
@@ -521,7 +249,7 @@ impl Engine {
     }
 
     /// An event for the agent hub named `name`, its id prefixed `prefix`:
-    /// see [`Engine::handoff_initiate`].
+    /// see [`Handoff::handoff_initiate`].
     fn hub_event(
         &self,
         name: &str,
@@ -530,9 +258,7 @@ impl Engine {
         reference: &ConversationReference,
         transcript: &[Turn],
     ) -> Value {
-        let recent = &transcript[transcript
-            .len()
-            .saturating_sub(self.handoff.transcript_turns)..];
+        let recent = &transcript[transcript.len().saturating_sub(self.transcript_turns)..];
         let last_user = transcript.iter().rev().find(|t| t.role == Role::User);
         let activities: Vec<Value> = recent
             .iter()
@@ -607,7 +333,6 @@ impl Engine {
         };
         let route = decision.route.as_ref();
         let value = self
-            .handoff
             .context
             .iter()
             .map(|(key, field)| {

@@ -27,14 +27,15 @@ use regex_automata::meta::Regex;
 
 use crate::compile::Compiler;
 use crate::decision::{Action, Collect, Decision, FallbackChannel, Priority, Route};
-use crate::engine::{Engine, Rule, is_simple_name};
 use crate::error::floor_char_boundary;
 use crate::phrases::{SetId, Whole};
+use crate::policy::is_simple_name;
 use crate::policy::{CollectSpec, ContactSpec, ListOverrides, PhraseList, TriageSpec, unlocated};
 use crate::state::{ConversationState, MAX_QUESTIONS, Phase, TriageMemory};
 use crate::turn::Turn;
 
 use super::lifecycle::{Clock, leave_queue, reason, started_by};
+use super::{Handoff, Handover};
 
 const DEFAULT_MAX_QUESTIONS: u32 = 2;
 const DEFAULT_CANCEL: &[&str] = &[
@@ -242,16 +243,12 @@ fn bounded(value: &str) -> String {
     value[..floor_char_boundary(value, value.len().min(MAX_VALUE_BYTES))].to_string()
 }
 
-impl Engine {
+impl Handoff {
     /// What `rule` collects: its own list, else that of `queue`, its route's.
-    fn collect_list<'e>(&'e self, rule: &'e Rule, queue: &str) -> &'e [CollectItem] {
+    fn collect_list<'e>(&'e self, rule: &'e Handover, queue: &str) -> &'e [CollectItem] {
         match &rule.collect {
             Some(list) => list,
-            None => self
-                .handoff
-                .queues
-                .get(queue)
-                .map_or(&[], |queue| &queue.collect),
+            None => self.queues.get(queue).map_or(&[], |queue| &queue.collect),
         }
     }
 
@@ -260,13 +257,12 @@ impl Engine {
     /// follow up), then the rule's list.
     fn to_collect<'e>(
         &'e self,
-        rule: &'e Rule,
+        rule: &'e Handover,
         queue: &str,
         offline: Option<FallbackChannel>,
     ) -> impl Iterator<Item = &'e CollectItem> {
         let contact = offline.and_then(|channel| {
-            self.handoff
-                .triage
+            self.triage
                 .contact
                 .iter()
                 .find(|(c, _)| *c == channel)
@@ -283,23 +279,23 @@ impl Engine {
         clock: &mut Clock,
     ) -> Option<FallbackChannel> {
         self.closed(queue, turn, clock)
-            .map(|_| self.handoff.fallback_for(queue))
+            .map(|_| self.fallback_for(queue))
     }
 
     /// Hands the conversation over for `rule`, first asking what it
     /// collects when the turn lacks it (never for an urgent rule, nor
     /// without a `handoff` section); `step` explains the move as in
-    /// [`Engine::conclude`].
+    /// [`Handoff::conclude`].
     pub(crate) fn hand_over(
         &self,
-        rule: &Rule,
+        rule: &Handover,
         turn: &Turn,
         state: &mut ConversationState,
         clock: &mut Clock,
         decision: &mut Decision,
         step: (Phase, &str, impl FnOnce() -> String),
     ) {
-        if self.handoff.lifecycle.is_some() && rule.route.priority() != Priority::Urgent {
+        if self.lifecycle.is_some() && rule.route.priority() != Priority::Urgent {
             let route = self.route_for(rule, turn);
             let queue = &route.queue;
             let offline = self.offline_channel(queue, turn, clock);
@@ -322,7 +318,7 @@ impl Engine {
     /// The first item not collected yet.
     fn next_question<'e>(
         &'e self,
-        (rule, queue): (&'e Rule, &str),
+        (rule, queue): (&'e Handover, &str),
         offline: Option<FallbackChannel>,
         collected: &BTreeMap<String, String>,
     ) -> Option<&'e CollectItem> {
@@ -333,7 +329,7 @@ impl Engine {
     /// Adds what the turn's attributes give (the bot set them) to `collected`.
     fn take_attributes(
         &self,
-        (rule, queue): (&Rule, &str),
+        (rule, queue): (&Handover, &str),
         offline: Option<FallbackChannel>,
         turn: &Turn,
         collected: &mut BTreeMap<String, String>,
@@ -350,7 +346,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn ask(
         &self,
-        (rule, route): (&Rule, &Route),
+        (rule, route): (&Handover, &Route),
         item: &CollectItem,
         triage: TriageMemory,
         again: bool,
@@ -358,7 +354,7 @@ impl Engine {
         decision: &mut Decision,
         from: Phase,
     ) {
-        let settings = &self.handoff.triage;
+        let settings = &self.triage;
         let question = triage.asked;
         decision.action = Action::Collect;
         self.decided_by(rule, route, decision);
@@ -403,7 +399,7 @@ impl Engine {
         decision: &mut Decision,
     ) {
         let (rule_id, kind, queue) = started_by(state.handoff());
-        decision.message = Some(self.handoff.triage.cancelled.clone());
+        decision.message = Some(self.triage.cancelled.clone());
         decision.reasons.push(reason(
             (&rule_id, kind),
             Action::None,
@@ -469,7 +465,7 @@ impl Engine {
             "triage answered"
         };
         let next = self.next_question((rule, queue), offline, &collected);
-        let max = self.handoff.triage.max_questions;
+        let max = self.triage.max_questions;
         if let Some(item) = next.filter(|_| triage.asked < max) {
             decision.reasons.push(reason(
                 (&rule.id, rule.kind),
