@@ -216,7 +216,7 @@ impl Condition {
 
     /// Whether the condition holds; allocates nothing unless a script fails.
     /// Inlined: most rules are one trigger, checked without a call.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check(&self, ctx: &Ctx, errors: &mut Vec<String>) -> bool {
         match self {
             Condition::Leaf(leaf) => leaf.check(ctx, errors),

@@ -112,7 +112,7 @@ pub(crate) enum Leaf {
 impl Leaf {
     /// Whether the trigger holds on this turn. A script that fails reports
     /// its error and counts as not holding.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check(&self, ctx: &Ctx, errors: &mut Vec<String>) -> bool {
         match self {
             Leaf::Menu(t) => t.check(ctx),
