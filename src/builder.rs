@@ -91,7 +91,7 @@ impl EngineBuilder {
     }
 
     /// Refuses policies with more phrases than this, counting every list
-    /// and negation cue after `{a|b}` alternatives expand (default 100,000).
+    /// and negation cue after `{a|b}` alternatives expand (default 200,000).
     pub fn max_phrases(mut self, phrases: usize) -> Self {
         self.limits.phrases = phrases;
         self

@@ -36,7 +36,7 @@ impl Default for Limits {
         Limits {
             policy_bytes: 8 << 20,
             nesting: 64,
-            phrases: 100_000,
+            phrases: 200_000,
             pattern_memory: 16 << 20,
             text_bytes: 16 << 20,
         }

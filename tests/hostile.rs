@@ -134,9 +134,9 @@ fn hostile_policies_are_refused_with_the_bound_they_hit() {
             "policy-too-complex",
         ),
         (
-            "120,000 phrases, size limit raised",
+            "240,000 phrases, size limit raised",
             &roomy,
-            phrases(120_000),
+            phrases(240_000),
             "too-many-phrases",
         ),
         (
