@@ -45,7 +45,7 @@ impl Engine {
     }
 
     /// The built-in default policy ([`DEFAULT_POLICY`]). Each call compiles
-    /// it (about 12 ms): build it once and share it.
+    /// it (about 0.3 s on a 2.6 GHz core): build it once and share it.
     pub fn builtin() -> Engine {
         EngineBuilder::default()
             .origin("policies/default.yaml")
