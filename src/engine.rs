@@ -586,26 +586,7 @@ impl Engine {
         {
             self.handoff
                 .start_consult(handover, settings, turn, state, &mut clock, decision);
-        } else if collecting {
-            let memory = state.handoff_mut();
-            memory.phase = Phase::Bot;
-            decision.collected = memory
-                .triage
-                .take()
-                .map(|t| t.collected)
-                .unwrap_or_default();
-            let detail = || format!("{}; the triage ends", detail());
-            let step = (Phase::Collecting, "escalated during triage", detail);
-            self.handoff.conclude(
-                handover,
-                rule.action,
-                turn,
-                state,
-                &mut clock,
-                decision,
-                step,
-            );
-        } else if rule.action == Action::Escalate {
+        } else if rule.action == Action::Escalate && !collecting {
             self.handoff.hand_over(
                 handover,
                 turn,
@@ -615,7 +596,25 @@ impl Engine {
                 (Phase::Bot, event, detail),
             );
         } else {
-            let step = (Phase::Bot, event, detail);
+            // An offer, or an escalation that ends a triage: the handoff
+            // starts at once, with what the triage collected.
+            let (from, event) = if collecting {
+                let memory = state.handoff_mut();
+                memory.phase = Phase::Bot;
+                decision.collected = memory
+                    .triage
+                    .take()
+                    .map(|t| t.collected)
+                    .unwrap_or_default();
+                (Phase::Collecting, "escalated during triage")
+            } else {
+                (Phase::Bot, event)
+            };
+            let detail = || match collecting {
+                true => format!("{}; the triage ends", detail()),
+                false => detail(),
+            };
+            let step = (from, event, detail);
             self.handoff.conclude(
                 handover,
                 rule.action,
