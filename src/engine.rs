@@ -646,13 +646,15 @@ impl Engine {
         if !builtin {
             return (given, None);
         }
-        let language = match turn.locale.as_deref() {
-            Some(locale) => Language::from_subtag(primary_language(locale)),
-            None => self.sentiment_language,
-        };
-        let Some(language) = language else {
+        // A turn's locale names its language; a locale without a lexicon
+        // gets no score, a turn without one is guessed from its words.
+        let tagged = turn
+            .locale
+            .as_deref()
+            .map(|locale| Language::from_subtag(primary_language(locale)));
+        if tagged == Some(None) {
             return (None, None);
-        };
+        }
         scratch.sentiment_in_text =
             self.phrases.folding() == LEXICON_FOLDING && self.phrases.set_count() > 0;
         let text = if scratch.sentiment_in_text {
@@ -660,6 +662,11 @@ impl Engine {
         } else {
             scratch.sentiment_text.fill(&turn.text, LEXICON_FOLDING);
             &scratch.sentiment_text
+        };
+        let Some(language) =
+            tagged.unwrap_or_else(|| Language::guess(text, self.sentiment_language))
+        else {
+            return (None, None);
         };
         let score = crate::sentiment::score(text, &turn.text, language, |_| {});
         (Some(score), Some(language))

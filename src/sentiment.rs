@@ -28,6 +28,9 @@ const NEGATE: f32 = -0.74;
 /// VADER's normalization constant.
 const ALPHA: f64 = 15.0;
 
+/// How many of a turn's first words [`Language::guess`] reads.
+const GUESS_WORDS: usize = 64;
+
 /// A language the scorer has a lexicon for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Language {
@@ -66,6 +69,40 @@ impl Language {
             Language::De => "de",
             Language::Pt => "pt",
             Language::It => "it",
+        }
+    }
+
+    /// The language a turn without a `locale` is written in, as the
+    /// function words of its normalized `text` say ("ich", "und", "die" for
+    /// German; "the", "and", "i" for English): the language with the most,
+    /// or `fallback` (the policy's default) on a tie or when none is there
+    /// among its first [`GUESS_WORDS`] words.
+    /// So "ich hab die schlüssel" is not scored as English, where "die" is a
+    /// verb.
+    pub(crate) fn guess(text: &Normalized, fallback: Option<Language>) -> Option<Language> {
+        // One byte lane per language: a word adds 1 to the lanes of its
+        // languages, and no lane passes 255 in GUESS_WORDS words.
+        let mut lanes = 0u64;
+        let bytes = &text.bytes;
+        let mut at = 0;
+        for _ in 0..GUESS_WORDS {
+            if at >= bytes.len() {
+                break;
+            }
+            let end = memchr_space(bytes, at);
+            let word = &bytes[at..end];
+            at = end + 1;
+            // Every function word is at most six letters.
+            if word.len() <= 6 {
+                lanes += LANES[usize::from(function_word_languages(word))];
+            }
+        }
+        let count = |language: Language| (lanes >> (8 * language as u32)) as u8;
+        let best = Language::ALL.into_iter().map(count).max().unwrap_or(0);
+        let mut leaders = Language::ALL.into_iter().filter(|&l| count(l) == best);
+        match (best, leaders.next(), leaders.next()) {
+            (1.., Some(language), None) => Some(language),
+            _ => fallback,
         }
     }
 
@@ -194,6 +231,68 @@ impl Words {
     #[cfg(test)]
     pub(crate) fn keys(&self) -> impl Iterator<Item = &'static [u8]> + '_ {
         self.roles.keys().copied()
+    }
+}
+
+/// For each set of languages (a bit per [`Language`]), a 1 in the byte lane
+/// of each: what [`Language::guess`] adds for a word of those languages.
+const LANES: [u64; 64] = {
+    let mut lanes = [0u64; 64];
+    let mut set = 0;
+    while set < 64 {
+        let mut language = 0;
+        while language < 6 {
+            if set & (1 << language) != 0 {
+                lanes[set] |= 1 << (8 * language);
+            }
+            language += 1;
+        }
+        set += 1;
+    }
+    lanes
+};
+
+/// The languages (bit `1 << language as u8` for each) of which
+/// `word` (normalized: lowercase, no accents) is one of the most common
+/// function words. A word common to several ("de", "la") counts for each;
+/// a word that is a content word elsewhere is listed only where it is a
+/// function word (German "die", not the English verb).
+fn function_word_languages(word: &[u8]) -> u8 {
+    const EN: u8 = 1 << Language::En as u8;
+    const ES: u8 = 1 << Language::Es as u8;
+    const FR: u8 = 1 << Language::Fr as u8;
+    const DE: u8 = 1 << Language::De as u8;
+    const PT: u8 = 1 << Language::Pt as u8;
+    const IT: u8 = 1 << Language::It as u8;
+    match word {
+        b"and" | b"are" | b"at" | b"be" | b"can" | b"dont" | b"for" | b"have" | b"i" | b"im"
+        | b"is" | b"it" | b"just" | b"my" | b"not" | b"of" | b"on" | b"that" | b"the" | b"this"
+        | b"to" | b"was" | b"what" | b"with" | b"you" | b"your" => EN,
+        b"al" | b"del" | b"el" | b"esta" | b"estoy" | b"las" | b"los" | b"muy" | b"pero"
+        | b"por" | b"tengo" | b"usted" | b"y" | b"yo" => ES,
+        b"ai" | b"au" | b"avec" | b"c" | b"dans" | b"des" | b"est" | b"et" | b"j" | b"je"
+        | b"le" | b"les" | b"mon" | b"ne" | b"pas" | b"pour" | b"suis" | b"sur" | b"tu"
+        | b"une" | b"vous" => FR,
+        b"aber" | b"auch" | b"auf" | b"bin" | b"das" | b"dem" | b"den" | b"der" | b"die"
+        | b"ein" | b"eine" | b"fur" | b"hab" | b"habe" | b"ich" | b"ist" | b"mein" | b"meine"
+        | b"mit" | b"nicht" | b"sie" | b"und" | b"zu" => DE,
+        b"as" | b"com" | b"da" | b"em" | b"estou" | b"eu" | b"mas" | b"meu" | b"minha" | b"nao"
+        | b"o" | b"os" | b"tenho" | b"um" | b"uma" | b"voce" => PT,
+        b"anche" | b"che" | b"della" | b"di" | b"gli" | b"ho" | b"io" | b"mia" | b"mio"
+        | b"nel" | b"per" | b"questo" | b"sei" | b"sono" => IT,
+        b"do" => EN | PT,
+        b"en" => ES | FR,
+        b"es" => ES | DE,
+        b"para" => ES | PT,
+        b"con" | b"lo" | b"mi" | b"una" => ES | IT,
+        b"il" | b"ma" | b"non" => FR | IT,
+        b"e" => PT | IT,
+        b"de" | b"que" | b"se" | b"te" => ES | FR | PT,
+        b"la" | b"un" => ES | FR | IT,
+        b"no" => ES | PT | IT,
+        b"me" => EN | ES | FR | PT,
+        b"a" => EN | ES | FR | PT | IT,
+        _ => 0,
     }
 }
 
@@ -411,6 +510,32 @@ mod tests {
             })
             .collect();
         (score, words)
+    }
+
+    #[test]
+    fn a_turn_without_a_locale_is_scored_in_the_language_of_its_function_words() {
+        use Language::*;
+        let cases: &[(&str, Option<Language>)] = &[
+            ("ich hab die Schlüssel für die Lieferung verloren", Some(De)),
+            ("das ist eine Katastrophe", Some(De)),
+            ("i hate waiting i could die", Some(En)),
+            ("this is useless", Some(En)),
+            ("esto es horrible, estoy harto", Some(Es)),
+            ("je suis vraiment déçu, c'est nul", Some(Fr)),
+            ("não aguento mais esse app, estou cansada", Some(Pt)),
+            ("sono stufo, non funziona niente", Some(It)),
+            // No function word, or a tie: the policy's default.
+            ("horrible", Some(Fr)),
+            ("la la", Some(Fr)),
+        ];
+        for &(text, want) in cases {
+            let mut n = Normalized::default();
+            n.fill(text, LEXICON_FOLDING);
+            assert_eq!(Language::guess(&n, Some(Fr)), want, "{text:?}");
+        }
+        let mut n = Normalized::default();
+        n.fill("ok", LEXICON_FOLDING);
+        assert_eq!(Language::guess(&n, None), None);
     }
 
     #[test]

@@ -388,6 +388,15 @@ mod tests {
             ..text("Das ist echt schrecklich", None)
         };
         assert_eq!(decide(&builtin, &[german]).action, Action::Escalate);
+        // Without a locale, the words say the language: German "die" is
+        // an article, not the English verb.
+        let untagged = decide(&auto, &[text("Das ist echt schrecklich", None)]);
+        let Evidence::Sentiment { language, .. } = &untagged.reasons[0].evidence else {
+            panic!("{:?}", untagged.reasons[0].evidence)
+        };
+        assert_eq!(language, "de");
+        let keys = text("ich hab die Schlüssel für die Lieferung verloren", None);
+        assert_eq!(decide(&auto, &[keys]).action, Action::None);
     }
 
     #[test]
