@@ -31,7 +31,7 @@ fn the_built_in_policy_holds_its_floors_on_the_dev_split() {
         "dev",
         &[
             "--min-recall=escalate@en=0.99",
-            "--min-recall=escalate=0.98",
+            "--min-recall=escalate=0.99",
             "--min-recall=crisis=0.97",
             "--min-recall=crisis@en=0.97",
             "--min-recall=crisis@es=0.97",
@@ -48,11 +48,11 @@ fn the_built_in_policy_holds_its_floors_on_the_dev_split() {
             "--min-recall=legal-threat=0.99",
             "--min-recall=fraud=0.97",
             "--min-precision=0.99",
-            "--min-recall=escalate@es=0.97",
+            "--min-recall=escalate@es=0.98",
             "--min-recall=escalate@fr=0.99",
-            "--min-recall=escalate@it=0.96",
-            "--min-recall=escalate@pt=0.97",
-            "--min-recall=escalate@de=0.98",
+            "--min-recall=escalate@it=0.98",
+            "--min-recall=escalate@pt=0.98",
+            "--min-recall=escalate@de=0.99",
         ],
     );
     assert!(ok, "{report}");
