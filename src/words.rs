@@ -34,11 +34,15 @@ pub(crate) const MAX_GAPS: u8 = 8;
 const MAX_TYPO_WORD: usize = 32;
 /// The most partial matches kept at one word: a bound for hostile text.
 const MAX_PARTIALS: usize = 64;
-/// The most readings (and matches) one turn keeps beyond one a word: a
-/// bound for hostile text that still reads a long ordinary one to its end.
+/// The most readings one window keeps (and matches one turn keeps) beyond
+/// one a word: a bound for hostile text.
 const MAX_READINGS: usize = 1 << 16;
+/// A long text is read in windows of this many words (with the words a
+/// match can span on either side), so the readings held at once stay
+/// bounded however long the text, and every word of it is read.
+const WINDOW_WORDS: usize = 4096;
 
-/// The most readings, or matches, a text of `words` words keeps.
+/// The most readings, or matches, a text (or window) of `words` words keeps.
 fn reading_limit(words: usize) -> usize {
     MAX_READINGS + words
 }
@@ -745,7 +749,10 @@ impl WordIndexBuilder {
         let mut unordered: Vec<Unordered> = Vec::new();
         let mut unordered_by_key: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut modes = HashSet::new();
+        let mut max_span = 0;
         for (slots, end, any_order) in self.phrases {
+            // Each phrase word may be two text words (`some body`).
+            max_span = max_span.max(2 * slots.len() + end.gaps as usize);
             for slot in &slots {
                 modes.insert(slot.mode());
             }
@@ -796,6 +803,7 @@ impl WordIndexBuilder {
             unordered_by_key,
             modes,
             explained,
+            max_span,
         }
     }
 }
@@ -832,6 +840,9 @@ pub(crate) struct WordIndex {
     /// The slot modes (typos, word forms) some phrase uses.
     modes: Vec<u32>,
     explained: FxHashMap<u32, Explained>,
+    /// The most text words one match spans, gaps included (and so the
+    /// farthest an any-order phrase looks from its first word).
+    max_span: usize,
 }
 
 impl std::fmt::Debug for WordIndex {
@@ -855,7 +866,10 @@ impl WordIndex {
     }
 
     /// Finds the word phrases in `text`: fills `scratch.words` and
-    /// `scratch.matches`.
+    /// `scratch.matches`. A text longer than a window is read window by
+    /// window, each with `max_span` words of context on either side; a
+    /// window keeps the ordered matches that begin in it and the any-order
+    /// ones anchored in it, so each is found once, as in one pass.
     pub(crate) fn scan(&self, text: &Normalized, scratch: &mut WordScratch) {
         let WordScratch {
             words,
@@ -868,16 +882,49 @@ impl WordIndex {
         } = scratch;
         matches.clear();
         split_words(text, words);
-        if words.is_empty() {
-            return;
-        }
-        self.read(&text.bytes, words, readings, first_reading, stems, seen);
-        if readings.is_empty() {
-            return;
-        }
-        self.walk(words, readings, first_reading, partials, matches);
-        if !self.unordered.is_empty() {
-            self.unordered(words, readings, first_reading, matches);
+        let match_limit = reading_limit(words.len());
+        let mut start = 0;
+        while start < words.len() {
+            let end = (start + WINDOW_WORDS).min(words.len());
+            let lo = start.saturating_sub(self.max_span);
+            let window = &words[lo..(end + self.max_span).min(words.len())];
+            let own = (start - lo) as u32..(end - lo) as u32;
+            self.read(&text.bytes, window, readings, first_reading, stems, seen);
+            if !readings.is_empty() {
+                let before = matches.len();
+                self.walk(
+                    window,
+                    readings,
+                    first_reading,
+                    partials,
+                    matches,
+                    match_limit,
+                );
+                let mut kept = before;
+                for i in before..matches.len() {
+                    if own.contains(&matches[i].first) {
+                        matches[kept] = matches[i];
+                        kept += 1;
+                    }
+                }
+                matches.truncate(kept);
+                if !self.unordered.is_empty() {
+                    let anchors = own.clone();
+                    self.unordered(
+                        window,
+                        readings,
+                        first_reading,
+                        anchors,
+                        matches,
+                        match_limit,
+                    );
+                }
+                for m in &mut matches[before..] {
+                    m.first += lo as u32;
+                    m.last += lo as u32;
+                }
+            }
+            start = end;
         }
     }
 
@@ -1087,6 +1134,7 @@ impl WordIndex {
         first_reading: &[u32],
         partials: &mut [Vec<Partial>; 3],
         matches: &mut Vec<WordMatch>,
+        match_limit: usize,
     ) {
         for buffer in partials.iter_mut() {
             buffer.clear();
@@ -1124,7 +1172,7 @@ impl WordIndex {
                             gaps: from.gaps,
                             fuzzy,
                         };
-                        self.ended(&next, reading.to, words, matches);
+                        self.ended(&next, reading.to, words, matches, match_limit);
                         let at = reading.to + 1;
                         if at < n && self.trie.nodes[child as usize].has_children {
                             push_partial(&mut partials[at as usize % 3], next);
@@ -1166,7 +1214,14 @@ impl WordIndex {
         }
     }
 
-    fn ended(&self, partial: &Partial, last: u32, words: &[Word], matches: &mut Vec<WordMatch>) {
+    fn ended(
+        &self,
+        partial: &Partial,
+        last: u32,
+        words: &[Word],
+        matches: &mut Vec<WordMatch>,
+        match_limit: usize,
+    ) {
         let node = &self.trie.nodes[partial.node as usize];
         for end in &self.trie.ends[node.ends.0 as usize..node.ends.1 as usize] {
             if partial.gaps > end.gaps
@@ -1175,7 +1230,7 @@ impl WordIndex {
             {
                 continue;
             }
-            if matches.len() < reading_limit(words.len()) {
+            if matches.len() < match_limit {
                 matches.push(WordMatch {
                     end: *end,
                     first: partial.first,
@@ -1186,16 +1241,21 @@ impl WordIndex {
         }
     }
 
-    /// Phrases in any order: anchored at a reading of their first word, the
-    /// others looked for nearby in the same clause, each on its own word.
+    /// Phrases in any order: anchored at a reading of their first word on
+    /// a word of `anchors`, the others looked for nearby in the same clause,
+    /// each on its own word.
     fn unordered(
         &self,
         words: &[Word],
         readings: &[Reading],
         first_reading: &[u32],
+        anchors: std::ops::Range<u32>,
         matches: &mut Vec<WordMatch>,
+        match_limit: usize,
     ) {
-        for anchor in readings {
+        let own = first_reading[anchors.start as usize] as usize
+            ..first_reading[anchors.end as usize] as usize;
+        for anchor in &readings[own] {
             if anchor.second.is_some() {
                 continue;
             }
@@ -1207,7 +1267,7 @@ impl WordIndex {
                 if phrase.slots[0].accepts(anchor)
                     && let Some(m) =
                         self.find_unordered(phrase, anchor, words, readings, first_reading)
-                    && matches.len() < reading_limit(words.len())
+                    && matches.len() < match_limit
                 {
                     matches.push(m);
                 }

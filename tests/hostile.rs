@@ -551,3 +551,53 @@ fn a_text_past_the_limit_is_read_up_to_it_and_says_so() {
     let early = evaluate(format!("agent {}", "é".repeat(600)));
     assert_eq!(early.action, escalate::Action::Escalate);
 }
+
+/// A long text is read in windows of words: a phrase is found wherever it
+/// falls, across a window's edge too, with words in between or in any
+/// order, at the same place as if read in one pass.
+#[test]
+fn a_phrase_is_found_wherever_it_falls_in_a_long_text() {
+    let yaml = "version: 1\nrules:\n  - { id: gaps, when: { keywords: ['chat with agent ~2'] }, kind: fallback, action: escalate }\n  - { id: order, when: { keywords: ['any order: sprechen menschen ~2'] }, kind: fallback, action: escalate }\n";
+    let engine = Engine::builder().build(yaml).unwrap();
+    let cases = [
+        ("chat with a damn agent", "gaps", 0..22),
+        ("menschen will ich sprechen", "order", 0..26),
+    ];
+    for before in (4080..4100).chain(8180..8200).chain([0, 1, 20_000]) {
+        let filler = "hello ".repeat(before);
+        for (phrase, rule, span) in &cases {
+            let decision = engine.evaluate(
+                &mut ConversationState::new(),
+                &Turn::user(format!("{filler}{phrase} hello hello")),
+            );
+            assert_eq!(
+                decision.action,
+                escalate::Action::Escalate,
+                "{phrase} after {before}"
+            );
+            assert_eq!(decision.reasons.len(), 1);
+            let json = serde_json::to_value(&decision.reasons[0].evidence).unwrap();
+            assert_eq!(&*decision.reasons[0].rule, *rule);
+            let at = filler.len() as u64;
+            assert_eq!(
+                (json["start"].as_u64(), json["end"].as_u64()),
+                (Some(at + span.start), Some(at + span.end)),
+                "{phrase} after {before}: {json}"
+            );
+        }
+    }
+}
+
+/// Every word of a 10 MB message is read, so a request at its very end
+/// is heard (the windows bound what is held at once).
+#[test]
+fn a_request_at_the_end_of_a_10_mb_message_is_heard() {
+    let engine = Engine::builtin();
+    let filler = "lorem ipsum dolor sit amet ".repeat(400_000);
+    let plain = engine.evaluate(&mut ConversationState::new(), &Turn::user(filler.clone()));
+    assert_eq!(plain.action, escalate::Action::None);
+    let request = Turn::user(format!("{filler} I want to talk to a real person"));
+    let decision = engine.evaluate(&mut ConversationState::new(), &request);
+    assert_eq!(decision.action, escalate::Action::Escalate);
+    assert!(decision.errors.is_empty(), "{:?}", decision.errors);
+}
