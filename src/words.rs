@@ -845,6 +845,15 @@ pub(crate) struct WordIndex {
     max_span: usize,
 }
 
+/// One window of a text's words and their readings, with the words of
+/// its own (the rest is context): matches begin, or are anchored, there.
+struct Window<'a> {
+    words: &'a [Word],
+    readings: &'a [Reading],
+    first_reading: &'a [u32],
+    own: std::ops::Range<u32>,
+}
+
 impl std::fmt::Debug for WordIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WordIndex")
@@ -892,32 +901,15 @@ impl WordIndex {
             self.read(&text.bytes, window, readings, first_reading, stems, seen);
             if !readings.is_empty() {
                 let before = matches.len();
-                self.walk(
-                    window,
+                let window = Window {
+                    words: window,
                     readings,
                     first_reading,
-                    partials,
-                    matches,
-                    match_limit,
-                );
-                let mut kept = before;
-                for i in before..matches.len() {
-                    if own.contains(&matches[i].first) {
-                        matches[kept] = matches[i];
-                        kept += 1;
-                    }
-                }
-                matches.truncate(kept);
+                    own,
+                };
+                self.walk(&window, partials, matches, match_limit);
                 if !self.unordered.is_empty() {
-                    let anchors = own.clone();
-                    self.unordered(
-                        window,
-                        readings,
-                        first_reading,
-                        anchors,
-                        matches,
-                        match_limit,
-                    );
+                    self.unordered(&window, matches, match_limit);
                 }
                 for m in &mut matches[before..] {
                     m.first += lo as u32;
@@ -1126,27 +1118,32 @@ impl WordIndex {
         });
     }
 
-    /// Walks the trie of ordered phrases from every word.
+    /// Walks the trie of ordered phrases from every word of the window's own.
     fn walk(
         &self,
-        words: &[Word],
-        readings: &[Reading],
-        first_reading: &[u32],
+        window: &Window<'_>,
         partials: &mut [Vec<Partial>; 3],
         matches: &mut Vec<WordMatch>,
         match_limit: usize,
     ) {
+        let Window {
+            words,
+            readings,
+            first_reading,
+            own: ref starts,
+        } = *window;
         for buffer in partials.iter_mut() {
             buffer.clear();
         }
         let n = words.len() as u32;
-        let mut i = 0;
+        let mut i = starts.start;
         while i < n {
             if partials.iter().all(Vec::is_empty) {
-                // Nothing under way: on to the next word with a reading.
+                // Nothing under way: on to the next word with a reading
+                // where a match may begin.
                 match readings.get(first_reading[i as usize] as usize) {
-                    Some(reading) => i = reading.from,
-                    None => break,
+                    Some(reading) if reading.from < starts.end => i = reading.from,
+                    _ => break,
                 }
             }
             let (this, next) = (i as usize % 3, (i as usize + 1) % 3);
@@ -1162,7 +1159,8 @@ impl WordIndex {
                 gaps: 0,
                 fuzzy: false,
             };
-            for from in std::iter::once(&root).chain(current.iter()) {
+            let begins = (i < starts.end).then_some(&root);
+            for from in begins.into_iter().chain(current.iter()) {
                 for reading in here {
                     let fuzzy = from.fuzzy || reading.is_typo();
                     self.follow(from.node, reading, |child| {
@@ -1244,15 +1242,13 @@ impl WordIndex {
     /// Phrases in any order: anchored at a reading of their first word on
     /// a word of `anchors`, the others looked for nearby in the same clause,
     /// each on its own word.
-    fn unordered(
-        &self,
-        words: &[Word],
-        readings: &[Reading],
-        first_reading: &[u32],
-        anchors: std::ops::Range<u32>,
-        matches: &mut Vec<WordMatch>,
-        match_limit: usize,
-    ) {
+    fn unordered(&self, window: &Window<'_>, matches: &mut Vec<WordMatch>, match_limit: usize) {
+        let Window {
+            words,
+            readings,
+            first_reading,
+            own: ref anchors,
+        } = *window;
         let own = first_reading[anchors.start as usize] as usize
             ..first_reading[anchors.end as usize] as usize;
         for anchor in &readings[own] {
